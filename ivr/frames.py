@@ -1,0 +1,199 @@
+"""The one small set of event and action types every stage speaks.
+
+Stages pass these frozen dataclasses along; nothing else crosses a stage
+boundary. Times are seconds on the call's clock (see ``ivr.clock``), so a call
+replayed on a virtual clock produces the same timeline as a live one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+import numpy as np
+
+Language = Literal["zh-TW", "nan-TW"]
+LANGUAGES: tuple[str, ...] = ("zh-TW", "nan-TW")
+
+
+# --------------------------------------------------------------------------
+# Media and detector events (transport -> VAD/DTMF -> recognizer)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFrame:
+    """Mono PCM, signed 16-bit little-endian; normally 20 ms long."""
+
+    pcm: bytes
+    sample_rate: int
+    timestamp: float = 0.0
+
+    def __post_init__(self) -> None:
+        if len(self.pcm) % 2:
+            raise ValueError(f"AudioFrame: odd byte count {len(self.pcm)} for 16-bit PCM")
+
+    @property
+    def samples(self) -> int:
+        return len(self.pcm) // 2
+
+    @property
+    def duration(self) -> float:
+        return self.samples / self.sample_rate
+
+    @property
+    def end(self) -> float:
+        return self.timestamp + self.duration
+
+    def array(self) -> np.ndarray:
+        """Samples as int16 (a read-only view, no copy)."""
+        return np.frombuffer(self.pcm, dtype="<i2")
+
+    @classmethod
+    def from_array(cls, samples: np.ndarray, sample_rate: int, timestamp: float = 0.0) -> "AudioFrame":
+        clipped = np.clip(np.asarray(samples), -32768, 32767).astype("<i2")
+        return cls(clipped.tobytes(), sample_rate, timestamp)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStopped:
+    """End of a caller turn; ``start`` is when that speech began."""
+
+    timestamp: float
+    start: float
+
+    @property
+    def duration(self) -> float:
+        return self.timestamp - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfDigit:
+    digit: str  # one of 0-9 * # A-D
+    timestamp: float
+    source: Literal["inband", "outband"] = "outband"
+    duration: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.digit not in "0123456789*#ABCD" or len(self.digit) != 1:
+            raise ValueError(f"DtmfDigit: {self.digit!r} is not a DTMF digit")
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    is_final: bool
+    confidence: float = 1.0
+    timestamp: float = 0.0
+    language: str = "zh-TW"
+    engine: str = ""
+    # wall-clock seconds the recognizer spent on this result (for RTF/latency)
+    decode_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    call_id: str
+    caller: str = ""
+    called: str = ""
+    timestamp: float = 0.0
+    language: str = "zh-TW"
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    timestamp: float
+    reason: str = "hangup"  # hangup | transferred | error | shutdown | max_duration
+
+
+# --------------------------------------------------------------------------
+# Dialog inputs: what the session feeds into ``step(state, event)``
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserInput:
+    """One caller turn, already recognized: speech text or DTMF keys (or both)."""
+
+    text: str = ""
+    dtmf: str = ""
+    confidence: float = 1.0
+    timestamp: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class NoInput:
+    timestamp: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """The answer to a ``CallBackend`` action."""
+
+    name: str
+    ok: bool
+    data: Mapping[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+DialogEvent = CallStarted | UserInput | NoInput | ActionResult | CallEnded
+
+
+# --------------------------------------------------------------------------
+# Dialog actions: what ``step`` returns for the session to carry out
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """Play a prompt. ``audio`` is a recorded file if the flow has one for the
+    language; otherwise ``text`` is synthesized."""
+
+    key: str
+    language: str
+    text: str = ""
+    audio: str | None = None
+    interruptible: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Open the caller's turn. ``expected`` goes to the recognizer as grammar/hints."""
+
+    slot: str
+    kind: str = "free_text"  # intent | yes_no | digits | amount | date | taiwan_id | free_text
+    expected: tuple[str, ...] = ()
+    language: str = "zh-TW"
+    dtmf_max_digits: int = 1
+    dtmf_terminator: str = "#"
+    end_silence_ms: int = 700
+    no_input_timeout_ms: int = 6000
+
+
+@dataclass(frozen=True, slots=True)
+class CallBackend:
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Hand the call to a live-agent queue. Data, not a side effect: the session
+    builds the context bundle and enqueues it."""
+
+    queue: str
+    priority: int = 0
+    reason: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    reason: str = "completed"
+
+
+DialogAction = Say | Listen | CallBackend | Transfer | Hangup

@@ -1,0 +1,42 @@
+"""Shared test fixtures. ``SHARED`` is ../shared beside the project root (real
+recordings and the pocketsphinx model); tests that need it skip with a printed
+reason where it is absent."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("IVR_SHARED", ROOT.parent / "shared")).resolve()
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"needs ../shared (real recordings, models); not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def mandarin_real(shared_dir: Path) -> Path:
+    d = shared_dir / "data" / "mandarin-real"
+    if not d.is_dir():
+        pytest.skip(f"needs {d}")
+    return d
+
+
+@pytest.fixture(scope="session")
+def taiwanese_real(shared_dir: Path) -> Path:
+    d = shared_dir / "data" / "taiwanese-real"
+    if not d.is_dir():
+        pytest.skip(f"needs {d}")
+    return d
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
