@@ -1,0 +1,82 @@
+"""The recognizer interface: one Engine per process (holds the model), one
+Recognizer per call. Everything here blocks; the session goes through
+``AsyncRecognizer`` so decoding never stalls the event loop."""
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ivr.errors import AudioFormatError, IvrError
+from ivr.frames import Transcript
+
+SAMPLE_RATES = (8000, 16000)
+
+
+class Recognizer(ABC):
+    """Per-call recognizer. ``accept`` audio of the current turn, ``finish``
+    for its final transcript; after ``finish`` it is ready for the next turn."""
+
+    engine_name: str = ""
+
+    def __init__(self, sample_rate: int) -> None:
+        if sample_rate not in SAMPLE_RATES:
+            raise IvrError(f"unsupported sample rate {sample_rate} Hz (use 8000 or 16000)",
+                           f"asr {self.engine_name}")
+        self.sample_rate = sample_rate
+        self.expected: tuple[str, ...] | None = None
+        self.language = "zh-TW"
+
+    def set_expected(self, phrases: Sequence[str] | None, language: str = "zh-TW") -> None:
+        """Phrases the caller is expected to say (a grammar or hints), or None
+        for free speech. Takes effect from the next turn's audio."""
+        self.expected = tuple(p for p in phrases if p and p.strip()) if phrases is not None else None
+        if self.expected == ():
+            self.expected = None
+        self.language = language
+
+    @abstractmethod
+    def accept(self, pcm: bytes) -> Transcript | None:
+        """Feed int16 little-endian mono PCM; may return a partial."""
+
+    @abstractmethod
+    def finish(self) -> Transcript:
+        """The final transcript of the turn (Traditional characters)."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Drop the current turn's audio."""
+
+    def close(self) -> None:
+        """Release per-call resources."""
+
+    # helpers for engines
+    def _samples(self, pcm: bytes) -> np.ndarray:
+        if len(pcm) % 2:
+            raise AudioFormatError(f"odd byte count {len(pcm)} for 16-bit PCM", f"asr {self.engine_name}")
+        return np.frombuffer(pcm, dtype="<i2")
+
+    def _transcript(self, text: str, final: bool, confidence: float, started: float) -> Transcript:
+        return Transcript(text=text, is_final=final, confidence=float(max(0.0, min(1.0, confidence))),
+                          language=self.language, engine=self.engine_name,
+                          decode_seconds=time.perf_counter() - started)
+
+
+class Engine(ABC):
+    """A loaded model. Thread-safe for creating recognizers; one per process."""
+
+    name: str = ""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.model_dir = Path(model_dir)
+        self.load_seconds = 0.0
+
+    @abstractmethod
+    def recognizer(self, sample_rate: int = 16000) -> Recognizer:
+        """A fresh recognizer for one call."""
+
+    def close(self) -> None:
+        """Free the model."""

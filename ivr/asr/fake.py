@@ -1,0 +1,71 @@
+"""A scripted recognizer for unit tests of other rooms (dialog, session, QA):
+each ``finish`` returns the next scripted (text, confidence)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from ivr.asr.base import Engine, Recognizer
+from ivr.frames import Transcript
+
+
+class FakeRecognizer(Recognizer):
+    """``FakeRecognizer([("我要查餘額", 0.9), ("", 0.0)])``: turn 1 hears the
+    first, turn 2 hears nothing. ``partials=True`` returns the scripted text as
+    a partial once audio arrives. Records what it was told, for assertions."""
+
+    engine_name = "fake"
+
+    def __init__(self, script: Iterable[tuple[str, float]] = (), sample_rate: int = 16000,
+                 partials: bool = False) -> None:
+        super().__init__(sample_rate)
+        self.script = list(script)
+        self.partials = partials
+        self.turn = 0
+        self.bytes_heard = 0
+        self.expected_log: list[tuple[tuple[str, ...] | None, str]] = []
+        self.finished: list[Transcript] = []
+
+    def set_expected(self, phrases: Sequence[str] | None, language: str = "zh-TW") -> None:
+        super().set_expected(phrases, language)
+        self.expected_log.append((self.expected, language))
+
+    def _next(self) -> tuple[str, float]:
+        return self.script[self.turn] if self.turn < len(self.script) else ("", 0.0)
+
+    def accept(self, pcm: bytes) -> Transcript | None:
+        self._samples(pcm)
+        self.bytes_heard += len(pcm)
+        if self.partials and pcm:
+            text, conf = self._next()
+            return self._transcript(text, False, conf, time.perf_counter())
+        return None
+
+    def finish(self) -> Transcript:
+        text, conf = self._next()
+        self.turn += 1
+        self.bytes_heard = 0
+        t = self._transcript(text, True, conf, time.perf_counter())
+        self.finished.append(t)
+        return t
+
+    def reset(self) -> None:
+        self.bytes_heard = 0
+
+
+class FakeEngine(Engine):
+    """Hands out FakeRecognizers sharing one script (one entry per turn)."""
+
+    name = "fake"
+
+    def __init__(self, script: Iterable[tuple[str, float]] = (), partials: bool = False) -> None:
+        super().__init__(Path("."))
+        self.script = list(script)
+        self.partials = partials
+        self.made: list[FakeRecognizer] = []
+
+    def recognizer(self, sample_rate: int = 16000) -> FakeRecognizer:
+        r = FakeRecognizer(self.script, sample_rate, self.partials)
+        self.made.append(r)
+        return r

@@ -1,0 +1,81 @@
+"""Backends by name: Python callables and HTTP webhooks behind one call.
+Every outcome, including a crash or a timeout, becomes an ``ActionResult``,
+so a flow's failure branch runs instead of the call dropping."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any, Callable, Mapping
+
+from ivr.backends.webhook import Webhook
+from ivr.errors import BackendError
+from ivr.frames import ActionResult
+from ivr.log import get_logger
+
+log = get_logger(__name__)
+
+
+def _to_result(name: str, out: Any) -> ActionResult:
+    if isinstance(out, ActionResult):
+        return out
+    if out is None:
+        return ActionResult(name=name, ok=True)
+    if isinstance(out, Mapping):
+        if out.get("ok") is False:
+            return ActionResult(name=name, ok=False, data=dict(out.get("data") or {}), error=str(out.get("error") or "failed"))
+        data = dict(out.get("data", out)) if isinstance(out.get("data", out), Mapping) else {"value": out.get("data")}
+        data.pop("ok", None)
+        return ActionResult(name=name, ok=True, data=data)
+    return ActionResult(name=name, ok=True, data={"value": out})
+
+
+class BackendRegistry:
+    def __init__(self) -> None:
+        self._fns: dict[str, Callable[..., Any]] = {}
+        self._hooks: dict[str, Webhook] = {}
+
+    def register(self, name: str, fn: Callable[..., Any]) -> None:
+        self._fns[name] = fn
+
+    def register_webhook(self, name: str, url: str, timeout: float = 3.0, retries: int = 1,
+                         headers: Mapping[str, str] | None = None, transport: Any = None) -> None:
+        self._hooks[name] = Webhook(name, url, timeout=timeout, retries=retries, headers=headers, transport=transport)
+
+    def names(self) -> set[str]:
+        return set(self._fns) | set(self._hooks)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._fns or name in self._hooks
+
+    def call(self, name: str, args: Mapping[str, Any] | None = None) -> ActionResult:
+        args = dict(args or {})
+        if name in self._hooks:
+            return self._hooks[name].call(args)
+        fn = self._fns.get(name)
+        if fn is None:
+            return ActionResult(name=name, ok=False, error=f"unknown backend '{name}'")
+        try:
+            out = fn(**args)
+            if inspect.isawaitable(out):
+                raise BackendError("async backend called synchronously; use acall", name)
+        except BackendError as e:
+            return ActionResult(name=name, ok=False, error=e.message)
+        except Exception as e:  # any crash in a backend is a failed action, not a dropped call
+            log.exception("backend %s crashed", name)
+            return ActionResult(name=name, ok=False, error=f"{type(e).__name__}: {e}")
+        return _to_result(name, out)
+
+    async def acall(self, name: str, args: Mapping[str, Any] | None = None) -> ActionResult:
+        args = dict(args or {})
+        if name in self._hooks:
+            return await self._hooks[name].acall(args)
+        fn = self._fns.get(name)
+        if fn is not None and inspect.iscoroutinefunction(fn):
+            try:
+                return _to_result(name, await fn(**args))
+            except BackendError as e:
+                return ActionResult(name=name, ok=False, error=e.message)
+            except Exception as e:  # see call()
+                log.exception("backend %s crashed", name)
+                return ActionResult(name=name, ok=False, error=f"{type(e).__name__}: {e}")
+        return await asyncio.get_running_loop().run_in_executor(None, self.call, name, args)

@@ -1,0 +1,84 @@
+"""``ivr test``: replay scenario files (recorded callers) against the flows."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "test",
+        help="replay recorded callers (scenario files) against the flows",
+        description="Run every scenario under PATHS through the real call session on a virtual clock. "
+                    "Exit 0 when all pass, 1 on any failure, 2 on unreadable input.",
+    )
+    p.add_argument("paths", nargs="*", default=["audio_fixtures"], help="scenario files or directories (default: audio_fixtures)")
+    p.add_argument("-k", dest="pattern", default=None, help="only scenarios whose name, file or tags contain this")
+    p.add_argument("--junit", type=Path, default=None, help="write JUnit XML here (for CI)")
+    p.add_argument("--html", type=Path, default=None, help="write a self-contained HTML report here")
+    p.add_argument("--link-audio", action="store_true", help="HTML links caller audio files instead of embedding them")
+    p.add_argument("--flows", type=Path, default=None, help="flows directory (default: ./flows)")
+    p.add_argument("--engine", default=None, help="force one speech engine for every scenario (whisper, sphinx, vosk, text)")
+    p.add_argument("--tts", default=None, help="prompt TTS engine (default: ivr.prompts' default)")
+    p.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from ivr.qa import RunOptions, load_scenarios, run_scenarios, write_html, write_junit
+
+    console = Console(stderr=False, highlight=False)
+    scenarios = load_scenarios(args.paths, args.pattern)
+    if args.list:
+        for s in scenarios:
+            console.print(f"{s.name}  [dim]{s.path}  {s.language}  {', '.join(s.tags)}[/dim]")
+        return 0
+    if not scenarios:
+        console.print(f"[yellow]no scenarios found in {' '.join(map(str, args.paths))}"
+                      + (f" matching -k {args.pattern}" if args.pattern else "") + "[/yellow]")
+        return 1 if args.pattern else 2
+
+    styles = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("scenarios", total=len(scenarios))
+
+        def started(sc) -> None:
+            progress.update(task, description=f"[bold]{sc.name}[/bold]")
+
+        def finished(r) -> None:
+            mark = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "-"}[r.status]
+            progress.console.print(f"[{styles[r.status]}]{mark}[/] {r.scenario.name} [dim]{r.wall_seconds:.1f}s[/dim]")
+            for f in (r.all_failures if r.status == "failed" else [r.message] if r.message else [])[:6]:
+                progress.console.print(f"    [dim]{f}[/dim]")
+            progress.advance(task)
+
+        opts = RunOptions(flows_dir=args.flows, engine=args.engine, tts=args.tts, on_start=started, on_result=finished)
+        summary = run_scenarios(scenarios, opts)
+
+    table = Table(title="ivr test", show_lines=False)
+    for col in ("scenario", "lang", "result", "turns", "outcome", "queue", "mean latency", "time"):
+        table.add_column(col, justify="right" if col in ("turns", "mean latency", "time") else "left")
+    for r in summary.results:
+        lat = [t.latency_ms for t in r.turns if t.latency_ms is not None]
+        table.add_row(r.scenario.name, r.scenario.language, f"[{styles[r.status]}]{r.status}[/]", str(len(r.scenario.turns)),
+                      r.outcome or "-", r.handoff_queue or "-", f"{sum(lat) / len(lat):.0f} ms" if lat else "-",
+                      f"{r.wall_seconds:.1f}s")
+    console.print(table)
+    counts = {s: summary.count(s) for s in ("passed", "failed", "error", "skipped")}
+    line = ", ".join(f"[{styles[k]}]{v} {k}[/]" for k, v in counts.items() if v or k == "passed")
+    console.print(f"{line} in {summary.wall_seconds:.1f} s")
+    for r in summary.results:
+        if r.status == "skipped":
+            console.print(f"[yellow]skipped[/] {r.scenario.name}: {r.message}")
+    if args.junit:
+        console.print(f"JUnit XML: {write_junit(summary, args.junit)}")
+    if args.html:
+        console.print(f"HTML report: {write_html(summary, args.html, embed_audio=not args.link_audio)}")
+    sys.stdout.flush()
+    return 0 if summary.ok else 1

@@ -1,0 +1,49 @@
+"""``ivr validate flows/``: every problem in the flows as ``file:line: message``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("validate", help="check flows; print file:line errors",
+                              description="Validate YAML flows: schema, step references, reachability, "
+                                          "prompts per language, slots before use, loops. Exit 1 on problems.")
+    p.add_argument("path", nargs="?", default="flows", help="flows directory or one flow file (default: flows)")
+    p.add_argument("--write-schema", metavar="FILE", nargs="?", const="", default=None,
+                   help="write the flow JSON Schema (default: <flows>/schema.json) and exit")
+    p.add_argument("--no-backends", action="store_true", help="do not check action names against the backends")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ivr.dialog import validate_dir, write_schema
+    from ivr.errors import FlowError
+
+    path = Path(args.path)
+    if args.write_schema is not None:
+        target = Path(args.write_schema) if args.write_schema else (path if path.is_dir() else path.parent) / "schema.json"
+        write_schema(target)
+        print(f"wrote {target}")
+        return 0
+    if not path.exists():
+        raise FlowError("no such flows directory or file", str(path))
+    backends = None
+    if not args.no_backends:
+        from ivr.backends import BackendRegistry, load_webhooks
+        from ivr.backends.demo_bank import DemoBank
+
+        registry = BackendRegistry()
+        for name in DemoBank.ACTIONS:  # names only: the bank itself is not opened to validate
+            registry.register(name, lambda **_: None)
+        backends = load_webhooks(registry, path if path.is_dir() else path.parent).names()
+    problems = validate_dir(path, backends)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"{path}: ok")
+    return 0

@@ -1,0 +1,461 @@
+"""The flow executor: ``Dialog.step(state, event) -> (state, actions)``.
+
+Pure: the input state is never modified, nothing is awaited, no I/O happens;
+backend calls are actions whose answers come back as ``ActionResult`` events.
+A breaker stops a flow that keeps moving without waiting for the caller."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ivr.dialog.conditions import evaluate
+from ivr.dialog.extract import extract_value
+from ivr.dialog.loader import FlowSet
+from ivr.dialog.models import (ActionStep, BranchStep, CallStep, CollectStep, EndStep, Flow, HandoffSpec,
+                               HandoffStep, LinkStep, Prompt, ReturnStep, SayStep)
+from ivr.dialog.render import Renderer
+from ivr.dialog.state import DialogState
+from ivr.frames import (ActionResult, CallBackend, CallEnded, CallStarted, Hangup, Listen, NoInput, Say,
+                        Transfer, UserInput)
+from ivr.log import get_logger
+
+log = get_logger(__name__)
+
+# Said when a flow gives no prompt of its own for these moments.
+BUILTIN_PROMPTS = {
+    "no_input": Prompt.model_validate({"zh-TW": "不好意思，沒有聽到您的聲音。", "nan-TW": "歹勢，無聽著你的聲。"}),
+    "no_match": Prompt.model_validate({"zh-TW": "不好意思，我沒有聽懂。", "nan-TW": "歹勢，我無聽有。"}),
+    "transfer": Prompt.model_validate({"zh-TW": "請稍候，為您轉接專人服務。", "nan-TW": "請小等咧，共你轉專人服務。"}),
+    "error": Prompt.model_validate({"zh-TW": "系統忙碌中，為您轉接專人服務。", "nan-TW": "系統無閒，共你轉專人服務。"}),
+    "goodbye": Prompt.model_validate({"zh-TW": "感謝您的來電，再見。", "nan-TW": "多謝你的電話，再會。"}),
+}
+END_SILENCE_MS = {"yes_no": 500, "intent": 700, "digits": 1500, "taiwan_id": 1500, "amount": 1000,
+                  "date": 1200, "free_text": 1000}
+DTMF_DIGITS = {"yes_no": 1, "intent": 1, "taiwan_id": 11, "date": 8, "amount": 12, "free_text": 1}
+# DTMF keys that mean a global command unless the step gives them a meaning
+DTMF_COMMANDS = {"0": "agent", "*": "repeat", "#": "main_menu"}
+LANG_COMMANDS = {"lang_zh": "zh-TW", "lang_nan": "nan-TW"}
+
+
+_YES_NO = CollectStep.model_validate({"id": "confirm", "collect": "confirm", "type": "yes_no", "prompt": {}})
+
+
+class StepLimit(Exception):
+    pass
+
+
+class Dialog:
+    """Runs flows for many calls; holds no per-call data (that is the state)."""
+
+    def __init__(self, flows: Any, nlu: Any, *, start: str = "main", menu: tuple[str, str] = ("menu", "menu"),
+                 agent_flow: str = "agent", max_transitions: int = 50) -> None:
+        self.store = flows  # a FlowSet or a FlowStore (hot reload)
+        self.nlu = nlu
+        self.start = start
+        self.menu = menu
+        self.agent_flow = agent_flow
+        self.max_transitions = max_transitions
+        self.renderer = Renderer()
+
+    # ------------------------------------------------------------------ flows
+    def _current(self) -> FlowSet:
+        return self.store.current() if hasattr(self.store, "current") else self.store
+
+    def _flows_for(self, state: DialogState) -> FlowSet:
+        if hasattr(self.store, "get"):
+            fs = self.store.get(state.flow_version)
+            if fs is not None:
+                return fs
+        current = self._current()
+        if current.version != state.flow_version:
+            log.warning("flow version %s gone; call continues on %s", state.flow_version, current.version,
+                        extra={"call_id": state.call_id})
+        return current
+
+    # ------------------------------------------------------------------ API
+    def new_state(self, event: CallStarted) -> DialogState:
+        return DialogState(call_id=event.call_id, caller=event.caller, called=event.called,
+                           language=event.language if event.language in ("zh-TW", "nan-TW") else "zh-TW")
+
+    def step(self, state: DialogState | None, event: Any) -> tuple[DialogState, list[Any]]:
+        st = state.copy() if state is not None else None
+        actions: list[Any] = []
+        if isinstance(event, CallStarted):
+            st = self.new_state(event)
+            fs = self._current()
+            st.flow_version = fs.version
+            run = _Run(self, fs, st, actions)
+            run.guard(lambda: run.enter(self.start, fs[self.start].steps[0].id))
+            return st, actions
+        if st is None:
+            raise ValueError(f"{type(event).__name__} before CallStarted")
+        if st.ended:
+            return st, actions
+        if isinstance(event, CallEnded):
+            st.ended, st.end_reason = True, event.reason
+            st.waiting = None
+            return st, actions
+        fs = self._flows_for(st)
+        run = _Run(self, fs, st, actions)
+        if isinstance(event, UserInput):
+            run.guard(lambda: run.on_input(event))
+        elif isinstance(event, NoInput):
+            run.guard(lambda: run.on_no_input(event))
+        elif isinstance(event, ActionResult):
+            run.guard(lambda: run.on_result(event))
+        else:
+            raise TypeError(f"Dialog.step: unknown event {type(event).__name__}")
+        return st, actions
+
+
+class _Run:
+    """One event's worth of execution over one state (never shared)."""
+
+    def __init__(self, dialog: Dialog, fs: FlowSet, st: DialogState, actions: list[Any]) -> None:
+        self.d, self.fs, self.st, self.actions = dialog, fs, st, actions
+        self.count = 0
+        self.said: list[Say] = []
+
+    # ------------------------------------------------------------- helpers
+    def guard(self, fn: Any) -> None:
+        try:
+            fn()
+        except StepLimit:
+            self.actions[:] = [a for a in self.actions if isinstance(a, Say)]
+            self.st.stack.clear()
+            self.handoff(HandoffSpec(queue="T1", reason="step_limit", prompt=BUILTIN_PROMPTS["error"]))
+            log.error("step limit hit at %s/%s", self.st.flow, self.st.step, extra={"call_id": self.st.call_id})
+        if self.said:
+            self.st.last_say = [{"key": s.key, "language": s.language, "text": s.text, "audio": s.audio,
+                                 "interruptible": s.interruptible} for s in self.said]
+
+    @property
+    def flow(self) -> Flow:
+        return self.fs[self.st.flow]
+
+    def cur(self) -> Any:
+        return self.fs.step(self.st.flow, self.st.step)
+
+    def env(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        st = self.st
+        env = dict(st.slots)
+        env.update(intent=st.intent, verified=st.verified, verify_method=st.verify_method, language=st.language,
+                   caller=st.caller, called=st.called, call_id=st.call_id, error=st.last_error)
+        env.update(extra or {})
+        return env
+
+    def say(self, prompt: Prompt | None, key: str, extra: dict[str, Any] | None = None,
+            interruptible: bool = True) -> None:
+        if prompt is None:
+            return
+        lang = self.st.language
+        own = prompt.get(lang)
+        p = own or prompt.get("zh-TW") or prompt.get("nan-TW")
+        if p is None:
+            return
+        # a recording only stands in for its own language
+        audio = str(self.fs.base_dir / own.audio) if own is not None and own.audio else None
+        text = self.d.renderer.render(p.text, self.env(extra), lang)
+        s = Say(key=key, language=lang, text=text, audio=audio, interruptible=interruptible)
+        self.actions.append(s)
+        self.said.append(s)
+
+    def key(self, what: str) -> str:
+        return f"{self.st.flow}.{self.st.step}.{what}"
+
+    def listen(self, step: CollectStep, confirm: bool = False) -> None:
+        lang = self.st.language
+        kind = "yes_no" if confirm else step.type
+        expected: list[str] = []
+        if not confirm:
+            expected += step.expected.get(lang, [])
+        try:
+            what = step.intents if kind == "intent" else kind
+            expected += list(self.d.nlu.expected_phrases(what, lang) or ())
+        except Exception:  # hints are an optimisation; an NLU without them still works
+            pass
+        if kind == "digits":
+            digits = step.length_range()[1]
+        else:
+            digits = DTMF_DIGITS.get(kind, 1)
+        self.actions.append(Listen(
+            slot=step.collect, kind=kind, expected=tuple(dict.fromkeys(expected)), language=lang,
+            dtmf_max_digits=digits,
+            end_silence_ms=(step.end_silence_ms if step.end_silence_ms and not confirm else END_SILENCE_MS[kind]),
+            no_input_timeout_ms=step.no_input_timeout_ms or 6000))
+        self.st.waiting = "confirm" if confirm else "input"
+
+    # ---------------------------------------------------------- movement
+    def enter(self, flow_id: str, step_id: str | None) -> None:
+        st = self.st
+        while True:
+            if step_id is None:  # ran off the end of a flow: return to the caller flow, or finish
+                if st.stack:
+                    ret = st.stack.pop()
+                    flow_id, step_id = ret["flow"], self.follow(self.fs.step(ret["flow"], ret["step"]), ret["flow"])
+                    continue
+                self.finish(None, "completed")
+                return
+            self.count += 1
+            st.transitions += 1
+            if self.count > self.d.max_transitions:
+                raise StepLimit()
+            st.flow, st.step, st.waiting = flow_id, step_id, None
+            st.no_input = st.no_match = 0
+            st.pending = None
+            st.path.append(f"{flow_id}/{step_id}")
+            nxt = self.execute(self.fs.step(flow_id, step_id))
+            if nxt is None:
+                return  # waiting for the caller or a backend, or the call is over
+            flow_id, step_id = nxt
+
+    def follow(self, step: Any, flow_id: str | None = None) -> str | None:
+        flow = self.fs[flow_id or self.st.flow]
+        if step.next:
+            return step.next
+        i = flow.step_index()[step.id]
+        return flow.steps[i + 1].id if i + 1 < len(flow.steps) else None
+
+    def go(self, target: str | None) -> None:
+        self.enter(self.st.flow, target)
+
+    def execute(self, step: Any) -> tuple[str, str | None] | None:
+        st = self.st
+        here = st.flow
+        if isinstance(step, SayStep):
+            self.say(step.say, self.key("say"), interruptible=step.interruptible)
+            return here, self.follow(step)
+        if isinstance(step, CollectStep):
+            if not step.ask_always and st.slots.get(step.collect) is not None:
+                return here, self.follow(step)
+            self.say(step.prompt, self.key("prompt"))
+            self.listen(step)
+            return None
+        if isinstance(step, ActionStep):
+            args = self.d.renderer.render_args(dict(step.args), self.env(), st.language)
+            self.actions.append(CallBackend(name=step.action, args=args))
+            st.waiting = "backend"
+            return None
+        if isinstance(step, BranchStep):
+            env = self.env()
+            for rule in step.branch:
+                if rule.else_ is not None:
+                    return here, str(rule.else_)
+                if evaluate(rule.if_, env):
+                    return here, str(rule.then)
+            return here, self.follow(step)
+        if isinstance(step, LinkStep):
+            return step.link, self.fs[step.link].steps[0].id
+        if isinstance(step, CallStep):
+            st.stack.append({"flow": here, "step": step.id})
+            return step.call, self.fs[step.call].steps[0].id
+        if isinstance(step, HandoffStep):
+            self.handoff(step.handoff)
+            return None
+        if isinstance(step, EndStep):
+            self.finish(step.prompt, "completed")
+            return None
+        if isinstance(step, ReturnStep):
+            return here, None
+        raise TypeError(f"unknown step {step!r}")
+
+    def finish(self, prompt: Prompt | None, reason: str) -> None:
+        self.say(prompt, self.key("end"), interruptible=False)
+        self.actions.append(Hangup(reason=reason))
+        self.st.ended, self.st.end_reason, self.st.waiting = True, reason, None
+
+    def handoff(self, spec: HandoffSpec) -> None:
+        st = self.st
+        env = self.env()
+        priority = 0
+        if isinstance(spec.priority, int):
+            priority = spec.priority
+        else:
+            for rule in spec.priority:
+                if rule.else_ is not None or evaluate(rule.if_, env):
+                    priority = int(rule.else_ if rule.else_ is not None else rule.then)
+                    break
+        self.say(spec.prompt or BUILTIN_PROMPTS["transfer"], self.key("handoff"), interruptible=False)
+        st.handoff_reason = spec.reason
+        note = f"intent={st.intent or '-'} verified={st.verify_method if st.verified else 'no'} at={st.flow}/{st.step}"
+        self.actions.append(Transfer(queue=spec.queue, priority=priority, reason=spec.reason, note=note))
+        st.ended, st.end_reason, st.waiting = True, "transferred", None
+
+    # ------------------------------------------------------------ events
+    def _command(self, step: CollectStep, ev: UserInput) -> str | None:
+        keys = ev.dtmf
+        if keys:
+            if len(keys) == 1 and keys in DTMF_COMMANDS and keys not in step.dtmf:
+                lo = step.length_range()[0] if step.type == "digits" else 2
+                if not (step.type == "digits" and lo <= 1 and keys.isdigit()):
+                    return DTMF_COMMANDS[keys]
+            return None
+        if ev.text.strip():
+            try:
+                return self.d.nlu.commands(ev.text, self.st.language)
+            except Exception:  # a broken command matcher must not drop the turn
+                log.exception("nlu.commands failed")
+        return None
+
+    def _accepts(self, step: CollectStep, value: str) -> bool:
+        return value in step.intents or value in step.dtmf.values()
+
+    def on_input(self, ev: UserInput) -> None:
+        st = self.st
+        turn: dict[str, Any] = {"t": ev.timestamp, "step": f"{st.flow}/{st.step}"}
+        if ev.text:
+            turn["text"] = ev.text
+        if ev.dtmf:
+            turn["dtmf"] = ev.dtmf
+        st.turns.append(turn)
+        if st.waiting not in ("input", "confirm"):
+            return  # talking over a backend call: nothing to do with it
+        step = self.cur()
+        cmd = self._command(step, ev)
+        if cmd:
+            turn["command"] = cmd
+        if cmd in LANG_COMMANDS:
+            st.language = LANG_COMMANDS[cmd]
+            if st.waiting == "input" and step.type == "intent" and self._accepts(step, cmd):
+                return self.accept(step, cmd, turn)
+            return self.reask(step, None)
+        if cmd and not (st.waiting == "input" and self._accepts(step, cmd)):
+            return self.command(cmd, step)
+        if st.waiting == "confirm":
+            value, _ = extract_value(_YES_NO, ev.text, ev.dtmf, st.language, self.d.nlu)
+            if value is True:
+                return self.accept(step, st.pending, turn, confirmed=True)
+            if value is False:
+                return self.nomatch(step, retry_prompt=False)
+            return self.nomatch(step)
+        value, conf = extract_value(step, ev.text, ev.dtmf, st.language, self.d.nlu)
+        turn["confidence"] = round(conf, 3)
+        if value is None:
+            return self.nomatch(step)
+        v = step.validation
+        if v and v.regex and not re.fullmatch(v.regex, str(value)):
+            return self.nomatch(step, error=v.error)
+        if v and v.backend:
+            st.pending = value
+            args = self.d.renderer.render_args(dict(v.args), self.env({step.collect: value}), st.language)
+            if not args:  # no args given: the backend gets the heard value alone
+                args = {"value": value}
+            self.actions.append(CallBackend(name=v.backend, args=args))
+            st.waiting = "validate"
+            return None
+        self.accept(step, value, turn)
+
+    def accept(self, step: CollectStep, value: Any, turn: dict[str, Any] | None = None, confirmed: bool = False) -> None:
+        st = self.st
+        if step.confirm and not confirmed:
+            st.pending = value
+            self.say(step.confirm, self.key("confirm"), {step.collect: value})
+            self.listen(step, confirm=True)
+            return
+        st.slots[step.collect] = value
+        if value in LANG_COMMANDS:  # "press 1 for Mandarin" answers with the language itself
+            st.language = LANG_COMMANDS[value]
+        if turn is not None and step.type == "intent":
+            turn["intent"] = value
+        if step.type == "intent" and isinstance(value, str) and value not in LANG_COMMANDS:
+            st.intent = value
+        st.pending = None
+        self.go(self.follow(step))
+
+    def command(self, cmd: str, step: CollectStep) -> None:
+        st = self.st
+        if cmd == "repeat":
+            for s in st.last_say:
+                self.actions.append(Say(**s))
+            self.said = [Say(**s) for s in st.last_say]
+            self.listen(step, confirm=st.waiting == "confirm")
+        elif cmd == "main_menu" and self.d.menu[0] in self.fs:
+            st.stack.clear()
+            flow_id, step_id = self.d.menu
+            if step_id not in self.fs[flow_id].step_index():
+                step_id = self.fs[flow_id].steps[0].id
+            self.enter(flow_id, step_id)
+        elif cmd == "agent":
+            st.handoff_reason = "caller_request"
+            if self.d.agent_flow in self.fs:
+                st.stack.clear()
+                self.enter(self.d.agent_flow, self.fs[self.d.agent_flow].steps[0].id)
+            else:
+                self.handoff(HandoffSpec(queue="T1", reason="caller_request"))
+        elif cmd == "goodbye":
+            self.finish(BUILTIN_PROMPTS["goodbye"], "caller_goodbye")
+        else:
+            self.nomatch(step)
+
+    def reask(self, step: CollectStep, before: Prompt | None, key: str = "reprompt") -> None:
+        self.say(before, self.key(key))
+        if self.st.waiting == "confirm":
+            self.say(step.confirm, self.key("confirm"), {step.collect: self.st.pending})
+            self.listen(step, confirm=True)
+        else:
+            self.say(step.prompt, self.key("prompt"))
+            self.listen(step)
+
+    def _retries(self, step: CollectStep) -> int:
+        return step.retries if step.retries is not None else self.flow.defaults.retries
+
+    def exhausted(self, step: CollectStep, why: str) -> None:
+        target = step.on_exhausted or self.flow.defaults.on_exhausted
+        self.st.last_error = why
+        if isinstance(target, str):
+            self.go(target)
+        else:
+            self.handoff(target or HandoffSpec(queue="T1", reason=f"{why}:{self.st.flow}/{step.id}"))
+
+    def nomatch(self, step: CollectStep, error: Prompt | None = None, retry_prompt: bool = True) -> None:
+        st = self.st
+        st.no_match += 1
+        if st.no_input + st.no_match > self._retries(step):
+            return self.exhausted(step, "no_match")
+        if not retry_prompt:  # the caller said "no" to a confirmation: ask for the value again
+            st.waiting = "input"
+            st.pending = None
+            self.say(step.prompt, self.key("prompt"))
+            return self.listen(step)
+        prompt = error or step.no_match or self.flow.defaults.no_match or BUILTIN_PROMPTS["no_match"]
+        self.reask(step, prompt, "no_match")
+
+    def on_no_input(self, ev: NoInput) -> None:
+        st = self.st
+        st.turns.append({"t": ev.timestamp, "step": f"{st.flow}/{st.step}", "no_input": True})
+        if st.waiting not in ("input", "confirm"):
+            return
+        step = self.cur()
+        st.no_input += 1
+        if st.no_input + st.no_match > self._retries(step):
+            return self.exhausted(step, "no_input")
+        self.reask(step, step.no_input or self.flow.defaults.no_input or BUILTIN_PROMPTS["no_input"], "no_input")
+
+    def on_result(self, ev: ActionResult) -> None:
+        st = self.st
+        step = self.cur()
+        if st.waiting == "validate" and isinstance(step, CollectStep) and step.validation \
+                and ev.name == step.validation.backend:
+            value, st.pending = st.pending, None
+            st.waiting = "input"
+            if ev.ok:
+                return self.accept(step, value)
+            st.last_error = ev.error
+            return self.nomatch(step, error=step.validation.error)
+        if st.waiting != "backend" or not isinstance(step, ActionStep) or ev.name != step.action:
+            log.warning("unexpected result for %s", ev.name, extra={"call_id": st.call_id})
+            return
+        st.waiting = None
+        if ev.ok:
+            st.last_error = ""
+            for slot, key in step.save.items():
+                st.slots[slot] = ev.data.get(key)
+            if step.verifies:
+                st.verified, st.verify_method = True, step.verifies
+            return self.go(self.follow(step))
+        st.last_error = ev.error or "failed"
+        target = step.on_failure
+        if isinstance(target, str):
+            return self.go(target)
+        self.handoff(target or HandoffSpec(queue="T1", reason=f"backend_failure:{step.action}",
+                                           prompt=BUILTIN_PROMPTS["error"]))

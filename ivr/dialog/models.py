@@ -1,0 +1,234 @@
+"""Flow file models (pydantic v2). ``flows/schema.json`` is generated from
+these, so editors and the validator agree on one definition.
+
+A flow is a list of steps, in the spirit of Rasa CALM flows. Each step is one
+of: say, collect, action, branch, link, call, handoff, end, return; which one
+is decided by the key present (``collect: pin`` is a collect step)."""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+from ivr.dialog.conditions import ConditionError, parse_condition
+
+LANGS = ("zh-TW", "nan-TW")
+SLOT_KINDS = ("intent", "yes_no", "digits", "amount", "date", "taiwan_id", "free_text")
+QUEUES = ("T1", "T2", "T3", "TQ")
+STEP_KINDS = ("say", "collect", "action", "branch", "link", "call", "handoff", "end", "return")
+_ID = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class PromptText(_Strict):
+    text: str = Field(description="What is said (a template: {slot} or {slot:amount|date|digits})")
+    audio: str | None = Field(None, description="Recorded audio file, relative to the flows directory")
+
+
+PromptValue = Union[str, PromptText]
+
+
+class Prompt(_Strict):
+    """One prompt in each language: plain text, or text plus a recording."""
+
+    zh_TW: PromptValue | None = Field(None, alias="zh-TW")
+    nan_TW: PromptValue | None = Field(None, alias="nan-TW")
+
+    def get(self, language: str) -> PromptText | None:
+        v = self.zh_TW if language == "zh-TW" else self.nan_TW if language == "nan-TW" else None
+        return PromptText(text=v) if isinstance(v, str) else v
+
+    def languages(self) -> set[str]:
+        return {lang for lang in LANGS if self.get(lang) is not None}
+
+
+def _check_condition(v: str | None) -> str | None:
+    if v is not None:
+        try:
+            parse_condition(v)
+        except ConditionError as e:
+            raise ValueError(str(e)) from None
+    return v
+
+
+class Rule(_Strict):
+    """``{if: <condition>, then: <target>}`` or a final ``{else: <target>}``."""
+
+    if_: str | None = Field(None, alias="if")
+    then: str | int | None = None
+    else_: str | int | None = Field(None, alias="else")
+
+    _c = field_validator("if_")(_check_condition)
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Rule":
+        if self.else_ is not None:
+            if self.if_ is not None or self.then is not None:
+                raise ValueError("a rule has either 'if' and 'then', or only 'else'")
+        elif self.if_ is None or self.then is None:
+            raise ValueError("a rule needs both 'if' and 'then' (or only 'else')")
+        return self
+
+
+class HandoffSpec(_Strict):
+    queue: Literal["T1", "T2", "T3", "TQ"] = Field(description="T1 general, T2 technical, T3 complaints, TQ quality")
+    priority: int | list[Rule] = Field(0, description="a number, or rules: [{if: 'verified and balance >= 1000000', then: 8}, {else: 3}]")
+    reason: str = Field(description="why the call goes to an agent (shown on the agent desktop)")
+    prompt: Prompt | None = Field(None, description="said before the transfer")
+
+
+class Validation(_Strict):
+    regex: str | None = Field(None, description="the value (as text) must match this fully")
+    backend: str | None = Field(None, description="a backend that must return ok for the value")
+    args: dict[str, Any] = Field(default_factory=dict)
+    error: Prompt | None = Field(None, description="said when the value is rejected, before re-asking")
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"bad regex {v!r}: {e}") from None
+        return v
+
+
+class _StepBase(_Strict):
+    id: str = Field(pattern=_ID, description="unique within the flow")
+    next: str | None = Field(None, description="step id to go to next (default: the following step)")
+
+
+class SayStep(_StepBase):
+    say: Prompt
+    interruptible: bool = True
+
+
+class CollectStep(_StepBase):
+    collect: str = Field(pattern=_ID, description="slot name")
+    type: Literal["intent", "yes_no", "digits", "amount", "date", "taiwan_id", "free_text"] = "free_text"
+    prompt: Prompt
+    intents: list[str] = Field(default_factory=list, description="type intent: the intents on offer")
+    expected: dict[Literal["zh-TW", "nan-TW"], list[str]] = Field(
+        default_factory=dict, description="extra phrases for the recognizer, per language")
+    dtmf: dict[str, str | bool] = Field(default_factory=dict, description="key -> value, e.g. {'1': check_balance}")
+    length: int | str | None = Field(None, description="digits: 4 or '4..12'")
+    min_confidence: float = Field(0.45, ge=0, le=1)
+    validation: Validation | None = Field(None, alias="validate")
+    confirm: Prompt | None = Field(None, description="yes/no question after the value is heard, e.g. '{amount:amount}，對嗎？'")
+    no_input: Prompt | None = None
+    no_match: Prompt | None = None
+    retries: int | None = Field(None, ge=0, le=10, description="re-asks after no-input/no-match (flow default 2)")
+    on_exhausted: str | HandoffSpec | None = Field(None, description="step id or handoff when retries run out")
+    end_silence_ms: int | None = Field(None, ge=100, le=5000)
+    no_input_timeout_ms: int | None = Field(None, ge=1000, le=60000)
+    ask_always: bool = Field(True, description="false: skip the step if the slot is already filled")
+
+    @field_validator("length")
+    @classmethod
+    def _length(cls, v: int | str | None) -> int | str | None:
+        if isinstance(v, str) and not re.fullmatch(r"\d+(\.\.\d+)?", v):
+            raise ValueError(f"length {v!r} must be N or 'N..M'")
+        return v
+
+    def length_range(self) -> tuple[int, int]:
+        if self.length is None:
+            return (1, 20)
+        if isinstance(self.length, int):
+            return (self.length, self.length)
+        lo, _, hi = self.length.partition("..")
+        return (int(lo), int(hi or lo))
+
+
+class ActionStep(_StepBase):
+    action: str = Field(description="backend name")
+    args: dict[str, Any] = Field(default_factory=dict, description="string values are templates: '{id_number}'")
+    save: dict[str, str] = Field(default_factory=dict, description="slot: key of the result data")
+    verifies: str | None = Field(None, description="on success the caller counts as verified by this method")
+    on_failure: str | HandoffSpec | None = Field(None, description="step id or handoff (default: hand off to T1)")
+
+
+class BranchStep(_StepBase):
+    branch: list[Rule] = Field(min_length=1)
+
+
+class LinkStep(_StepBase):
+    link: str = Field(description="flow id to continue in (no return)")
+
+
+class CallStep(_StepBase):
+    call: str = Field(description="flow id to run; when it returns, continue with next")
+
+
+class HandoffStep(_StepBase):
+    handoff: HandoffSpec
+
+
+class EndStep(_StepBase):
+    end: Literal[True] = True
+    prompt: Prompt | None = None
+
+
+class ReturnStep(_StepBase):
+    return_: Literal[True] = Field(True, alias="return")
+
+
+def _step_kind(v: Any) -> str | None:
+    if isinstance(v, dict):
+        keys = [k for k in STEP_KINDS if k in v]
+        return keys[0] if len(keys) == 1 else None
+    for k in STEP_KINDS:
+        if isinstance(v, globals()[_CLASSES[k]]):
+            return k
+    return None
+
+
+_CLASSES = {"say": "SayStep", "collect": "CollectStep", "action": "ActionStep", "branch": "BranchStep",
+            "link": "LinkStep", "call": "CallStep", "handoff": "HandoffStep", "end": "EndStep",
+            "return": "ReturnStep"}
+
+Step = Annotated[
+    Union[
+        Annotated[SayStep, Tag("say")], Annotated[CollectStep, Tag("collect")],
+        Annotated[ActionStep, Tag("action")], Annotated[BranchStep, Tag("branch")],
+        Annotated[LinkStep, Tag("link")], Annotated[CallStep, Tag("call")],
+        Annotated[HandoffStep, Tag("handoff")], Annotated[EndStep, Tag("end")],
+        Annotated[ReturnStep, Tag("return")],
+    ],
+    Discriminator(_step_kind, custom_error_type="step_kind",
+                  custom_error_message="a step needs exactly one of: " + ", ".join(STEP_KINDS)),
+]
+
+
+class FlowDefaults(_Strict):
+    retries: int = Field(2, ge=0, le=10)
+    on_exhausted: str | HandoffSpec | None = None
+    no_input: Prompt | None = None
+    no_match: Prompt | None = None
+
+
+class Flow(_Strict):
+    flow: str = Field(pattern=_ID, description="flow id, used by link/call")
+    description: str = ""
+    languages: list[Literal["zh-TW", "nan-TW"]] = Field(default_factory=lambda: list(LANGS))
+    inputs: list[str] = Field(default_factory=list, description="slots this flow expects callers to have filled")
+    defaults: FlowDefaults = Field(default_factory=FlowDefaults)
+    steps: list[Step] = Field(min_length=1)
+
+    def step_index(self) -> dict[str, int]:
+        return {s.id: i for i, s in enumerate(self.steps)}
+
+
+def step_kind(step: BaseModel) -> str:
+    return next(k for k, cls in _CLASSES.items() if type(step).__name__ == cls)
+
+
+def flow_json_schema() -> dict[str, Any]:
+    schema = Flow.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ivr flow"
+    return schema

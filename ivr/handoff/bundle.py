@@ -1,0 +1,160 @@
+"""The context that travels with a call to the agent, so nobody asks twice."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ivr.handoff.errors import HandoffError
+from ivr.redact import redact, redact_obj
+
+SPEAKERS = ("caller", "bot", "agent", "system")
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptTurn:
+    """One line of the conversation; ``at`` is seconds since the call started."""
+
+    at: float
+    speaker: str
+    text: str
+    confidence: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"at": round(float(self.at), 3), "speaker": self.speaker, "text": self.text}
+        if self.confidence is not None:
+            d["confidence"] = round(float(self.confidence), 3)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class ContextBundle:
+    call_id: str
+    caller_number: str = ""
+    language: str = "zh-TW"
+    verified: bool = False
+    verified_by: str = ""          # how: "taiwan_id+dob", "pin", "ani", ...
+    customer_id: str = ""
+    customer_name: str = ""
+    customer_tier: str = ""        # "vip", "premium", ... drives priority with `verified`
+    intent: str = ""
+    slots: Mapping[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    note: str = ""
+    transcript: tuple[TranscriptTurn, ...] = ()
+    path: tuple[str, ...] = ()
+    started_at: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.call_id, str) or not self.call_id:
+            raise HandoffError("call_id must be a non-empty string", "ContextBundle")
+        for t in self.transcript:
+            if not isinstance(t, TranscriptTurn):
+                raise HandoffError(f"transcript entries must be TranscriptTurn, got {type(t).__name__}", "ContextBundle.transcript")
+
+    @property
+    def high_value(self) -> bool:
+        return self.verified and self.customer_tier.lower() in ("vip", "premium", "private", "priority")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "call_id": self.call_id,
+            "caller_number": self.caller_number,
+            "language": self.language,
+            "verified": self.verified,
+            "verified_by": self.verified_by,
+            "customer_id": self.customer_id,
+            "customer_name": self.customer_name,
+            "customer_tier": self.customer_tier,
+            "intent": self.intent,
+            "slots": _jsonable(dict(self.slots)),
+            "reason": self.reason,
+            "note": self.note,
+            "transcript": [t.to_dict() for t in self.transcript],
+            "path": list(self.path),
+            "started_at": self.started_at,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ContextBundle":
+        if not isinstance(d, Mapping):
+            raise HandoffError(f"expected an object, got {type(d).__name__}", "ContextBundle")
+        known = {f for f in cls.__dataclass_fields__}
+        extra = set(d) - known
+        if extra:
+            raise HandoffError(f"unknown field(s) {sorted(extra)}", "ContextBundle")
+        kw = dict(d)
+        try:
+            kw["transcript"] = tuple(
+                TranscriptTurn(float(t["at"]), str(t["speaker"]), str(t["text"]), t.get("confidence"))
+                for t in d.get("transcript", ())
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise HandoffError(f"bad transcript entry ({e})", "ContextBundle.transcript") from None
+        kw["path"] = tuple(str(p) for p in d.get("path", ()))
+        kw["slots"] = dict(d.get("slots") or {})
+        kw["verified"] = bool(d.get("verified", False))
+        return cls(**kw)
+
+    def redacted(self) -> dict[str, Any]:
+        """The bundle as a dict with personal data masked, for logs and exports."""
+        d = redact_obj(self.to_dict())
+        d["caller_number"] = _mask_all(self.caller_number)
+        d["customer_name"] = (self.customer_name[:1] + "○" * (len(self.customer_name) - 1)) if self.customer_name else ""
+        d["customer_id"] = _mask_all(self.customer_id)
+        # Slot values are what callers typed or said: IDs, card numbers, amounts.
+        d["slots"] = {k: (redact(str(v)) if not isinstance(v, bool) else v) for k, v in self.slots.items()}
+        return d
+
+    def summary(self) -> str:
+        """One line for queue lists: intent, verification, language (no personal data)."""
+        v = f"verified ({self.verified_by})" if self.verified else "not verified"
+        return f"{self.intent or 'unknown intent'} · {v} · {self.language}"
+
+    @classmethod
+    def from_dialog(cls, state: Any, *, call_id: str, caller_number: str = "", reason: str = "",
+                    note: str = "", started_at: float | None = None) -> "ContextBundle":
+        """Build from a dialog state (dict or object exposing language, slots,
+        intent, verified, verified_by/verify_method, path, turns)."""
+        get = (lambda k, dflt=None: state.get(k, dflt)) if isinstance(state, Mapping) else (lambda k, dflt=None: getattr(state, k, dflt))
+        turns = []
+        for t in get("turns") or ():
+            tg = (lambda k, dflt=None: t.get(k, dflt)) if isinstance(t, Mapping) else (lambda k, dflt=None: getattr(t, k, dflt))
+            text = tg("text")
+            if text is None:
+                continue
+            turns.append(TranscriptTurn(float(tg("at", tg("t", 0.0)) or 0.0), str(tg("speaker", "caller")), str(text), tg("confidence")))
+        return cls(
+            call_id=call_id,
+            caller_number=caller_number,
+            language=str(get("language") or "zh-TW"),
+            verified=bool(get("verified") or False),
+            verified_by=str(get("verified_by") or get("verify_method") or ""),
+            customer_id=str(get("customer_id") or ""),
+            customer_name=str(get("customer_name") or ""),
+            customer_tier=str(get("customer_tier") or ""),
+            intent=str(get("intent") or ""),
+            slots=dict(get("slots") or {}),
+            reason=reason,
+            note=note,
+            transcript=tuple(turns),
+            path=tuple(str(p) for p in (get("path") or ())),
+            started_at=started_at if started_at is not None else time.time(),
+        )
+
+
+def _mask_all(s: str) -> str:
+    if not s:
+        return ""
+    keep = 2 if len(s) > 6 else 0
+    return "*" * (len(s) - keep) + s[len(s) - keep:]
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    return str(v)  # dates, Decimals: their ISO/str form

@@ -1,0 +1,266 @@
+"""The agent desktop web app.
+
+HTTP for actions, one WebSocket per open desktop that pushes a snapshot
+(agent state, the call on screen with its context, queues, supervisor
+numbers) whenever it changes. The socket polls the store as well as waking
+on local changes, so offers made by other workers show up too.
+
+Security: every /api route and the socket need a session (HttpOnly
+SameSite=Strict cookie, or ``Authorization: Bearer``/``?token=`` for
+scripts); an agent reads only contexts of queues in their skills (403),
+supervisors read all."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from importlib import resources
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from ivr.handoff.errors import HandoffError, StateConflict, UnknownTicket
+from ivr.handoff.models import DISPOSITIONS, SETTABLE_STATUSES, TIERS, AgentProfile
+from ivr.handoff.service import HandoffService
+from ivr.log import get_logger
+
+log = get_logger(__name__)
+SESSION_COOKIE = "ivr_session"
+STATIC = resources.files("ivr.handoff.desktop") / "static"
+LOGIN_LIMIT = 5           # failed logins per agent id ...
+LOGIN_LOCK_SECONDS = 60.0  # ... before a short lock-out
+
+
+class LoginBody(BaseModel):
+    agent_id: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class StatusBody(BaseModel):
+    status: str
+
+
+class TransferBody(BaseModel):
+    queue: str
+    note: str = Field(default="", max_length=1000)
+
+
+class WrapUpBody(BaseModel):
+    disposition: str
+    note: str = Field(default="", max_length=1000)
+
+
+class ScoreBody(BaseModel):
+    score: float = Field(ge=1, le=5)
+    kind: str = "quality"
+
+
+def _token_from(headers, cookies, query) -> str:
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return cookies.get(SESSION_COOKIE) or query.get("token") or ""
+
+
+def create_app(service: HandoffService, *, secure_cookies: bool = False, run_ticker: bool = True,
+               tick_interval: float = 1.0, push_interval: float = 1.0) -> FastAPI:
+    """Build the desktop app around a service. ``run_ticker`` starts the
+    routing ticker with the app; set it False when the host app (``ivr
+    serve``) already runs ``service.run()``, as mounted sub-apps get no
+    lifespan events."""
+    failures: dict[str, tuple[int, float]] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        task = asyncio.create_task(service.run(tick_interval)) if run_ticker else None
+        try:
+            yield
+        finally:
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(title="ivr agent desktop", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.service = service
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):
+        resp = await call_next(request)
+        resp.headers["Content-Security-Policy"] = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    @app.exception_handler(HandoffError)
+    async def handoff_error(request: Request, exc: HandoffError):
+        code = 404 if isinstance(exc, UnknownTicket) else 409 if isinstance(exc, StateConflict) else 400
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    async def current_agent(request: Request) -> AgentProfile:
+        token = _token_from(request.headers, request.cookies, request.query_params)
+        agent = await service.session_agent(token)
+        if agent is None:
+            raise HTTPException(401, "login required")
+        return agent
+
+    def supervisor(agent: AgentProfile = Depends(current_agent)) -> AgentProfile:
+        if not agent.is_supervisor:
+            raise HTTPException(403, "supervisors only")
+        return agent
+
+    async def readable_ticket(ticket_id: str, agent: AgentProfile):
+        t = await service.status(ticket_id)
+        _, st = await service.agent(agent.id)
+        # An agent may always see the call ringing at / connected to their own desk.
+        if not (agent.can_read(t.queue) or st.ticket == t.id):
+            raise HTTPException(403, f"no skill for queue {t.queue}")
+        return t
+
+    # -- pages ------------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(str(STATIC / "index.html"), media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz():
+        return {"ok": True}
+
+    # -- session ----------------------------------------------------------
+    @app.post("/api/login")
+    async def login(body: LoginBody):
+        n, until = failures.get(body.agent_id, (0, 0.0))
+        if n >= LOGIN_LIMIT and time.monotonic() < until:
+            raise HTTPException(429, "too many failed logins; wait a minute")
+        token = await service.login(body.agent_id, body.password)
+        if token is None:
+            failures[body.agent_id] = (n + 1 if time.monotonic() < until else 1, time.monotonic() + LOGIN_LOCK_SECONDS)
+            log.warning("failed desktop login", extra={"agent": body.agent_id})
+            raise HTTPException(401, "wrong agent id or password")
+        failures.pop(body.agent_id, None)
+        prof, st = await service.agent(body.agent_id)
+        resp = JSONResponse({"token": token, "agent": prof.to_dict(with_hash=False), "state": st.to_dict()})
+        resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies,
+                        max_age=int(service.session_ttl), path="/")
+        return resp
+
+    @app.post("/api/logout")
+    async def logout(request: Request, agent: AgentProfile = Depends(current_agent)):
+        await service.logout(_token_from(request.headers, request.cookies, request.query_params))
+        with contextlib.suppress(HandoffError):
+            await service.set_status(agent.id, "away")
+        resp = Response(status_code=204)
+        resp.delete_cookie(SESSION_COOKIE, path="/")
+        return resp
+
+    @app.get("/api/me")
+    async def me(agent: AgentProfile = Depends(current_agent)):
+        _, st = await service.agent(agent.id)
+        return {"agent": agent.to_dict(with_hash=False), "state": st.to_dict()}
+
+    @app.get("/api/meta")
+    async def meta(agent: AgentProfile = Depends(current_agent)):
+        return {"dispositions": DISPOSITIONS, "tiers": TIERS, "statuses": list(SETTABLE_STATUSES),
+                "queues": [{"name": q.name, "tier": q.tier, "description": q.description} for q in service.queues.values()]}
+
+    @app.post("/api/status")
+    async def set_status(body: StatusBody, agent: AgentProfile = Depends(current_agent)):
+        return (await service.set_status(agent.id, body.status)).to_dict()
+
+    # -- queues and calls -------------------------------------------------
+    def visible_queues(agent: AgentProfile) -> list[str]:
+        return [q for q in service.queues if agent.can_read(q)]
+
+    @app.get("/api/queues")
+    async def queues(agent: AgentProfile = Depends(current_agent)):
+        return await service.queue_view(visible_queues(agent))
+
+    @app.get("/api/tickets/{ticket_id}")
+    async def ticket(ticket_id: str, agent: AgentProfile = Depends(current_agent)):
+        t = await readable_ticket(ticket_id, agent)
+        return {"ticket": t.to_dict(), "context": (await service.bundle(t)).to_dict()}
+
+    @app.post("/api/tickets/{ticket_id}/accept")
+    async def accept(ticket_id: str, agent: AgentProfile = Depends(current_agent)):
+        return (await service.accept(agent.id, ticket_id)).to_dict()
+
+    @app.post("/api/tickets/{ticket_id}/decline")
+    async def decline(ticket_id: str, agent: AgentProfile = Depends(current_agent)):
+        await service.decline(agent.id, ticket_id)
+        return {"ok": True}
+
+    @app.post("/api/tickets/{ticket_id}/hangup")
+    async def hangup(ticket_id: str, agent: AgentProfile = Depends(current_agent)):
+        return (await service.hang_up(agent.id, ticket_id)).to_dict()
+
+    @app.post("/api/tickets/{ticket_id}/transfer")
+    async def transfer(ticket_id: str, body: TransferBody, agent: AgentProfile = Depends(current_agent)):
+        return (await service.transfer(agent.id, ticket_id, body.queue, body.note)).to_dict()
+
+    @app.post("/api/tickets/{ticket_id}/wrapup")
+    async def wrapup(ticket_id: str, body: WrapUpBody, agent: AgentProfile = Depends(current_agent)):
+        return (await service.wrap_up(agent.id, ticket_id, body.disposition, body.note)).to_dict()
+
+    @app.post("/api/tickets/{ticket_id}/score")
+    async def score(ticket_id: str, body: ScoreBody, agent: AgentProfile = Depends(current_agent)):
+        if not (agent.is_supervisor or "TQ" in agent.skills):
+            raise HTTPException(403, "quality scores need the TQ skill or a supervisor")
+        await service.record_quality(ticket_id, body.score, by=agent.id, kind=body.kind)
+        return {"ok": True}
+
+    @app.get("/api/supervisor")
+    async def supervisor_view(agent: AgentProfile = Depends(supervisor)):
+        return await service.stats()
+
+    # -- live push ----------------------------------------------------------
+    async def snapshot(agent: AgentProfile) -> dict[str, Any]:
+        prof, st = await service.agent(agent.id)
+        call = None
+        if st.ticket:
+            with contextlib.suppress(HandoffError):
+                t = await service.status(st.ticket)
+                call = {"ticket": t.to_dict(), "context": (await service.bundle(t)).to_dict()}
+        snap = {"type": "snapshot", "agent": prof.to_dict(with_hash=False), "state": st.to_dict(), "call": call,
+                "queues": await service.queue_view(visible_queues(prof))}
+        if prof.is_supervisor:
+            snap["supervisor"] = await service.stats()
+        return snap
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        token = _token_from(websocket.headers, websocket.cookies, websocket.query_params)
+        agent = await service.session_agent(token)
+        if agent is None:
+            await websocket.close(code=4401)   # before accept: the handshake is refused (HTTP 403)
+            return
+        await websocket.accept()
+        changed = service.subscribe()
+        last = None
+        try:
+            while True:
+                if await service.session_agent(token) is None:   # logged out / removed meanwhile
+                    await websocket.close(code=4401)
+                    return
+                snap = await snapshot(agent)
+                # Push only what changed; while callers wait their wait times
+                # change, so that is about once per push_interval.
+                body = json.dumps(snap, ensure_ascii=False, sort_keys=True)
+                if body != last:
+                    await websocket.send_text(body)
+                    last = body
+                changed.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(changed.wait(), push_interval)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            service.unsubscribe(changed)
+
+    return app

@@ -1,0 +1,210 @@
+"""The ``Nlu`` facade the dialog engine calls inside its pure step function."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import entities
+from .classifier import OUT_OF_SCOPE, Featurizer, Model, softmax, train
+from .errors import NluError
+from .normalize import Normalizer
+from .phonetic import PinyinTable
+from .training_data import LANGUAGES, Example, load_examples
+
+DEFAULT_DATA = Path(__file__).with_name("data") / "nlu.yml"
+COMMANDS = ("agent", "repeat", "main_menu", "lang_zh", "lang_nan", "goodbye")
+# The global command "agent" and the menu intent talk_to_agent are one meaning.
+ALIASES = {"agent": "talk_to_agent"}
+SLOT_KINDS = ("yes_no", "digits", "amount", "date", "taiwan_id", "free_text")
+# Words around a command that do not change it (我要轉專人 is 轉專人).
+_COMMAND_WRAP = re.compile(r"^(?:我想要|我想|我要|我欲|阮欲|請你|請|幫我|共我|給我|可以|麻煩)+|(?:好嗎|嗎|謝謝|多謝)+$")
+
+_DIGIT_RUN = re.compile(r"\d{2,}")
+_DIGIT_WORDS = "零一二三四五六七八九"
+_KIND_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "digits": {"zh-TW": tuple(_DIGIT_WORDS) + ("么", "洞", "拐", "兩"),
+               "nan-TW": tuple(_DIGIT_WORDS) + ("空", "兩")},
+    "amount": {"zh-TW": tuple(_DIGIT_WORDS) + ("兩", "十", "百", "千", "萬", "元", "塊"),
+               "nan-TW": tuple(_DIGIT_WORDS) + ("兩", "十", "百", "千", "萬", "箍", "元")},
+    "date": {"zh-TW": tuple(_DIGIT_WORDS) + ("十", "年", "月", "日", "號", "民國", "今天", "明天", "後天", "昨天"),
+             "nan-TW": tuple(_DIGIT_WORDS) + ("十", "年", "月", "日", "號", "民國", "今仔日", "明仔載", "後日", "昨昏")},
+    "taiwan_id": {lang: tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + tuple(_DIGIT_WORDS) for lang in LANGUAGES},
+    "free_text": {lang: () for lang in LANGUAGES},
+}
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    intent: str | None          # None = no-match (below threshold or out of scope)
+    confidence: float
+    ranking: list[tuple[str, float]] = field(default_factory=list)
+
+
+class Nlu:
+    """Load once (``Nlu.load``); every method after that is pure and deterministic."""
+
+    def __init__(self, examples: Sequence[Example], threshold: float = 0.4,
+                 command_threshold: float = 0.7, source: str = "nlu training data") -> None:
+        self._examples = tuple(examples)
+        self._threshold = threshold
+        self._command_threshold = command_threshold
+        self._norm = Normalizer()
+        self._feat = Featurizer(PinyinTable())
+        samples = []
+        for e in self._examples:
+            feats = self._feat.features(self._norm.clean(e.text))
+            samples.append((feats, e.intent))
+            # A sound-only copy: teaches the pinyin features to decide alone,
+            # which is what an ASR homophone (掛時 for 掛失) leaves us with.
+            samples.append(([f for f in feats if not f.startswith("c")], e.intent))
+        self._model: Model = train(samples)
+        self._label_index = {label: i for i, label in enumerate(self._model.labels)}
+        self.intents: tuple[str, ...] = tuple(label for label in self._model.labels if label != OUT_OF_SCOPE)
+        missing = [c for c in COMMANDS if ALIASES.get(c, c) not in self._label_index]
+        if missing:
+            raise NluError(f"no examples for command {missing[0]!r} (intent "
+                           f"{ALIASES.get(missing[0], missing[0])!r})", source)
+        to_command = {ALIASES.get(c, c): c for c in COMMANDS}
+        self._command_phrases = {self._norm.clean(e.text): to_command[e.intent]
+                                 for e in self._examples if e.intent in to_command}
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **options: Any) -> "Nlu":
+        path = Path(path) if path is not None else DEFAULT_DATA
+        return cls(load_examples(path), source=str(path), **options)
+
+    # -- text -------------------------------------------------------------
+    def normalize(self, text: str) -> str:
+        """Traditional (Taiwan), half-width, numerals as ASCII digits,
+        punctuation and fillers (嗯, 呃, 那個, 請問) removed."""
+        return self._norm.clean(text)
+
+    # -- intents ----------------------------------------------------------
+    def classify(self, text: str, language: str = "zh-TW",
+                 candidates: Sequence[str] | None = None) -> IntentResult:
+        """Best intent among ``candidates`` (default: every intent). Both
+        languages' examples are used whatever ``language`` says: callers mix."""
+        self._check_language(language)
+        return self._classify_clean(self._norm.clean(text), self._allowed(candidates))
+
+    def _classify_clean(self, clean: str, allowed: list[str]) -> IntentResult:
+        if not clean:
+            return IntentResult(None, 0.0, [(name, 0.0) for name in allowed])
+        z = self._model.logits(self._feat.features(clean))
+        cols = [self._label_index[ALIASES.get(name, name)] for name in allowed]
+        if OUT_OF_SCOPE in self._label_index:
+            cols.append(self._label_index[OUT_OF_SCOPE])
+        probs = softmax(z[cols])
+        ranking = sorted(((name, round(float(p), 4)) for name, p in zip(allowed, probs)),
+                         key=lambda item: (-item[1], item[0]))
+        top_p = float(probs.max())
+        top = int(np.argmax(probs))
+        if top >= len(allowed) or top_p < self._threshold:
+            return IntentResult(None, round(float(probs[: len(allowed)].max()), 4), ranking)
+        return IntentResult(allowed[top], round(top_p, 4), ranking)
+
+    def commands(self, text: str, language: str = "zh-TW") -> str | None:
+        """A global command only when the utterance is clearly that command:
+        never for digit strings, yes/no answers or sentences about something else."""
+        self._check_language(language)
+        clean = self._norm.clean(text)
+        if not clean or _DIGIT_RUN.search(clean) or sum(c.isdigit() for c in clean) * 2 >= len(clean):
+            return None  # an account number or a DTMF-like answer, not a command
+        core = _COMMAND_WRAP.sub("", clean) or clean
+        if core in self._command_phrases:
+            return self._command_phrases[core]
+        if clean in self._command_phrases:
+            return self._command_phrases[clean]
+        if len(clean) > 10 or entities.yes_no(clean, language) is not None:
+            return None  # 沒有 / 不用了 answer a question; only the exact 沒有了 is goodbye
+        result = self._classify_clean(clean, list(COMMANDS))
+        if result.intent is None or result.confidence < self._command_threshold:
+            return None
+        return result.intent
+
+    # -- slots ------------------------------------------------------------
+    def extract(self, kind: str, text: str, language: str = "zh-TW", **params: Any) -> Any:
+        """yes_no -> bool; digits -> str (min_len, max_len); amount -> int NT$;
+        date -> datetime.date (today= for 明天 etc.); taiwan_id -> 'A123456789';
+        free_text -> normalized str. None when the utterance holds no such value."""
+        self._check_language(language)
+        folded = self._norm.fold(text)
+        if kind == "yes_no":
+            self._no_params(kind, params)
+            return entities.yes_no(self._norm.clean(text) or folded, language)
+        if kind == "digits":
+            self._no_params(kind, params, {"min_len", "max_len"})
+            return entities.digits(folded, int(params.get("min_len", 1)), int(params.get("max_len", 64)))
+        if kind == "amount":
+            self._no_params(kind, params)
+            return entities.amount(folded)
+        if kind == "date":
+            self._no_params(kind, params, {"today"})
+            today = params.get("today")
+            if today is not None and not isinstance(today, dt.date):
+                today = dt.date.fromisoformat(str(today))
+            return entities.date(folded, today)
+        if kind == "taiwan_id":
+            self._no_params(kind, params)
+            return entities.taiwan_id(folded)
+        if kind == "free_text":
+            self._no_params(kind, params)
+            return self._norm.clean(text) or None
+        raise NluError(f"unknown slot kind {kind!r} (one of {', '.join(SLOT_KINDS)})", "nlu.extract")
+
+    # -- recogniser hints -------------------------------------------------
+    def expected_phrases(self, what: str | Iterable[str], language: str = "zh-TW") -> tuple[str, ...]:
+        """Phrases for the recogniser's grammar or hints, in Han characters:
+        a slot kind's words, or the examples of the given intents in
+        ``language`` (the other language's examples when it has none)."""
+        self._check_language(language)
+        if isinstance(what, str):
+            if what in _KIND_PHRASES:
+                return _KIND_PHRASES[what][language]
+            if what == "yes_no":
+                return tuple(p for p, _ in entities.YES_NO[language] if not p.isascii())
+            what = [what]
+        names = [ALIASES.get(n, n) for n in what]
+        unknown = [n for n in names if n not in self._label_index]
+        if unknown:
+            raise NluError(f"unknown intent or slot kind {unknown[0]!r}", "nlu.expected_phrases")
+        out: list[str] = []
+        for name in names:
+            mine = [e.text for e in self._examples if e.intent == name and e.language == language]
+            pool = mine or [e.text for e in self._examples if e.intent == name]
+            out.extend(t for t in pool if not any(c.isascii() and c.isalnum() for c in t) and t not in out)
+        return tuple(out)
+
+    # -- helpers ----------------------------------------------------------
+    def _allowed(self, candidates: Sequence[str] | None) -> list[str]:
+        if candidates is None:
+            return list(self.intents)
+        allowed: list[str] = []
+        seen: set[str] = set()
+        for name in candidates:
+            label = ALIASES.get(name, name)
+            if label not in self._label_index or label == OUT_OF_SCOPE:
+                raise NluError(f"unknown intent {name!r} in candidates", "nlu.classify")
+            if label not in seen:  # agent and talk_to_agent share one score
+                seen.add(label)
+                allowed.append(name)
+        if not allowed:
+            raise NluError("empty candidates list", "nlu.classify")
+        return allowed
+
+    @staticmethod
+    def _check_language(language: str) -> None:
+        if language not in LANGUAGES:
+            raise NluError(f"unknown language {language!r} (one of {', '.join(LANGUAGES)})", "nlu")
+
+    @staticmethod
+    def _no_params(kind: str, params: dict[str, Any], allowed: set[str] = frozenset()) -> None:
+        extra = set(params) - set(allowed)
+        if extra:
+            raise NluError(f"unexpected parameter {sorted(extra)[0]!r} for {kind}", "nlu.extract")

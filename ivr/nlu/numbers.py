@@ -1,0 +1,116 @@
+"""Chinese numerals -> ASCII digits and integers.
+
+Callers read account numbers digit by digit (零九一二…, with the radio-style
+么/洞/拐 and Taiwanese 空 for zero) and amounts with units (一千兩百三十,
+and the clipped 三萬五 = 35000). A numeral run without unit characters is a
+digit string; a run with units is a value. Lone 一/兩 inside words (一下,
+兩個, 統一) are not numbers, so a single numeral only folds when a counter
+that makes it a number (月, 號, 元…) follows it."""
+from __future__ import annotations
+
+import re
+
+DIGIT_CHARS = {
+    "零": 0, "〇": 0, "○": 0, "洞": 0, "空": 0,
+    "一": 1, "壹": 1, "么": 1, "幺": 1,
+    "二": 2, "貳": 2, "兩": 2, "两": 2,
+    "三": 3, "參": 3, "叁": 3,
+    "四": 4, "肆": 4,
+    "五": 5, "伍": 5,
+    "六": 6, "陸": 6,
+    "七": 7, "柒": 7, "拐": 7,
+    "八": 8, "捌": 8,
+    "九": 9, "玖": 9, "勾": 9,
+}
+SMALL_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+BIG_UNITS = {"萬": 10_000, "万": 10_000, "億": 100_000_000, "亿": 100_000_000}
+# Only these stand for a digit when they are not inside a run of other numerals:
+# 洞 (hole), 拐 (turn), 空 (empty), 勾 (hook), 么 are ordinary words too.
+AMBIGUOUS = set("洞拐空勾么幺")
+# A single numeral becomes a number only before one of these.
+COUNTERS = set("月號号日年元塊块箍歲岁點点分樓楼次位萬万億亿千百十")
+
+_NUMERAL = "".join(DIGIT_CHARS) + "".join(SMALL_UNITS) + "".join(BIG_UNITS)
+_RUN = re.compile(f"[{_NUMERAL}]+")
+
+
+def parse_value(run: str) -> int | None:
+    """Value of a numeral run with units (一千兩百三十 -> 1230, 三萬五 -> 35000,
+    十五 -> 15, 一千零五 -> 1005); None if it is not a well-formed number."""
+    total = 0          # completed 萬/億 sections
+    section = 0        # within the current 萬 section
+    digit: int | None = None
+    last_unit = 0      # the unit just used, for clipped forms
+    zero_seen = False
+    for ch in run:
+        if ch in DIGIT_CHARS:
+            if digit is not None:
+                return None  # two digits in a row inside a valued number
+            digit = DIGIT_CHARS[ch]
+            if digit == 0:
+                zero_seen, digit = True, None
+        elif ch in SMALL_UNITS:
+            unit = SMALL_UNITS[ch]
+            if digit is None and unit == 10 and section == 0 and not zero_seen:
+                digit = 1  # 十五 = 15
+            if digit is None:
+                if unit == 10 and zero_seen:
+                    digit = 1  # 一百零十 is unusual but means 110
+                else:
+                    return None
+            section += digit * unit
+            digit, last_unit, zero_seen = None, unit, False
+        else:
+            unit = BIG_UNITS[ch]
+            if digit is not None:
+                section += digit
+            if section == 0:
+                return None
+            total += section * unit
+            section, digit, last_unit, zero_seen = 0, None, unit, False
+    if digit is not None:
+        # 三萬五 / 兩百五 / 三千五: a trailing digit right after a unit is one unit lower
+        if last_unit >= 100 and not zero_seen:
+            digit *= last_unit // 10
+        section += digit
+    return total + section
+
+
+def fold_numerals(text: str) -> str:
+    """Replace numeral runs with ASCII: digit strings digit by digit, values as
+    integers (一二三 -> 123, 兩百五十 -> 250); words like 一下 stay."""
+    out: list[str] = []
+    pos = 0
+    for m in _RUN.finditer(text):
+        run = m.group()
+        start = m.start()
+        # a run may not start with a bare big/small unit other than 十 (萬一 = "in case")
+        while run and (run[0] in BIG_UNITS or (run[0] in SMALL_UNITS and run[0] not in "十拾")):
+            run = run[1:]
+            start += 1
+        if not run:
+            continue
+        nxt = text[m.end()] if m.end() < len(text) else ""
+        if len(run) == 1 and run not in "十拾":
+            if run in AMBIGUOUS or nxt not in COUNTERS or nxt in SMALL_UNITS:
+                continue
+        if len(run) == 2 and all(c in AMBIGUOUS for c in run):
+            continue  # 空洞, 么么: words; three or more (么洞拐) is a radio-style number
+        folded = _fold_run(run)
+        if folded is None:
+            continue
+        out.append(text[pos:start])
+        out.append(folded)
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _fold_run(run: str) -> str | None:
+    if not any(c in SMALL_UNITS or c in BIG_UNITS for c in run):
+        return "".join(str(DIGIT_CHARS[c]) for c in run)
+    value = parse_value(run)
+    if value is not None:
+        return str(value)
+    # digits read one by one that end in a unit word, e.g. 一二三十: keep the digits only
+    return None

@@ -1,0 +1,135 @@
+"""Scenario files from disk, with errors that name file:line.
+
+YAML is composed to nodes first so every value keeps the line it came from;
+a pydantic error's location is then mapped back to that line."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import ValidationError
+
+from ivr.errors import IvrError
+from ivr.qa.scenario import Scenario
+
+SUFFIXES = (".yaml", ".yml")
+
+
+class ScenarioError(IvrError):
+    """A scenario file that does not parse or validate."""
+
+
+def _to_python(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for k, v in node.value:
+            key = k.value if isinstance(k, yaml.ScalarNode) else str(k.start_mark)
+            out[key] = _to_python(v, path + (key,), lines)
+            lines.setdefault(path + (key, "__key__"), k.start_mark.line + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(v, path + (i,), lines) for i, v in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def _line_for(loc: tuple, lines: dict[tuple, int]) -> int:
+    # Deepest prefix of the error location that exists in the file.
+    loc = tuple(loc)
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return 1
+
+
+def _describe(err: dict) -> str:
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown field {err['loc'][-1]!r}"
+        loc = ".".join(str(p) for p in err["loc"][:-1])
+    elif err["type"] == "missing":
+        msg = f"missing required field {err['loc'][-1]!r}"
+        loc = ".".join(str(p) for p in err["loc"][:-1])
+    return f"{loc}: {msg}" if loc else msg
+
+
+def parse_scenario(text: str, path: Path) -> Scenario:
+    """One scenario from YAML text; ``path`` is used for messages and for
+    resolving audio files next to it."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        line = (e.problem_mark or e.context_mark).line + 1 if (e.problem_mark or e.context_mark) else 1
+        raise ScenarioError(f"YAML syntax: {e.problem or e.context}", f"{path}:{line}") from None
+    except yaml.YAMLError as e:
+        raise ScenarioError(f"YAML: {e}", str(path)) from None
+    if node is None:
+        raise ScenarioError("empty scenario file", f"{path}:1")
+    if not isinstance(node, yaml.MappingNode):
+        raise ScenarioError("a scenario file is a mapping with name, turns and expect", f"{path}:{node.start_mark.line + 1}")
+    lines: dict[tuple, int] = {}
+    data = _to_python(node, (), lines)
+    data.setdefault("name", path.stem)
+    turns = data.get("turns")
+    if isinstance(turns, list):
+        for i, t in enumerate(turns):
+            if isinstance(t, dict):
+                t["line"] = lines.get(("turns", i), 0)
+    data["path"] = path
+    data["line"] = 1
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        more = f" (+{e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise ScenarioError(_describe(first) + more, f"{path}:{_line_for(first['loc'], lines)}") from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError("no such scenario file", str(p)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(f"cannot read: {e}", str(p)) from None
+    return parse_scenario(text, p)
+
+
+def find_scenario_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Scenario files under the given files/directories, sorted, recursive."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.suffix in SUFFIXES and f.is_file() and not f.name.startswith("."))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise ScenarioError("no such file or directory", str(p))
+    return out
+
+
+def load_scenarios(paths: Iterable[str | Path], pattern: str | None = None) -> list[Scenario]:
+    """All scenarios under ``paths``; ``pattern`` keeps those whose name, file
+    or tags contain it (like pytest -k, a plain substring)."""
+    scenarios = [load_scenario(f) for f in find_scenario_files(paths)]
+    names: dict[str, Path] = {}
+    for s in scenarios:
+        if s.name in names and names[s.name] != s.path:
+            raise ScenarioError(f"scenario name {s.name!r} also used in {names[s.name]}", f"{s.path}:1")
+        names[s.name] = s.path
+    if pattern:
+        pat = pattern.lower()
+        scenarios = [s for s in scenarios if pat in s.name.lower() or pat in str(s.path).lower() or any(pat in t.lower() for t in s.tags)]
+    return scenarios

@@ -1,0 +1,72 @@
+"""What running a scenario produced: per turn what the caller did, what was
+heard and understood, what the bot answered, and every expectation missed."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ivr.qa.scenario import Scenario
+
+Status = Literal["passed", "failed", "skipped", "error"]
+
+
+@dataclass
+class TurnResult:
+    index: int
+    kind: str  # audio | dtmf | text | silence | hangup
+    line: int
+    label: str  # what the caller did, human-readable
+    caller_wav: bytes = b""  # the caller's audio for this turn as a small WAV (for the report)
+    transcript: str = ""
+    dtmf: str = ""
+    expected_text: str = ""  # reference or transcript_contains, for the diff
+    cer: float | None = None
+    intent: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    prompts: list[str] = field(default_factory=list)
+    prompt_texts: list[str] = field(default_factory=list)
+    latency_ms: float | None = None  # end of caller turn -> first bot audio
+    no_input: bool = False
+    barged_in: bool = False
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    status: Status = "passed"
+    turns: list[TurnResult] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # call-level
+    outcome: str = ""
+    handoff_queue: str | None = None
+    handoff_context: dict[str, Any] = field(default_factory=dict)
+    prompts: list[str] = field(default_factory=list)
+    engine: str = ""
+    wall_seconds: float = 0.0
+    call_seconds: float = 0.0
+    message: str = ""  # skip reason or error text
+
+    @property
+    def all_failures(self) -> list[str]:
+        out = list(self.failures)
+        for t in self.turns:
+            out += [f"turn {t.index + 1} (line {t.line}): {f}" for f in t.failures]
+        return out
+
+    def settle(self) -> "ScenarioResult":
+        if self.status in ("passed", "failed"):
+            self.status = "failed" if self.all_failures else "passed"
+        return self
+
+
+@dataclass
+class RunSummary:
+    results: list[ScenarioResult]
+    wall_seconds: float = 0.0
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.status in ("failed", "error") for r in self.results)

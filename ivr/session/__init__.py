@@ -1,0 +1,12 @@
+"""The call session: one object per call running the loop from caller audio
+to dialog to prompts, plus call records and metrics."""
+from ivr.session.engines import CallRecognizers, EngineSelector
+from ivr.session.metrics import SessionMetrics
+from ivr.session.records import OUTCOMES, CallRecord, CallRecordStore, RecordStoreError
+from ivr.session.session import CallSession, SessionConfig
+from ivr.session.turns import BargeIn, BargeInPolicy, Floor, TurnTaking
+
+__all__ = [
+    "CallSession", "SessionConfig", "CallRecord", "CallRecordStore", "RecordStoreError", "OUTCOMES",
+    "SessionMetrics", "EngineSelector", "CallRecognizers", "TurnTaking", "BargeInPolicy", "BargeIn", "Floor",
+]

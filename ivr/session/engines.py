@@ -1,0 +1,105 @@
+"""Which speech engine hears which language.
+
+Defaults: Mandarin (zh-TW) goes to the embedded Whisper model; Taiwanese
+(nan-TW) goes to pocketsphinx with the step's expected phrases as a grammar
+when that model is installed, else to Whisper. A grammar engine cannot take
+free speech, so a step without expected phrases uses the free-speech engine.
+Engines are loaded once per process (they hold the model); each call gets its
+own recognizer per engine.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Mapping
+
+from ivr.errors import IvrError
+from ivr.log import get_logger
+
+log = get_logger(__name__)
+
+DEFAULT_ROUTES: Mapping[str, str] = {"zh-TW": "whisper", "nan-TW": "sphinx"}
+GRAMMAR_ENGINES = frozenset({"sphinx"})
+
+
+def _load_engine(name: str) -> Any:
+    from ivr.asr import load_engine
+
+    return load_engine(name)
+
+
+class EngineSelector:
+    """``routes`` maps language -> engine name; ``engines`` may hold already
+    loaded engines (tests pass fakes); others load on first use with
+    ``loader`` (default ``ivr.asr.load_engine``). An engine that fails to
+    load is remembered as missing and its languages fall back to ``fallback``.
+    """
+
+    def __init__(
+        self,
+        engines: Mapping[str, Any] | None = None,
+        routes: Mapping[str, str] | None = None,
+        fallback: str = "whisper",
+        loader: Callable[[str], Any] | None = None,
+    ) -> None:
+        self._engines: dict[str, Any] = dict(engines or {})
+        self.routes = dict(DEFAULT_ROUTES if routes is None else routes)
+        self.fallback = fallback
+        self._loader = loader or _load_engine
+        self._missing: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def single(cls, engine: Any, name: str = "default") -> "EngineSelector":
+        """Every language on one engine (tests, or a deployment with one model)."""
+        return cls({name: engine}, routes={}, fallback=name)
+
+    def engine(self, name: str) -> Any | None:
+        with self._lock:
+            if name in self._engines:
+                return self._engines[name]
+            if name in self._missing:
+                return None
+            try:
+                eng = self._loader(name)
+            except (IvrError, ImportError, OSError) as e:
+                self._missing[name] = str(e)
+                log.warning("speech engine %s unavailable, using %s: %s", name, self.fallback, e)
+                return None
+            self._engines[name] = eng
+            return eng
+
+    def choose(self, language: str, expected: tuple[str, ...] = ()) -> tuple[str, Any]:
+        name = self.routes.get(language, self.fallback)
+        if name in GRAMMAR_ENGINES and not expected:
+            name = self.fallback
+        eng = self.engine(name)
+        if eng is None and name != self.fallback:
+            name, eng = self.fallback, self.engine(self.fallback)
+        if eng is None:
+            raise IvrError(f"no speech engine for {language}: {self._missing.get(name, 'not loaded')}", name)
+        return name, eng
+
+    def preload(self) -> dict[str, str]:
+        """Load every routed engine now (servers do this before taking calls);
+        returns engine -> 'ok' or why it is missing."""
+        out = {}
+        for name in {*self.routes.values(), self.fallback}:
+            out[name] = "ok" if self.engine(name) is not None else self._missing.get(name, "missing")
+        return out
+
+
+class CallRecognizers:
+    """One recognizer per engine for one call, configured per Listen."""
+
+    def __init__(self, selector: EngineSelector, sample_rate: int) -> None:
+        self.selector = selector
+        self.sample_rate = sample_rate
+        self._recs: dict[str, Any] = {}
+
+    def for_listen(self, language: str, expected: tuple[str, ...]) -> tuple[str, Any]:
+        name, eng = self.selector.choose(language, expected)
+        rec = self._recs.get(name)
+        if rec is None:
+            rec = self._recs[name] = eng.recognizer(sample_rate=self.sample_rate)
+        rec.set_expected(list(expected) or None, language=language)
+        return name, rec

@@ -1,0 +1,96 @@
+"""The process-wide parts every call shares, and a session per call.
+
+``CallServices`` holds what is loaded once (speech engines, flows + NLU,
+prompt renderer, backend registry, handoff queue, call record store,
+metrics); ``services.session(source, sink, ...)`` makes one ``CallSession``.
+``build_services`` wires the real rooms together with their defaults; tests
+build ``CallServices`` directly with fakes where they need to.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ivr.session.engines import EngineSelector
+from ivr.session.metrics import SessionMetrics
+from ivr.session.records import CallRecordStore
+from ivr.session.session import CallSession, SessionConfig
+
+
+@dataclass
+class CallServices:
+    engines: EngineSelector
+    dialog: Any
+    prompts: Any
+    handoff: Any = None
+    records: CallRecordStore = field(default_factory=CallRecordStore)
+    backends: Callable[..., Any] | None = None
+    metrics: SessionMetrics = field(default_factory=SessionMetrics)
+    config: SessionConfig = field(default_factory=SessionConfig)
+    clock: Any = None
+    endpointer_factory: Callable[[int], Any] | None = None
+    dtmf_factory: Callable[[int], Any] | None = None
+    closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.clock is None:
+            from ivr.clock import RealClock
+
+            self.clock = RealClock()
+
+    def session(self, source: Any, sink: Any, *, call_id: str | None = None, caller: str = "",
+                transport: str = "", **kw: Any) -> CallSession:
+        return CallSession(source, sink, self.engines, self.dialog, self.prompts, self.handoff, self.clock,
+                           self.records, call_id=call_id, caller=caller, transport=transport, config=self.config,
+                           backends=self.backends, metrics=self.metrics, endpointer_factory=self.endpointer_factory,
+                           dtmf_factory=self.dtmf_factory, **kw)
+
+    def for_transport(self) -> Callable[[Any, Any, Any], CallSession]:
+        """The ``(CallInfo, source, sink) -> CallSession`` a transport server takes."""
+        return lambda info, source, sink: self.session(source, sink, call_id=info.call_id, caller=info.caller,
+                                                       transport=info.transport)
+
+    def close(self) -> None:
+        for fn in reversed(self.closers):
+            fn()
+        self.records.close()
+
+
+def build_services(
+    flows_dir: str | Path = "flows",
+    *,
+    flow: str = "main",
+    records_path: str | Path = "var/calls.sqlite3",
+    keep_audio: bool = False,
+    handoff_url: str | None = None,
+    tts: Any = None,
+    engines: EngineSelector | None = None,
+    bank_path: str | Path | None = None,
+    config: SessionConfig | None = None,
+    metrics: SessionMetrics | None = None,
+    clock: Any = None,
+) -> CallServices:
+    """The real rooms, wired: flows from ``flows_dir`` starting at ``flow``,
+    the demo bank + webhooks as backends, the handoff queue at ``handoff_url``
+    (default store when None; ``"none"`` for no queue)."""
+    from ivr.backends import default_registry
+    from ivr.dialog import Dialog, load_flows
+    from ivr.nlu import Nlu
+    from ivr.prompts import PromptRenderer
+
+    registry = default_registry(flows_dir, bank_path)
+    flows = load_flows(flows_dir, backends=registry.names())
+    dialog = Dialog(flows, Nlu.load(), start=flow)
+    handoff = None
+    closers: list[Callable[[], Any]] = []
+    if handoff_url != "none":
+        from ivr.handoff import HandoffService, open_store
+
+        store = open_store(handoff_url)
+        handoff = HandoffService(store)
+        closers.append(store.close)
+    return CallServices(
+        engines=engines or EngineSelector(), dialog=dialog, prompts=PromptRenderer(tts),
+        handoff=handoff, records=CallRecordStore(records_path, keep_audio=keep_audio), backends=registry.acall,
+        metrics=metrics or SessionMetrics(), config=config or SessionConfig(), clock=clock, closers=closers)

@@ -1,0 +1,155 @@
+"""The caller's side of a call: source -> endpointer + DTMF detector ->
+utterances and digits, in arrival order, on one queue.
+
+Runs as its own task for the whole call so barge-in is noticed while a prompt
+plays. Speech audio is kept from a short pre-roll before the endpointer's
+SpeechStarted (it fires a few frames late) until SpeechStopped. An utterance
+during which a DTMF tone was heard is dropped: in-band tones also look like
+speech to a VAD, and the digit already counts.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Callable
+
+from ivr.frames import AudioFrame, DtmfDigit, SpeechStarted, SpeechStopped
+from ivr.session.turns import BargeIn, TurnTaking
+
+PREROLL_S = 0.3
+
+
+@dataclass(frozen=True)
+class Utterance:
+    start: float
+    end: float
+    pcm: bytes
+    sample_rate: int
+    during_prompt: bool = False
+
+    @property
+    def duration(self) -> float:
+        return len(self.pcm) / 2 / self.sample_rate
+
+
+class HungUp:
+    """Queue marker: the source ended (the caller hung up)."""
+
+
+def _default_endpointer(rate: int) -> Any:
+    # speech confirmed after 80 ms (the endpointer's default is 100): with the
+    # turn-taker's own check a prompt then stops within 100 ms of the caller
+    from ivr.audio.vad import Endpointer
+
+    return Endpointer(rate, start_ms=80)
+
+
+def _default_dtmf(rate: int) -> Any:
+    from ivr.audio.dtmf import DtmfDetector
+
+    return DtmfDetector(rate)
+
+
+class CallerInput:
+    """Pumps ``source`` until it ends. ``on_barge_in`` is called from the pump
+    the moment the turn-taker confirms an interruption; ``on_audio`` sees
+    every frame (recording)."""
+
+    def __init__(
+        self,
+        source: AsyncIterator[AudioFrame | DtmfDigit],
+        turns: TurnTaking,
+        on_barge_in: Callable[[BargeIn], None],
+        endpointer_factory: Callable[[int], Any] | None = None,
+        dtmf_factory: Callable[[int], Any] | None = None,
+        on_audio: Callable[[AudioFrame], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.turns = turns
+        self.on_barge_in = on_barge_in
+        self.on_audio = on_audio
+        self._make_vad = endpointer_factory or _default_endpointer
+        self._make_dtmf = dtmf_factory or _default_dtmf
+        self.queue: asyncio.Queue[Utterance | DtmfDigit | HungUp] = asyncio.Queue()
+        self.vad: Any = None
+        self.dtmf: Any = None
+        self.sample_rate = 0
+        self.frames_in = 0
+        self.last_t = 0.0
+        self._end_silence_ms: int | None = None
+        self._preroll: deque[AudioFrame] = deque(maxlen=32)
+        self._utt: list[bytes] | None = None
+        self._utt_start = 0.0
+        self._utt_in_prompt = False
+        self._utt_dtmf = False
+
+    @property
+    def speaking(self) -> bool:
+        return self._utt is not None
+
+    def set_end_silence(self, ms: int) -> None:
+        self._end_silence_ms = ms
+        if self.vad is not None and hasattr(self.vad, "set_end_silence"):
+            self.vad.set_end_silence(ms)
+
+    async def run(self) -> None:
+        try:
+            async for item in self.source:
+                if isinstance(item, DtmfDigit):
+                    self._digit(item)
+                else:
+                    self._frame(item)
+        finally:
+            self.queue.put_nowait(HungUp())
+
+    def _frame(self, frame: AudioFrame) -> None:
+        if self.vad is None:
+            self.sample_rate = frame.sample_rate
+            self.vad = self._make_vad(frame.sample_rate)
+            self.dtmf = self._make_dtmf(frame.sample_rate)
+            if self._end_silence_ms is not None:
+                self.set_end_silence(self._end_silence_ms)
+        self.frames_in += 1
+        self.last_t = frame.end
+        if self.on_audio:
+            self.on_audio(frame)
+        self._preroll.append(frame)
+        if self._utt is not None:
+            self._utt.append(frame.pcm)
+        for ev in self.vad.process(frame):
+            if isinstance(ev, SpeechStarted):
+                self._speech_started(ev)
+            elif isinstance(ev, SpeechStopped):
+                self._speech_stopped(ev)
+        barge = self.turns.tick(frame.end)
+        if barge:
+            self.on_barge_in(barge)
+        for d in self.dtmf.process(frame):
+            self._digit(d)
+
+    def _speech_started(self, ev: SpeechStarted) -> None:
+        if not self.turns.speech_started(ev.timestamp):
+            self._utt = None
+            return
+        since = ev.timestamp - PREROLL_S
+        self._utt = [f.pcm for f in self._preroll if f.end > since]
+        self._utt_start = ev.timestamp
+        self._utt_in_prompt = self.turns.prompt_playing
+        self._utt_dtmf = False
+
+    def _speech_stopped(self, ev: SpeechStopped) -> None:
+        kept = self.turns.speech_stopped()
+        utt, self._utt = self._utt, None
+        if kept and utt and not self._utt_dtmf:
+            self.queue.put_nowait(Utterance(self._utt_start, ev.timestamp, b"".join(utt), self.sample_rate,
+                                            self._utt_in_prompt))
+
+    def _digit(self, d: DtmfDigit) -> None:
+        keep, barge = self.turns.dtmf(d.timestamp)
+        if self._utt is not None:
+            self._utt_dtmf = True
+        if barge:
+            self.on_barge_in(barge)
+        if keep:
+            self.queue.put_nowait(d)

@@ -1,0 +1,34 @@
+"""Prometheus metrics for calls, one registry per server object.
+
+A private ``CollectorRegistry`` (never the process-global default) lets
+tests and several servers in one process count separately."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+_LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.2, 1.5, 2.0, 3.0, 5.0)
+_RTF_BUCKETS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+class SessionMetrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.calls_active = Gauge("ivr_calls_active", "Calls in progress", registry=r)
+        self.calls = Counter("ivr_calls", "Calls finished, by outcome", ["outcome"], registry=r)
+        self.turn_latency = Histogram(
+            "ivr_turn_latency_seconds", "End of caller speech to first reply audio", buckets=_LATENCY_BUCKETS, registry=r)
+        self.recognizer_rtf = Histogram(
+            "ivr_recognizer_rtf", "Recognizer decode time / audio time, per utterance", ["engine"],
+            buckets=_RTF_BUCKETS, registry=r)
+        self.handoffs = Counter("ivr_handoffs", "Calls handed to a live-agent queue", ["queue"], registry=r)
+        self.barge_ins = Counter("ivr_barge_ins", "Prompts interrupted by the caller", ["by"], registry=r)
+        self.errors = Counter("ivr_errors", "Errors, by kind", ["kind"], registry=r)
+        self.protocol_errors = Counter(
+            "ivr_protocol_errors", "Malformed frames or messages from a peer", ["transport"], registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,364 @@
+"""One call: source -> VAD/DTMF -> recognizer -> dialog step -> prompts -> sink.
+
+``CallSession`` owns that loop and nothing else. Interrupt rules live in
+``turns``, the caller's audio path in ``hearing``, prompt playing in
+``playback``, the queue and hold in ``transfer``, storage in ``records``.
+Every wait uses the call's Clock, so a whole call replays on VirtualClock.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Callable, Mapping
+
+from ivr.frames import (ActionResult, AudioFrame, CallBackend, CallEnded, CallStarted, DtmfDigit, Hangup, Listen,
+                        NoInput, Say, Transfer, UserInput)
+from ivr.log import get_logger
+from ivr.session.engines import CallRecognizers, EngineSelector
+from ivr.session.hearing import CallerInput, HungUp, Utterance
+from ivr.session.metrics import SessionMetrics
+from ivr.session.playback import Playback
+from ivr.session.records import CallRecord, CallRecordStore, RecordWriter
+from ivr.session.transfer import Hold, build_bundle, maybe_await
+from ivr.session.turns import BargeIn, BargeInPolicy, TurnTaking
+
+log = get_logger(__name__)
+SECRET_SLOTS = ("pin", "password", "passcode", "otp")
+# our outcomes -> ivr.handoff.CALL_OUTCOMES (bot containment figures)
+HANDOFF_OUTCOMES = {"self_served": "contained", "handed_off": "transferred", "abandoned": "abandoned", "failed": "failed"}
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    max_call_seconds: float = 900.0
+    inter_digit_timeout_s: float = 3.0
+    backend_timeout_s: float = 5.0
+    barge_in: BargeInPolicy = field(default_factory=BargeInPolicy)
+    hold_announce_every_s: float = 30.0
+    hold_poll_s: float = 1.0
+    max_hold_s: float = 1800.0
+    error_queue: str = "T1"  # where a call goes when the bot itself fails
+    language: str = "zh-TW"
+
+
+def _get(state: Any, key: str, default: Any = None) -> Any:
+    return state.get(key, default) if isinstance(state, Mapping) else getattr(state, key, default)
+
+
+class CallSession:
+    def __init__(self, source: AsyncIterator[AudioFrame | DtmfDigit], sink: Any, engine: Any, dialog: Any,
+                 prompts: Any, handoff: Any = None, clock: Any = None, records: CallRecordStore | None = None, *,
+                 call_id: str | None = None, caller: str = "", transport: str = "",
+                 config: SessionConfig | None = None, backends: Callable[..., Any] | None = None,
+                 metrics: SessionMetrics | None = None, endpointer_factory: Callable[[int], Any] | None = None,
+                 dtmf_factory: Callable[[int], Any] | None = None,
+                 offload: Callable[..., Any] | None = None) -> None:
+        from ivr.clock import RealClock
+
+        self.sink, self.dialog, self.prompts, self.handoff = sink, dialog, prompts, handoff
+        self.clock = clock or RealClock()
+        self.config = config or SessionConfig()
+        self.records = records or CallRecordStore()
+        self.metrics = metrics or SessionMetrics()
+        self.backends = backends
+        # blocking work (TTS, decoding) runs here; tests on a VirtualClock run it inline
+        self.offload = offload or _in_thread
+        self.call_id = call_id or uuid.uuid4().hex
+        self.caller = caller
+        selector = engine if isinstance(engine, EngineSelector) else EngineSelector.single(engine)
+        self.recognizers = CallRecognizers(selector, sink.sample_rate)
+        self.turns = TurnTaking(self.config.barge_in)
+        self._barge = asyncio.Event()
+        self.input = CallerInput(source, self.turns, self._on_barge_in, endpointer_factory, dtmf_factory,
+                                 on_audio=self._record_caller_audio)
+        self.playback = Playback(sink, self.clock, on_audio=self._record_bot_audio)
+        self.record = CallRecord(self.call_id, transport, caller, self.config.language, time.time())
+        self.writer: RecordWriter | None = None
+        self.transcript: list[dict] = []  # for the agent: who said what, when
+        self.state: Any = None
+        self._outcome: str | None = None
+        self._skip_prompts = False
+        self._turn_end: float | None = None
+        self._ticket: Any = None
+        self._drive_task: asyncio.Future[Any] | None = None
+        self._forced_end: str | None = None
+        self._hold_result: str | None = None
+        self.log = logging_adapter(self.call_id)
+
+    # -- recording --------------------------------------------------------
+    def _event(self, kind: str, **data: Any) -> None:
+        self.writer.event(kind, self.clock.now(), **data)
+
+    def _record_caller_audio(self, frame: AudioFrame) -> None:
+        self.writer.audio("caller", frame.pcm, frame.timestamp, frame.sample_rate)
+
+    def _record_bot_audio(self, frame: AudioFrame) -> None:
+        if self._turn_end is not None:
+            self.metrics.turn_latency.observe(max(0.0, self.clock.now() - self._turn_end))
+            self._turn_end = None
+        self.writer.audio("bot", frame.pcm, frame.timestamp, frame.sample_rate)
+
+    # -- the call ---------------------------------------------------------
+    async def run(self) -> CallRecord:
+        self.writer = RecordWriter(self.records, self.record)
+        self.metrics.calls_active.inc()
+        self.log.info("call started", extra={"caller": self.caller, "transport": self.record.transport})
+        pump = asyncio.ensure_future(self.input.run())
+        drive = self._drive_task = asyncio.ensure_future(self._drive())
+        timer = asyncio.ensure_future(self.clock.sleep(self.config.max_call_seconds))
+        reason = "hangup"
+        try:
+            waiting = {drive, timer, pump}
+            while not drive.done():
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if pump in done:
+                    waiting.discard(pump)
+                    if pump.exception() is not None:
+                        self.log.warning("caller audio failed: %s", pump.exception())
+                    drive.cancel()  # the caller hung up
+                if timer in done:
+                    waiting.discard(timer)
+                    if self._outcome != "handed_off":
+                        reason = "max_duration"
+                        drive.cancel()
+            await asyncio.gather(drive, return_exceptions=True)
+            if drive.cancelled():
+                reason = self._forced_end or reason
+            elif (exc := drive.exception()) is not None:
+                reason = "error"
+                self.metrics.errors.labels(type(exc).__name__).inc()
+                self.log.error("call failed: %s", exc, exc_info=exc)
+                await self._fail_safe(str(exc))
+            else:
+                reason = drive.result()
+        finally:
+            for t in (pump, drive, timer):
+                t.cancel()
+            await asyncio.gather(pump, drive, timer, return_exceptions=True)
+            await self._tell_handoff(reason)
+            self._finish(reason)
+        return self.record
+
+    def _finish(self, reason: str) -> None:
+        if self._outcome is None:
+            self._outcome = "abandoned" if reason == "hangup" else "failed"
+        if self.state is not None:
+            try:
+                self.dialog.step(self.state, CallEnded(self.clock.now(), reason))
+            except Exception as e:  # the call is over; a dialog bug here must not lose the record
+                self.log.warning("dialog rejected CallEnded: %s", e)
+        language = str(_get(self.state, "language", "") or self.config.language) if self.state else self.config.language
+        rec = self.writer.finish(self._outcome, reason, self.clock.now(), language)
+        self.metrics.calls_active.dec()
+        self.metrics.calls.labels(rec.outcome).inc()
+        self.log.info("call ended", extra={"outcome": rec.outcome, "reason": reason, "duration": rec.duration})
+
+    async def _tell_handoff(self, reason: str) -> None:
+        """A caller who hangs up on hold leaves the queue; every call's outcome
+        feeds the bot-containment figures."""
+        if self.handoff is None:
+            return
+        try:
+            if self._ticket is not None and self._hold_result is None and reason == "hangup":
+                await maybe_await(self.handoff.cancel(self._ticket, "caller_hangup"))
+                self._event("hold", result="caller_hung_up")
+            if hasattr(self.handoff, "record_call_outcome"):
+                outcome = self._outcome or ("abandoned" if reason == "hangup" else "failed")
+                await maybe_await(self.handoff.record_call_outcome(HANDOFF_OUTCOMES[outcome], self.call_id))
+        except Exception as e:  # the queue being down must not lose the call record
+            self.log.warning("handoff update failed: %s", e)
+
+    async def _fail_safe(self, why: str) -> None:
+        """The bot broke mid-call: hand the caller to an agent rather than drop them."""
+        if self.handoff is None or self._outcome == "handed_off":
+            return
+        try:
+            await self._enqueue(Transfer(self.config.error_queue, reason="bot_error", note=why[:200]))
+        except Exception as e:
+            self.log.error("fail-safe handoff failed too: %s", e)
+
+    async def _drive(self) -> str:
+        """Step the dialog until it hangs up or transfers; returns the end reason."""
+        state, actions = self.dialog.step(None, CallStarted(self.call_id, self.caller, timestamp=self.clock.now(),
+                                                             language=self.config.language))
+        while True:
+            self.state = state
+            event = None
+            for action in actions:
+                if isinstance(action, Say):
+                    await self.say(action)
+                elif isinstance(action, Listen):
+                    event = await self._listen(action)
+                elif isinstance(action, CallBackend):
+                    event = await self._backend(action)
+                elif isinstance(action, Transfer):
+                    return await self._transfer(action)
+                elif isinstance(action, Hangup):
+                    self._outcome = "failed" if action.reason in ("error", "failed") else "self_served"
+                    self._event("action", name="hangup", reason=action.reason)
+                    return "completed"
+                if event is not None:
+                    break
+            if event is None:
+                raise RuntimeError(f"dialog step {_get(state, 'path', [])[-1:]} returned no Listen/Hangup")
+            state, actions = self.dialog.step(state, event)
+            if (intent := _get(state, "intent")) and intent != _get(self.state, "intent"):
+                self._event("intent", intent=intent)
+
+    # -- actions ----------------------------------------------------------
+    def _on_barge_in(self, b: BargeIn) -> None:
+        self._barge.set()
+        self.metrics.barge_ins.labels(b.by).inc()
+
+    async def say(self, action: Say) -> None:
+        if self._skip_prompts and action.interruptible:
+            self._event("prompt", key=action.key, text=action.text, duration=None, heard=0.0, skipped=True)
+            return
+        samples = await self.offload(self.prompts.render, action, self.sink.sample_rate)
+        self._barge.clear()
+        started, played_before = self.clock.now(), self.sink.played_seconds
+        duration = len(samples) / self.sink.sample_rate
+        self.turns.prompt_started(action.interruptible)
+        self.transcript.append({"at": started, "speaker": "bot", "text": action.text or action.key})
+        info = dict(key=action.key, text=action.text, language=action.language, started=round(started, 3),
+                    duration=round(duration, 3))
+        try:
+            played = await self.playback.play(samples, self._barge, action.interruptible)
+        except asyncio.CancelledError:  # hangup, shutdown or max length mid-prompt: still say what was heard
+            heard = min(duration, self.sink.played_seconds - played_before)
+            self._event("prompt", **info, heard=round(heard, 3), not_heard=round(duration - heard, 3),
+                        interrupted=False, cut_off=True)
+            raise
+        finally:
+            self.turns.prompt_ended()
+        self._skip_prompts = played.interrupted
+        self._event("prompt", **info, heard=round(played.heard, 3), not_heard=round(played.duration - played.heard, 3),
+                    interrupted=played.interrupted)
+
+    async def _next_input(self, timeout: float) -> Utterance | DtmfDigit | HungUp | None:
+        get = asyncio.ensure_future(self.input.queue.get())
+        sleep = asyncio.ensure_future(self.clock.sleep(timeout))
+        try:
+            await asyncio.wait({get, sleep}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleep.cancel()
+            if not get.done():
+                get.cancel()
+        return get.result() if get.done() and not get.cancelled() else None
+
+    async def _listen(self, listen: Listen) -> UserInput | NoInput:
+        self._skip_prompts = False
+        self.input.set_end_silence(listen.end_silence_ms)
+        engine_name, rec = self.recognizers.for_listen(listen.language, tuple(listen.expected))
+        digits = ""
+        while True:
+            timeout = self.config.inter_digit_timeout_s if digits else listen.no_input_timeout_ms / 1000
+            item = await self._next_input(timeout)
+            if item is None:
+                if digits:
+                    return self._user_input(listen, UserInput(dtmf=digits, timestamp=self.clock.now()))
+                if self.input.speaking:
+                    continue  # the caller is mid-sentence: the timer does not cut them off
+                self._event("turn", slot=listen.slot, no_input=True)
+                return NoInput(self.clock.now())
+            if isinstance(item, HungUp):
+                await asyncio.Event().wait()  # run() sees the pump end and cancels this task
+            if isinstance(item, DtmfDigit):
+                if item.digit == listen.dtmf_terminator and listen.dtmf_max_digits > 1:
+                    return self._user_input(listen, UserInput(dtmf=digits or item.digit, timestamp=item.timestamp))
+                digits += item.digit
+                if len(digits) >= listen.dtmf_max_digits:
+                    return self._user_input(listen, UserInput(dtmf=digits, timestamp=item.timestamp))
+                continue
+            text, conf = await self._recognize(rec, engine_name, item, listen)
+            if text.strip():
+                return self._user_input(listen, UserInput(text=text, confidence=conf, timestamp=item.end))
+
+    async def _recognize(self, rec: Any, engine: str, utt: Utterance, listen: Listen) -> tuple[str, float]:
+        def decode() -> Any:
+            rec.accept(utt.pcm)
+            return rec.finish()
+
+        self._turn_end = self.clock.now()  # the endpointer just called the turn over
+        t0 = time.perf_counter()
+        tr = await self.offload(decode)
+        spent = time.perf_counter() - t0
+        if utt.duration > 0:
+            self.metrics.recognizer_rtf.labels(engine).observe(spent / utt.duration)
+        self._event("recognized", slot=listen.slot, start=round(utt.start, 3), end=round(utt.end, 3),
+                    text=tr.text, confidence=round(tr.confidence, 3), engine=engine, decode_s=round(spent, 3),
+                    barge_in=utt.during_prompt)
+        return tr.text, tr.confidence
+
+    def _user_input(self, listen: Listen, ui: UserInput) -> UserInput:
+        self._turn_end = self._turn_end if ui.text else self.clock.now()
+        secret = any(s in listen.slot.lower() for s in SECRET_SLOTS)
+        dtmf = "*" * len(ui.dtmf) if secret else ui.dtmf
+        self._event("turn", slot=listen.slot, slot_kind=listen.kind, text=ui.text, dtmf=dtmf,
+                    confidence=round(ui.confidence, 3))
+        if ui.text or ui.dtmf:
+            self.transcript.append({"at": ui.timestamp, "speaker": "caller",
+                                    "text": ui.text or f"[DTMF {dtmf}]", "confidence": ui.confidence})
+        return ui
+
+    async def _backend(self, action: CallBackend) -> ActionResult:
+        t0 = self.clock.now()
+        if self.backends is None:
+            result = ActionResult(action.name, False, error="no backend registry configured")
+        else:
+            call = asyncio.ensure_future(maybe_await(self.backends(action.name, dict(action.args))))
+            sleep = asyncio.ensure_future(self.clock.sleep(self.config.backend_timeout_s))
+            await asyncio.wait({call, sleep}, return_when=asyncio.FIRST_COMPLETED)
+            sleep.cancel()
+            if not call.done():
+                call.cancel()
+                result = ActionResult(action.name, False, error=f"timed out after {self.config.backend_timeout_s:g} s")
+            elif call.exception() is not None:
+                result = ActionResult(action.name, False, error=str(call.exception()))
+            else:
+                result = call.result()
+        self._event("action", name=action.name, ok=result.ok, error=result.error,
+                    seconds=round(self.clock.now() - t0, 3))
+        return result
+
+    async def _enqueue(self, action: Transfer) -> Any:
+        bundle = build_bundle(self.state or {}, call_id=self.call_id, caller=self.caller, transfer=action,
+                              transcript=self.transcript, started_wall=self.record.started_wall)
+        ticket = self._ticket = await maybe_await(self.handoff.enqueue(bundle, action.queue, action.priority))
+        self._outcome = "handed_off"
+        self.metrics.handoffs.labels(action.queue).inc()
+        self._event("transfer", queue=action.queue, reason=action.reason, ticket=str(getattr(ticket, "id", ticket)))
+        return ticket
+
+    async def _transfer(self, action: Transfer) -> str:
+        if self.handoff is None:
+            raise RuntimeError("dialog asked for a transfer but no handoff queue is configured")
+        ticket = await self._enqueue(action)
+        hold = Hold(self.handoff, self.clock, self.say, self.config.hold_announce_every_s, self.config.hold_poll_s,
+                    self.config.max_hold_s)
+        result = self._hold_result = await hold.run(ticket, str(_get(self.state, "language", "") or "zh-TW"))
+        self._event("hold", result=result)
+        return "transferred"
+
+    def end(self, reason: str = "shutdown") -> None:
+        """Stop the call from outside (server shutdown); ``run`` then finishes the record."""
+        self._forced_end = reason
+        if self._drive_task is not None:
+            self._drive_task.cancel()
+
+    async def hand_off_now(self, reason: str = "shutdown") -> None:
+        """Used by a draining server: queue this call for an agent now."""
+        if self.handoff is not None and self._outcome is None:
+            await self._enqueue(Transfer(self.config.error_queue, reason=reason))
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+
+def logging_adapter(call_id: str) -> Any:
+    import logging
+
+    return logging.LoggerAdapter(log, {"call_id": call_id})

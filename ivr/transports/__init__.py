@@ -1,0 +1,13 @@
+"""Ways calls come in: Asterisk AudioSocket (TCP), Twilio-compatible media
+streams (WebSocket), a WAV file or the microphone; ``IvrServer`` runs the
+network ones behind ``ivr serve``."""
+from ivr.transports.audiosocket import AudioSocketServer, CallInfo, encode_frame, read_frame
+from ivr.transports.callers import CallerResult, audiosocket_call, websocket_call
+from ivr.transports.channel import PacedSink, StreamSource
+from ivr.transports.media_stream import MediaStreamServer
+from ivr.transports.server import IvrServer, parse_hostport
+
+__all__ = [
+    "AudioSocketServer", "MediaStreamServer", "IvrServer", "CallInfo", "PacedSink", "StreamSource",
+    "CallerResult", "audiosocket_call", "websocket_call", "encode_frame", "read_frame", "parse_hostport",
+]

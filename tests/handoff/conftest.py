@@ -1,0 +1,91 @@
+"""Handoff fixtures: a real redis-server per session (free loopback port, temp
+dir), and a ``store_url`` parametrized over SQLite and Redis so the same tests
+run against both backends."""
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from ivr.handoff import HandoffService, open_store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    exe = shutil.which("redis-server")
+    if not exe:
+        pytest.skip("redis-server not installed (Debian package redis-server)")
+    d = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(d), "--save", "",
+         "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "yes"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    r = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(100):
+        try:
+            r.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'queue.db'}"
+    base = request.getfixturevalue("redis_url")
+    return base
+
+
+@pytest.fixture
+def store(store_url):
+    # A fresh key prefix per test keeps Redis tests independent without FLUSHDB.
+    kw = {"prefix": f"t{uuid.uuid4().hex[:8]}:"} if store_url.startswith("redis") else {}
+    s = open_store(store_url, **kw)
+    yield s
+    if store_url.startswith("redis"):
+        s.clear()
+    s.close()
+
+
+class FakeTime:
+    """Wall time the tests move by hand (the service takes ``now``)."""
+
+    def __init__(self, t: float = 1_700_000_000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, dt: float) -> None:
+        self.t += dt
+
+
+@pytest.fixture
+def clock() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def service(store, clock) -> HandoffService:
+    return HandoffService(store, now=clock)
