@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate the synthetic caller audio in audio_fixtures/audio/ from phrases.yaml.
+"""Regenerate the synthetic caller audio in audio_fixtures/audio/ from _phrases.yaml.
 
 Each phrase is synthesized with the project's default TTS (ivr.prompts, Kokoro)
 or, where that cannot load, Debian espeak-ng's ``cmn-latn-pinyin`` voice; then
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=None, help="only phrase ids containing this")
     args = ap.parse_args(argv)
 
-    phrases = yaml.safe_load((HERE / "phrases.yaml").read_text(encoding="utf-8"))["phrases"]
+    phrases = yaml.safe_load((HERE / "_phrases.yaml").read_text(encoding="utf-8"))["phrases"]
     OUT.mkdir(exist_ok=True)
     name = args.tts
     if name is None:

@@ -8,7 +8,6 @@ hypothesis maps straight back to the phrase text. Audio is resampled to
 8 kHz and decoded as it arrives, so ``finish`` only closes the utterance."""
 from __future__ import annotations
 
-import math
 import tempfile
 import threading
 import time
@@ -177,7 +176,8 @@ class SphinxRecognizer(Recognizer):
             if hyp is not None and hyp.hypstr:
                 # words are p<grammar>_<phrase index>
                 text = self._phrases[int(hyp.hypstr.split()[0].split("_")[1])]
-                conf = math.exp(max(-50.0, hyp.prob)) if hyp.prob else 1.0
+                # the binding gives the lattice posterior, already linear (weak: about 0.5 or 1)
+                conf = float(hyp.prob)
         self._resampler = None
         self._frames = 0
         return self._transcript(text, True, conf, t0)

@@ -25,7 +25,7 @@ from ivr.frames import Transcript
 
 MODEL = "whisper-base"
 RATE = 16000
-# Whisper echoes its prompt on silence; a turn this quiet is not decoded at all.
+# A turn this quiet is not decoded at all (Whisper invents text on silence).
 SILENCE_RMS = 60.0
 # prompt text steering Whisper to Taiwan Mandarin in Traditional characters
 BASE_PROMPT = "以下是台灣國語的客服電話。"
@@ -35,7 +35,7 @@ class WhisperEngine(Engine):
     name = "whisper"
 
     def __init__(self, model_dir: Path, beam_size: int = 2, cpu_threads: int = 2,
-                 compute_type: str = "int8", speculative: bool = False) -> None:
+                 compute_type: str = "int8", speculative: bool = False, pause_ms: int = 300) -> None:
         super().__init__(model_dir)
         from faster_whisper import WhisperModel
 
@@ -49,11 +49,13 @@ class WhisperEngine(Engine):
         self.load_seconds = time.perf_counter() - t0
         self.beam_size = beam_size
         self.speculative = speculative
+        self.pause_ms = pause_ms
         # CTranslate2 runs one decode at a time per model replica; serialise explicitly
         self.lock = threading.Lock()
 
     def recognizer(self, sample_rate: int = 16000, speculative: bool | None = None) -> "WhisperRecognizer":
-        return WhisperRecognizer(self, sample_rate, self.speculative if speculative is None else speculative)
+        return WhisperRecognizer(self, sample_rate, self.speculative if speculative is None else speculative,
+                                 self.pause_ms)
 
     def decode(self, audio16k: np.ndarray, expected: Sequence[str] | None) -> tuple[str, float]:
         """Decode one turn of 16 kHz int16 audio -> (Traditional text, confidence)."""
@@ -68,6 +70,8 @@ class WhisperEngine(Engine):
                 initial_prompt=prompt, temperature=0.0)
             segs = list(segments)
         text = "".join(s.text for s in segs if s.no_speech_prob < 0.8 or s.avg_logprob > -0.6).strip()
+        # on near-silence Whisper may recite its prompt back: that is not the caller
+        text = text.replace(BASE_PROMPT.rstrip("。"), "").strip("。, ")
         if not segs or not text:
             return "", 0.0
         conf = float(np.mean([math.exp(min(0.0, s.avg_logprob)) for s in segs]))
@@ -78,7 +82,7 @@ class WhisperRecognizer(Recognizer):
     engine_name = "whisper"
 
     def __init__(self, engine: WhisperEngine, sample_rate: int, speculative: bool = False,
-                 pause_ms: int = 240) -> None:
+                 pause_ms: int = 300) -> None:
         super().__init__(sample_rate)
         self.engine = engine
         self.speculative = speculative

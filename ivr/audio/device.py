@@ -65,7 +65,10 @@ class MicSource:
         def on_audio(indata: Any, frames: int, time: Any, status: Any) -> None:
             if status.input_overflow:
                 self.overflows += 1
-            loop.call_soon_threadsafe(queue.put_nowait, bytes(indata))
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, bytes(indata))
+            except RuntimeError:  # the loop closed while PortAudio delivered a last block
+                pass
 
         try:
             stream = sd.RawInputStream(samplerate=self.sample_rate, blocksize=self._n, device=self.device,

@@ -10,8 +10,10 @@ once). A window holds a digit only if:
 * twist (column level minus row level) is within -8 dB (normal) / +4 dB (reverse);
 * each is >= 6 dB above every other tone of its group;
 * neither tone's second harmonic is within 20 dB of it (speech has harmonics);
-* fitted as a steady tone pair, it explains >= 85 % of the window's energy
-  (speech, noise and a tone that fills only part of the window do not).
+* fitted as that tone pair (each tone allowed up to 2 % off nominal), it
+  explains >= 85 % of the window's energy (speech and noise do not);
+* its two halves differ in energy by <= 2.2 dB (a tone that starts or stops
+  inside the window does not pass, so blips under ~25 ms are not keys).
 
 A key press is reported once, when the same digit holds in two consecutive
 windows (>= 30 ms of tone); it must then be absent for two windows before the
@@ -23,7 +25,6 @@ from functools import lru_cache
 from typing import Iterable
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ivr.frames import AudioFrame, DtmfDigit
 
@@ -31,6 +32,9 @@ ROWS = (697.0, 770.0, 852.0, 941.0)
 COLS = (1209.0, 1336.0, 1477.0, 1633.0)
 KEYPAD = ("123A", "456B", "789C", "*0#D")
 _FREQ = {KEYPAD[r][c]: (ROWS[r], COLS[c]) for r in range(4) for c in range(4)}
+
+# how far off nominal the tone-pair fit reaches (Q.24: accept 1.5 %, reject 3.5 %)
+_DEV = 0.02
 
 # G.711 reference: a full-scale sine is +3.17 dBm0.
 _FULL_SCALE_DBM0 = 3.17
@@ -63,17 +67,25 @@ def dtmf_tones(digits: str, rate: int, level_dbm: float = -10.0, tone_ms: int = 
 
 @lru_cache(maxsize=8)
 def _pair_fits(rate: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each of the 16 digits: the tone-pair basis B (n, 4) and its
-    pseudo-inverse (4, n), to fit a window as exactly that tone pair."""
+    """For each of the 16 digits: a basis B (n, m) spanning that tone pair,
+    each tone from -_DEV to +_DEV off nominal, and its pseudo-inverse (m, n),
+    to fit a window as that tone pair. Real keypads are up to 1.5 % off; over
+    20 ms that is up to half a cycle of drift, so the nominal frequencies alone
+    would fit a good tone badly."""
     t = np.arange(n) / rate
     bases, pinvs = [], []
     for r in ROWS:
         for c in COLS:
-            b = np.stack([np.cos(2 * np.pi * r * t), np.sin(2 * np.pi * r * t),
-                          np.cos(2 * np.pi * c * t), np.sin(2 * np.pi * c * t)], axis=1)
+            cols = []
+            for f in (r, c):
+                for d in (-_DEV, 0.0, _DEV):
+                    cols += [np.cos(2 * np.pi * f * (1 + d) * t), np.sin(2 * np.pi * f * (1 + d) * t)]
+            b = np.stack(cols, axis=1)
             bases.append(b)
-            pinvs.append(np.linalg.pinv(b))
-    return np.stack(bases), np.stack(pinvs)
+            pinvs.append(np.linalg.pinv(b, rcond=1e-6))
+    b, p = np.stack(bases), np.stack(pinvs)
+    b.flags.writeable = p.flags.writeable = False  # cached: shared by every detector
+    return b, p
 
 
 @lru_cache(maxsize=8)
@@ -81,7 +93,9 @@ def _basis(rate: int, n: int) -> np.ndarray:
     """(n, 32): cos and sin columns for the 8 DTMF tones and their 8 second harmonics."""
     freqs = np.array(ROWS + COLS + tuple(2 * f for f in ROWS + COLS))
     ang = 2 * np.pi * np.outer(np.arange(n), freqs) / rate
-    return np.ascontiguousarray(np.hstack([np.cos(ang), np.sin(ang)]))
+    basis = np.ascontiguousarray(np.hstack([np.cos(ang), np.sin(ang)]))
+    basis.flags.writeable = False  # cached: shared by every detector
+    return basis
 
 
 class DtmfDetector:
@@ -89,19 +103,26 @@ class DtmfDetector:
 
     def __init__(self, sample_rate: int, *, min_level_dbm: float = -36.0, normal_twist_db: float = 8.0,
                  reverse_twist_db: float = 4.0, min_tone_ratio: float = 0.85,
-                 harmonic_db: float = 20.0, peak_db: float = 6.0) -> None:
+                 harmonic_db: float = 20.0, peak_db: float = 6.0, max_half_step_db: float = 2.2) -> None:
         if sample_rate < 4000:
             raise ValueError(f"DtmfDetector: {sample_rate} Hz cannot carry DTMF")
         self.sample_rate = sample_rate
         self._n = sample_rate // 50  # 20 ms window
         self._hop = self._n // 2
+        if self._n % 2:
+            raise ValueError(f"DtmfDetector: {sample_rate} Hz gives an odd 20 ms window")
         self._basis = _basis(sample_rate, self._n)
         self._pair_b, self._pair_pinv = _pair_fits(sample_rate, self._n)
+        # cos and sin of the eight fundamentals; per digit, its two second harmonics
+        self._fund = np.ascontiguousarray(self._basis[:, np.r_[0:8, 16:24]])
+        self._harm_basis = np.stack([self._basis[:, [8 + ri, 24 + ri, 12 + ci, 28 + ci]]
+                                     for ri in range(4) for ci in range(4)])
         amp = dbm0_to_amplitude(min_level_dbm)
         self._min_power = amp * amp / 2
         self._twist_lo = 10 ** (-normal_twist_db / 10)
         self._twist_hi = 10 ** (reverse_twist_db / 10)
         self._ratio = min_tone_ratio
+        self._steady = 10 ** (-max_half_step_db / 10)
         self._harm = 10 ** (-harmonic_db / 10)
         self._peak = 10 ** (peak_db / 10)
         self.reset()
@@ -122,36 +143,50 @@ class DtmfDetector:
 
     def classify(self, windows: np.ndarray) -> list[str]:
         """The digit each row of ``windows`` (k, n) holds, or "" for none."""
-        n = windows.shape[1]
-        proj = windows @ self._basis
-        power = (proj[:, :16] ** 2 + proj[:, 16:] ** 2) * (2.0 / (n * n))
-        total = np.einsum("ij,ij->i", windows, windows) / n
-        rows, cols = power[:, :4], power[:, 4:8]
-        r = rows.argmax(axis=1)
-        c = cols.argmax(axis=1)
-        idx = np.arange(len(windows))
-        pr, pc = rows[idx, r], cols[idx, c]
-        rows_other = np.where(np.arange(4) == r[:, None], 0.0, rows).max(axis=1)
-        cols_other = np.where(np.arange(4) == c[:, None], 0.0, cols).max(axis=1)
-        # Fit each window as exactly its candidate tone pair and look at what is
-        # left: the residual's energy and second harmonics. (Measured on the raw
-        # window, a column tone leaks into a nearby row harmonic, e.g. 1336 Hz
-        # into 2 x 697 Hz = 1394 Hz.)
-        key = r * 4 + c
-        coef = np.einsum("kjn,kn->kj", self._pair_pinv[key], windows)
-        resid = windows - np.einsum("knj,kj->kn", self._pair_b[key], coef)
-        harm_cols = np.stack([self._basis[:, 8 + r], self._basis[:, 24 + r],
-                              self._basis[:, 12 + c], self._basis[:, 28 + c]], axis=1)  # (n, 4, k)
-        hp = np.einsum("kn,njk->kj", resid, harm_cols) ** 2 * (2.0 / (n * n))
-        hr, hc = hp[:, 0] + hp[:, 1], hp[:, 2] + hp[:, 3]
-        explained = 1.0 - np.einsum("ij,ij->i", resid, resid) / np.maximum(total * n, 1e-9)
+        k, n = windows.shape
+        # cheap tests first, on the eight fundamentals only
+        proj = windows @ self._fund
+        power = proj[:, :8] ** 2 + proj[:, 8:] ** 2
+        # Pre-screen (most speech stops here): the strongest row and column tone
+        # must carry >= 30 % of the window's power even measured at nominal
+        # frequency (a good pair 1.5 % off still carries ~45 %).
+        total = np.einsum("ij,ij->i", windows, windows)
+        strongest = power[:, :4].max(axis=1) + power[:, 4:].max(axis=1)
+        if not (strongest * (2.0 / n) >= 0.3 * total).any():
+            return [""] * k
+        power = power.reshape(k, 2, 4) * (2.0 / (n * n))
+        best = power.argmax(axis=2)  # (k, 2): row index, column index
+        ranked = np.sort(power, axis=2)
+        top, second = ranked[:, :, 3], ranked[:, :, 2]  # (k, 2)
+        pr, pc = top[:, 0], top[:, 1]
         twist = pc / np.maximum(pr, 1e-12)
-        ok = ((pr >= self._min_power) & (pc >= self._min_power)
-              & (twist >= self._twist_lo) & (twist <= self._twist_hi)
-              & (pr >= self._peak * rows_other) & (pc >= self._peak * cols_other)
-              & (hr <= self._harm * pr) & (hc <= self._harm * pc)
-              & (explained >= self._ratio))
-        return [KEYPAD[ri][ci] if good else "" for ri, ci, good in zip(r, c, ok)]
+        # a tone that fills the window is steady: both halves carry like energy
+        half = n // 2
+        ea = np.einsum("ij,ij->i", windows[:, :half], windows[:, :half])
+        eb = np.einsum("ij,ij->i", windows[:, half:], windows[:, half:])
+        ok = ((top.min(axis=1) >= self._min_power) & (twist >= self._twist_lo) & (twist <= self._twist_hi)
+              & (top >= self._peak * second).all(axis=1)
+              & (np.minimum(ea, eb) >= self._steady * np.maximum(ea, eb)))
+        r, c = best[:, 0], best[:, 1]
+        labels = [""] * k
+        if not ok.any():
+            return labels
+        for i in np.flatnonzero(ok):
+            # Fit the window as exactly its candidate tone pair and look at what is
+            # left: its energy and its second harmonics. (Measured on the raw window
+            # a column tone leaks into a nearby row harmonic, e.g. 1336 Hz into
+            # 2 x 697 Hz = 1394 Hz.)
+            key = int(r[i]) * 4 + int(c[i])
+            w = windows[i]
+            resid = w - self._pair_b[key] @ (self._pair_pinv[key] @ w)
+            energy = float(w @ w)
+            if energy <= 0 or 1.0 - float(resid @ resid) / energy < self._ratio:
+                continue
+            hp = (resid @ self._harm_basis[key]) ** 2 * (2.0 / (n * n))
+            if hp[0] + hp[1] > self._harm * pr[i] or hp[2] + hp[3] > self._harm * pc[i]:
+                continue
+            labels[i] = KEYPAD[r[i]][c[i]]
+        return labels
 
     def process(self, frame: AudioFrame) -> list[DtmfDigit]:
         if frame.sample_rate != self.sample_rate:
@@ -162,13 +197,15 @@ class DtmfDetector:
         if len(buf) < n:
             self._tail = buf.astype(np.float64)
             return []
-        windows = sliding_window_view(buf, n)[::hop]
-        consumed = len(windows) * hop
+        # windows are two consecutive half-windows side by side (hop = n / 2)
+        halves = (len(buf) - hop) // hop
+        consumed = halves * hop
         self._tail = np.asarray(buf[consumed:], dtype=np.float64)
         if float(np.dot(buf, buf)) < self._min_power * len(buf):
-            labels = [""] * len(windows)  # too quiet to hold any tone: skip the maths
+            labels = [""] * halves  # too quiet to hold any tone: skip the maths
         else:
-            labels = self.classify(np.asarray(windows, dtype=np.float64))
+            h = np.asarray(buf[: consumed + hop], dtype=np.float64).reshape(halves + 1, hop)
+            labels = self.classify(np.concatenate((h[:-1], h[1:]), axis=1))
         out: list[DtmfDigit] = []
         for i, d in enumerate(labels):
             t = t_buf + i * hop / self.sample_rate

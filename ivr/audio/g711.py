@@ -58,8 +58,11 @@ def _tables(law: str) -> tuple[np.ndarray, np.ndarray]:
     linear = np.arange(-32768, 32768, dtype=np.int32)
     codes = np.arange(256, dtype=np.uint8)
     if law == "ulaw":
-        return _mu_encode_exact(linear), _mu_decode_exact(codes)
-    return _a_encode_exact(linear), _a_decode_exact(codes)
+        enc, dec = _mu_encode_exact(linear), _mu_decode_exact(codes)
+    else:
+        enc, dec = _a_encode_exact(linear), _a_decode_exact(codes)
+    enc.flags.writeable = dec.flags.writeable = False  # cached tables are shared
+    return enc, dec
 
 
 def _as_int16(samples: np.ndarray) -> np.ndarray:

@@ -50,6 +50,7 @@ def _design(src: int, dst: int) -> tuple[int, int, np.ndarray, int]:
     h[:odd] = _kaiser_lowpass(odd, 0.925 * nyq, fs_up, _STOP_DB) * up
     # phase p holds h[p], h[p+L], ...; reversed so a dot with the oldest-first window applies it
     phases = h.reshape(taps_per_phase, up).T[:, ::-1].copy()
+    phases.flags.writeable = False  # shared by every Resampler of this rate pair
     delay = (odd - 1) // 2
     return up, down, phases, delay
 
@@ -65,6 +66,7 @@ class Resampler:
             raise ValueError(f"Resampler: bad rates {src_rate} -> {dst_rate}")
         self.src_rate = src_rate
         self.dst_rate = dst_rate
+        self.passthrough = src_rate == dst_rate
         self._up, self._down, self._phases, self._delay = _design(src_rate, dst_rate)
         self._k = self._phases.shape[1]
         # history: the last k-1 inputs before the buffer's current samples (zeros before time 0)
@@ -72,10 +74,6 @@ class Resampler:
         self._buf_start = -(self._k - 1)  # absolute input index of _buf[0]
         self._n_in = 0
         self._n_out = 0  # outputs produced so far
-
-    @property
-    def passthrough(self) -> bool:
-        return self.src_rate == self.dst_rate
 
     def _emit(self, last_input: int, limit: int | None) -> np.ndarray:
         up, down, k = self._up, self._down, self._k
@@ -85,15 +83,22 @@ class Resampler:
             n_max = min(n_max, limit - 1)
         if n_max < self._n_out:
             return np.zeros(0, dtype=np.int16)
-        n = np.arange(self._n_out, n_max + 1, dtype=np.int64)
-        pos = n * down + self._delay
-        idx, phase = pos // up, pos % up
-        windows = sliding_window_view(self._buf, k)
-        rows = idx - (k - 1) - self._buf_start
-        if up == 1:
-            y = windows[rows] @ self._phases[0]
-        else:
-            y = np.einsum("ij,ij->i", windows[rows], self._phases[phase])
+        count = n_max + 1 - self._n_out
+        y = np.empty(count, dtype=np.float64)
+        buf = self._buf
+        # Outputs L apart share a phase and sit M inputs apart: one correlation
+        # per phase (C loops) instead of Python work per sample. For a large M
+        # (44.1 kHz -> 16 kHz) gather the windows instead of correlating every input.
+        for j in range(min(up, count)):
+            pos = (self._n_out + j) * down + self._delay
+            row = pos // up - (k - 1) - self._buf_start
+            m = len(range(j, count, up))
+            taps = self._phases[pos % up]
+            if down <= 8:
+                seg = buf[row: row + down * (m - 1) + k]
+                y[j::up] = np.correlate(seg, taps, "valid")[::down]
+            else:
+                y[j::up] = sliding_window_view(buf, k)[row: row + down * (m - 1) + 1: down] @ taps
         self._n_out = n_max + 1
         # keep only what future outputs can still need
         next_idx = (self._n_out * down + self._delay) // up
@@ -101,7 +106,11 @@ class Resampler:
         if drop:
             self._buf = self._buf[drop:]
             self._buf_start += drop
-        return np.clip(np.rint(y), -32768, 32767).astype(np.int16)
+        # ufuncs in place: np.clip's Python wrapper costs more than the maths here
+        np.rint(y, out=y)
+        np.maximum(y, -32768.0, out=y)
+        np.minimum(y, 32767.0, out=y)
+        return y.astype(np.int16)
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         x = np.asarray(samples)

@@ -37,7 +37,7 @@ def _show(out: TextIO, actions: list[Any], state: Any) -> None:
     if state is not None:
         turn = state.turns[-1] if state.turns else {}
         what = {k: turn[k] for k in ("intent", "command", "confidence") if k in turn}
-        slots = {k: v for k, v in state.slots.items()}
+        slots = {k: ("****" if k in state.secret_slots else v) for k, v in state.slots.items()}
         from ivr.redact import redact_obj
 
         out.write(f"  · at {state.flow}/{state.step} lang={state.language} intent={state.intent} "

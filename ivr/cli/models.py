@@ -55,8 +55,10 @@ def run_list(args) -> int:
 
     reg = Registry()
     table = Table(title=f"speech models (installed under {reg.models_dir})")
-    for col in ("name", "engine", "language", "rate", "size", "licence", "state", "where / how to install"):
-        table.add_column(col)
+    table.add_column("name", no_wrap=True)
+    for col in ("engine", "language", "rate", "size", "licence", "state"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("where / how to install", overflow="fold")
     for m in reg.manifests():
         st = reg.status(m.name)
         where = str(st.path) if st.path else st.detail
@@ -65,7 +67,7 @@ def run_list(args) -> int:
         colour = {"ok": "green", "missing": "yellow", "corrupt": "red"}.get(st.state, "")
         table.add_row(m.name, m.engine, ",".join(m.language), str(m.sample_rate), _human(m.size), m.licence,
                       f"[{colour}]{st.state}[/]", where)
-    Console().print(table)
+    Console(width=max(Console().width, 160)).print(table)
     return 0
 
 

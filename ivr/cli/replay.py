@@ -5,9 +5,6 @@ import argparse
 import json
 import sys
 
-from ivr.audio import analyse_samples, read_wav
-from ivr.audio.timeline import format_timeline, timeline_rows
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("replay", help="event timeline of a recording (speech turns, DTMF keys)",
@@ -20,6 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here so other subcommands do not pay for numpy/webrtcvad at start-up
+    from ivr.audio import analyse_samples, format_timeline, read_wav, timeline_rows
+
     if args.end_silence < 20:
         print(f"ivr replay: error: --end-silence must be at least 20 ms, not {args.end_silence}", file=sys.stderr)
         return 2

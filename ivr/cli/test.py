@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--link-audio", action="store_true", help="HTML links caller audio files instead of embedding them")
     p.add_argument("--flows", type=Path, default=None, help="flows directory (default: ./flows)")
     p.add_argument("--engine", default=None, help="force one speech engine for every scenario (whisper, sphinx, vosk, text)")
-    p.add_argument("--tts", default=None, help="prompt TTS engine (default: ivr.prompts' default)")
+    p.add_argument("--tts", default="espeak",
+                   help="prompt voice (default espeak: prompts are only timed in QA and it renders in milliseconds; "
+                        "kokoro = the production voice, slower)")
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
     p.set_defaults(func=run)
 

@@ -27,7 +27,7 @@ BUILTIN_PROMPTS = {
     "no_match": Prompt.model_validate({"zh-TW": "不好意思，我沒有聽懂。", "nan-TW": "歹勢，我無聽有。"}),
     "transfer": Prompt.model_validate({"zh-TW": "請稍候，為您轉接專人服務。", "nan-TW": "請小等咧，共你轉專人服務。"}),
     "error": Prompt.model_validate({"zh-TW": "系統忙碌中，為您轉接專人服務。", "nan-TW": "系統無閒，共你轉專人服務。"}),
-    "goodbye": Prompt.model_validate({"zh-TW": "感謝您的來電，再見。", "nan-TW": "多謝你的電話，再會。"}),
+    "goodbye": Prompt.model_validate({"zh-TW": "感謝您的來電，再見。", "nan-TW": "多謝你敲電話來，再會。"}),
 }
 END_SILENCE_MS = {"yes_no": 500, "intent": 700, "digits": 1500, "taiwan_id": 1500, "amount": 1000,
                   "date": 1200, "free_text": 1000}
@@ -97,6 +97,10 @@ class Dialog:
             return st, actions
         fs = self._flows_for(st)
         run = _Run(self, fs, st, actions)
+        if st.flow not in fs or st.step not in fs[st.flow].step_index():
+            # a restarted worker whose flows changed under the call: the agent takes over
+            run.handoff(HandoffSpec(queue="T1", reason="flow_changed", prompt=BUILTIN_PROMPTS["error"]))
+            return st, actions
         if isinstance(event, UserInput):
             run.guard(lambda: run.on_input(event))
         elif isinstance(event, NoInput):
@@ -303,14 +307,15 @@ class _Run:
     def on_input(self, ev: UserInput) -> None:
         st = self.st
         turn: dict[str, Any] = {"t": ev.timestamp, "step": f"{st.flow}/{st.step}"}
+        step = self.cur() if st.flow and st.step else None
+        hide = isinstance(step, CollectStep) and step.secret and st.waiting == "input"
         if ev.text:
-            turn["text"] = ev.text
+            turn["text"] = "*" * len(ev.text) if hide else ev.text
         if ev.dtmf:
-            turn["dtmf"] = ev.dtmf
+            turn["dtmf"] = "*" * len(ev.dtmf) if hide else ev.dtmf
         st.turns.append(turn)
         if st.waiting not in ("input", "confirm"):
             return  # talking over a backend call: nothing to do with it
-        step = self.cur()
         cmd = self._command(step, ev)
         if cmd:
             turn["command"] = cmd
@@ -322,13 +327,21 @@ class _Run:
         if cmd and not (st.waiting == "input" and self._accepts(step, cmd)):
             return self.command(cmd, step)
         if st.waiting == "confirm":
-            value, _ = extract_value(_YES_NO, ev.text, ev.dtmf, st.language, self.d.nlu)
+            try:
+                value, _ = extract_value(_YES_NO, ev.text, ev.dtmf, st.language, self.d.nlu)
+            except Exception:  # see below: a no-match
+                log.exception("yes/no extraction failed", extra={"call_id": st.call_id})
+                value = None
             if value is True:
                 return self.accept(step, st.pending, turn, confirmed=True)
             if value is False:
                 return self.nomatch(step, retry_prompt=False)
             return self.nomatch(step)
-        value, conf = extract_value(step, ev.text, ev.dtmf, st.language, self.d.nlu)
+        try:
+            value, conf = extract_value(step, ev.text, ev.dtmf, st.language, self.d.nlu)
+        except Exception:  # an NLU failure on one turn is a no-match, not a dropped call
+            log.exception("extracting %s failed at %s/%s", step.type, st.flow, st.step, extra={"call_id": st.call_id})
+            value, conf = None, 0.0
         turn["confidence"] = round(conf, 3)
         if value is None:
             return self.nomatch(step)
@@ -353,6 +366,8 @@ class _Run:
             self.listen(step, confirm=True)
             return
         st.slots[step.collect] = value
+        if step.secret and step.collect not in st.secret_slots:
+            st.secret_slots.append(step.collect)
         if value in LANG_COMMANDS:  # "press 1 for Mandarin" answers with the language itself
             st.language = LANG_COMMANDS[value]
         if turn is not None and step.type == "intent":

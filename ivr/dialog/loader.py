@@ -126,13 +126,6 @@ def parse_file(path: Path) -> ParsedFlow:
     return parse_text(text, str(path))
 
 
-def _display(path: Path, base: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def read_dir(directory: str | Path) -> tuple[list[ParsedFlow], Path]:
     d = Path(directory)
     if d.is_file():

@@ -16,6 +16,9 @@ from ivr.dialog.conditions import ConditionError, parse_condition
 LANGS = ("zh-TW", "nan-TW")
 SLOT_KINDS = ("intent", "yes_no", "digits", "amount", "date", "taiwan_id", "free_text")
 QUEUES = ("T1", "T2", "T3", "TQ")
+# The intent vocabulary shared with ivr.nlu (menu intents and global commands).
+KNOWN_INTENTS = frozenset({"check_balance", "reset_password", "report_card_loss", "technical_support", "complaint",
+                           "talk_to_agent", "agent", "repeat", "main_menu", "lang_zh", "lang_nan", "goodbye"})
 STEP_KINDS = ("say", "collect", "action", "branch", "link", "call", "handoff", "end", "return")
 _ID = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -127,6 +130,15 @@ class CollectStep(_StepBase):
     end_silence_ms: int | None = Field(None, ge=100, le=5000)
     no_input_timeout_ms: int | None = Field(None, ge=1000, le=60000)
     ask_always: bool = Field(True, description="false: skip the step if the slot is already filled")
+    secret: bool = Field(False, description="a PIN or code: masked in the caller's turns and the handoff context")
+
+    @field_validator("dtmf")
+    @classmethod
+    def _dtmf(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key in v:
+            if not re.fullmatch(r"[0-9*#]+", str(key)):
+                raise ValueError(f"DTMF key {key!r} must be phone keys (0-9, *, #)")
+        return v
 
     @field_validator("length")
     @classmethod

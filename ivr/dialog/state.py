@@ -15,6 +15,7 @@ class DialogState:
     flow_version: str = ""
     language: str = "zh-TW"
     slots: dict[str, Any] = field(default_factory=dict)
+    secret_slots: list[str] = field(default_factory=list)  # PINs, codes: never shown to an agent
     intent: str | None = None
     verified: bool = False
     verify_method: str | None = None
@@ -46,20 +47,21 @@ class DialogState:
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+        # default=str: a backend that returns a Decimal or a datetime must not break persistence
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, default=str)
 
     @classmethod
     def from_json(cls, text: str) -> "DialogState":
         return cls.from_dict(json.loads(text))
 
     def copy(self) -> "DialogState":
-        return DialogState.from_dict(json.loads(json.dumps(self.to_dict())))
+        return DialogState.from_dict(json.loads(json.dumps(self.to_dict(), default=str)))
 
     def context(self) -> dict[str, Any]:
         """What an agent needs: who, verified how, what they wanted, what they said."""
         return {
             "call_id": self.call_id, "caller": self.caller, "language": self.language,
             "verified": self.verified, "verify_method": self.verify_method, "intent": self.intent,
-            "slots": {k: v for k, v in self.slots.items() if not k.startswith("_")},
+            "slots": {k: v for k, v in self.slots.items() if k not in self.secret_slots},
             "path": list(self.path), "turns": list(self.turns), "reason": self.handoff_reason,
         }

@@ -64,6 +64,11 @@ class FlowStore:
                 self.reload()
         return self._current
 
+    @property
+    def latest(self) -> FlowSet:
+        """The newest good flows, without polling the files."""
+        return self._current
+
     def get(self, version: str) -> FlowSet | None:
         return self._versions.get(version)
 

@@ -2,19 +2,17 @@
 Every problem carries the file and line of the offending key."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Collection, Iterator
 
 from pydantic import BaseModel
 
 from ivr.dialog.conditions import condition_names
-from ivr.dialog.loader import ParsedFlow, Problem, _display, read_dir
-from ivr.dialog.models import (ActionStep, BranchStep, CallStep, CollectStep, Flow, HandoffSpec,
-                               HandoffStep, LinkStep, Prompt, PromptText, SayStep)
+from ivr.dialog.loader import ParsedFlow, Problem, read_dir
+from ivr.dialog.models import KNOWN_INTENTS, ActionStep, BranchStep, CallStep, CollectStep, Flow, LinkStep, Prompt, PromptText, SayStep
+from ivr.dialog.render import TEMPLATE_VAR
 from ivr.dialog.yaml_lines import LineDict, LineList, line_of
 
-TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z_]+))?\}")
 # Names every condition/template may use without collecting them.
 BUILTINS = frozenset({"intent", "verified", "verify_method", "language", "caller", "called", "call_id",
                       "error", "true", "false", "null", "True", "False", "None"})
@@ -182,8 +180,12 @@ def check_flow(pf: ParsedFlow, all_flows: dict[str, Flow], base: Path,
             for name, loc in names:
                 if name not in backends:
                     add(line_of(raw, ("steps", i) + loc), f"step '{s.id}': unknown backend '{name}'")
-        if isinstance(s, CollectStep) and s.type == "intent" and not s.intents and not s.dtmf:
-            add(step_line(i, "type"), f"step '{s.id}': an intent collect needs 'intents' or 'dtmf'")
+        if isinstance(s, CollectStep) and s.type == "intent":
+            if not s.intents and not s.dtmf:
+                add(step_line(i, "type"), f"step '{s.id}': an intent collect needs 'intents' or 'dtmf'")
+            for j, name in enumerate(s.intents):
+                if name not in KNOWN_INTENTS:
+                    add(line_of(raw, ("steps", i, "intents", j)), f"step '{s.id}': unknown intent '{name}'")
 
     # prompts: every language the flow declares, and recordings that exist
     for loc, prompt in _walk_prompts(flow):

@@ -21,13 +21,13 @@ SETTABLE_STATUSES = (AVAILABLE, AWAY)   # the others follow from offers/calls
 TIERS = {"T1": "general", "T2": "technical", "T3": "complaints / team lead", "TQ": "quality"}
 ROLES = ("agent", "supervisor")
 DISPOSITIONS = {
-    "resolved": "Resolved on the call",
-    "follow_up": "Needs follow-up",
-    "escalated": "Escalated",
-    "transferred": "Transferred to another queue",
-    "callback_no_answer": "Callback: no answer",
-    "wrong_queue": "Wrong queue / misrouted",
-    "other": "Other",
+    "resolved": "已解決 Resolved",
+    "follow_up": "需後續追蹤 Follow-up",
+    "escalated": "已升級處理 Escalated",
+    "transferred": "已轉接 Transferred",
+    "callback_no_answer": "回撥未接 Callback no answer",
+    "wrong_queue": "轉錯佇列 Wrong queue",
+    "other": "其他 Other",
 }
 RESOLVED_DISPOSITIONS = ("resolved",)
 MAX_PRIORITY = 99

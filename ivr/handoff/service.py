@@ -32,7 +32,7 @@ from ivr.handoff.bundle import ContextBundle
 from ivr.handoff.errors import HandoffError, StateConflict, UnknownTicket
 from ivr.handoff.models import (
     ABANDONED, AGENT_OFFERED, AGENT_WRAP_UP, AVAILABLE, AWAY, BUSY, CANCELLED, CONNECTED, DISPOSITIONS,
-    DONE, MAX_PRIORITY, OFFERED, SETTABLE_STATUSES, WAITING, WRAP_UP, AgentProfile, AgentState,
+    DONE, MAX_PRIORITY, OFFERED, SETTABLE_STATUSES, TIERS, WAITING, WRAP_UP, AgentProfile, AgentState,
     QueueConfig, Ticket, default_queues)
 from ivr.handoff.stats import supervisor_stats
 from ivr.handoff.store import Store
@@ -84,7 +84,7 @@ class HandoffService:
         self.callback_threshold = callback_threshold
         self.stats_window = stats_window
         self.session_ttl = session_ttl
-        self._waiters: set[asyncio.Event] = set()
+        self._waiters: dict[asyncio.Event, asyncio.AbstractEventLoop] = {}
 
     # -- plumbing ---------------------------------------------------------
     async def _io(self, fn: Callable, *args: Any, **kw: Any) -> Any:
@@ -94,15 +94,17 @@ class HandoffService:
         """An event set whenever this worker changes something (the desktop
         also polls, for changes made by other workers)."""
         ev = asyncio.Event()
-        self._waiters.add(ev)
+        self._waiters[ev] = asyncio.get_running_loop()
         return ev
 
     def unsubscribe(self, ev: asyncio.Event) -> None:
-        self._waiters.discard(ev)
+        self._waiters.pop(ev, None)
 
     def _notify(self) -> None:
-        for ev in self._waiters:
-            ev.set()
+        # The desktop may run on another thread's loop than the caller's.
+        for ev, loop in list(self._waiters.items()):
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(ev.set)
 
     def _queue(self, name: str) -> QueueConfig:
         q = self.queues.get(name)
@@ -249,6 +251,8 @@ class HandoffService:
     async def add_agent(self, agent_id: str, name: str, password: str, tier: str = "T1",
                         skills: tuple[str, ...] | list[str] | None = None, role: str = "agent",
                         languages: tuple[str, ...] = ("zh-TW",)) -> AgentProfile:
+        if tier not in TIERS:
+            raise HandoffError(f"unknown tier {tier!r} (one of {', '.join(TIERS)})", f"agent {agent_id}")
         skills = tuple(skills) if skills else (tier,)
         for s in skills:
             self._queue(s)

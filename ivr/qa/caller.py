@@ -19,9 +19,12 @@ from ivr.frames import AudioFrame, DtmfDigit
 from ivr.qa.scenario import Scenario, Turn
 
 FRAME_S = 0.02
-# Sinks buffer a little ahead of the clock, like a jitter buffer; more would
-# make barge-in slow to stop the prompt.
-SINK_AHEAD_S = 0.1
+BLOCK_S = 0.1
+# The sink takes bot audio up to SINK_HIGH_S ahead of the clock, then waits
+# until only SINK_LOW_S is left (a playout buffer); clear() drops all of it at
+# once, so barge-in still stops the prompt immediately.
+SINK_HIGH_S = 0.3
+SINK_LOW_S = 0.1
 DTMF_TONE_S = 0.1
 DTMF_GAP_S = 0.1
 # How long the caller waits for the bot to say something before acting anyway.
@@ -131,8 +134,8 @@ class ScenarioLine:
             self._segments.append([start, end])
         self._queued_until = end
         ahead = self._queued_until - now
-        if ahead > SINK_AHEAD_S:
-            await self.clock.sleep(ahead - SINK_AHEAD_S)
+        if ahead > SINK_HIGH_S:
+            await self.clock.sleep(ahead - SINK_LOW_S)
 
     async def flush(self) -> None:
         wait = self._queued_until - self.clock.now()
@@ -174,17 +177,26 @@ class ScenarioLine:
         return np.zeros(int(round(seconds * self.sample_rate)), np.int16)
 
     async def _frames(self, samples: np.ndarray):
+        """20 ms frames, delivered a block at a time (like a jitter buffer
+        handing over 100 ms packets): far fewer clock wake-ups per call."""
         n = int(self.sample_rate * FRAME_S)
-        for i in range(0, len(samples), n):
-            chunk = samples[i:i + n]
-            if len(chunk) < n:
-                chunk = np.concatenate([chunk, np.zeros(n - len(chunk), np.int16)])
-            frame = AudioFrame.from_array(chunk, self.sample_rate, self.clock.now())
-            yield frame
-            await self.clock.sleep(FRAME_S)
+        per_block = max(1, int(round(BLOCK_S / FRAME_S)))
+        pad = (-len(samples)) % n
+        if pad:
+            samples = np.concatenate([samples, np.zeros(pad, np.int16)])
+        pcm = samples.astype("<i2").tobytes()
+        step = n * 2
+        total = len(pcm) // step
+        for b in range(0, total, per_block):
+            t0 = self.clock.now()
+            count = min(per_block, total - b)
+            for k in range(count):
+                i = (b + k) * step
+                yield AudioFrame(pcm[i:i + step], self.sample_rate, t0 + k * FRAME_S)
+            await self.clock.sleep(count * FRAME_S)
 
     async def _idle_frame(self):
-        async for f in self._frames(self._silence(FRAME_S)):
+        async for f in self._frames(self._silence(BLOCK_S)):
             yield f
 
     async def _wait_for_bot(self, turn: Turn, since: float):

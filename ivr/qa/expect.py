@@ -46,6 +46,8 @@ def check_turn(t: TurnResult, exp: TurnExpect) -> None:
             f.append(f"CER {t.cer:.2f} not below {exp.cer_below:.2f} (said {exp.reference!r}, heard {heard!r})")
     if exp.intent is not None and t.intent != exp.intent:
         f.append(f"intent: expected {exp.intent}, got {t.intent or 'none'}")
+    if exp.command is not None and t.command != exp.command:
+        f.append(f"command: expected {exp.command}, got {t.command or 'none'}")
     for k, v in (exp.slots or {}).items():
         if k not in t.slots:
             f.append(f"slot {k}: expected {_show(v)}, not filled (slots: {sorted(t.slots) or 'none'})")

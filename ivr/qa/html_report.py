@@ -43,7 +43,7 @@ def _view(r: ScenarioResult, out_dir: Path, embed: bool) -> dict:
         turns.append({
             "index": t.index, "label": t.label, "transcript": redact(t.transcript), "dtmf": "*" * len(t.dtmf) if len(t.dtmf) > 5 else t.dtmf,
             "diff": [(op, redact(s)) for op, s in diff_ops(t.expected_text, t.transcript)] if t.expected_text and t.transcript else [],
-            "expected_text": redact(t.expected_text), "cer": t.cer, "intent": t.intent,
+            "expected_text": redact(t.expected_text), "cer": t.cer, "intent": t.intent, "command": t.command,
             "slots": {k: _fmt(v) for k, v in t.slots.items()}, "prompts": t.prompts,
             "prompt_texts": [redact(x) for x in t.prompt_texts if x], "latency_ms": t.latency_ms,
             "no_input": t.no_input, "failures": [redact(f) for f in t.failures],

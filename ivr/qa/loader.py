@@ -107,12 +107,13 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def find_scenario_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Scenario files under the given files/directories, sorted, recursive."""
+    """Scenario files under the given files/directories, sorted, recursive;
+    files named _*.yaml (generator inputs, shared settings) are not scenarios."""
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.suffix in SUFFIXES and f.is_file() and not f.name.startswith("."))
+            out += sorted(f for f in p.rglob("*") if f.suffix in SUFFIXES and f.is_file() and not f.name.startswith((".", "_")))
         elif p.is_file():
             out.append(p)
         else:

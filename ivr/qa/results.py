@@ -22,6 +22,7 @@ class TurnResult:
     expected_text: str = ""  # reference or transcript_contains, for the diff
     cer: float | None = None
     intent: str | None = None
+    command: str | None = None  # a global command (agent, repeat, main_menu, lang_*, goodbye)
     slots: dict[str, Any] = field(default_factory=dict)
     prompts: list[str] = field(default_factory=list)
     prompt_texts: list[str] = field(default_factory=list)
@@ -38,6 +39,7 @@ class ScenarioResult:
     turns: list[TurnResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # call-level
     outcome: str = ""
+    call_id: str = ""
     handoff_queue: str | None = None
     handoff_context: dict[str, Any] = field(default_factory=dict)
     prompts: list[str] = field(default_factory=list)

@@ -13,6 +13,7 @@ import asyncio
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,13 +62,17 @@ class TrackingExecutor(ThreadPoolExecutor):
 class RunOptions:
     flows_dir: Path | None = None  # default: ./flows, else the repository's flows/
     engine: str | None = None  # force one engine for every scenario
-    tts: str | None = None  # prompt TTS engine name (default: ivr.prompts')
+    # Prompt voice. QA only times prompts (nobody listens to them here), and
+    # espeak renders in milliseconds where Kokoro takes seconds per prompt on
+    # two cores; pass "kokoro" to replay with the production voice.
+    tts: str | None = "espeak"
     prompts_cache: Path | None = None
     audio_dir: Path | None = None  # recorded prompts base dir (default: the flows dir)
     pattern: str | None = None
     on_result: Callable[[ScenarioResult], None] | None = None
     on_start: Callable[[Scenario], None] | None = None
     prewarm: bool = True  # render the flows' fixed prompts into the TTS cache first
+    records_db: Path | None = None  # keep each call's record and audio here (``ivr record`` reads it)
 
 
 def default_flows_dir() -> Path:
@@ -87,7 +92,7 @@ class Resources:
         self._dialogs: dict[tuple[str, str], Any] = {}
         self._nlu: Any = None
         self._prompts: Any = None
-        self._backends: Any = None
+        self._records: Any = None
         self._lock = threading.Lock()
 
     @property
@@ -136,6 +141,15 @@ class Resources:
             self._prompts = PromptRenderer(self.options.tts, cache_dir=self.options.prompts_cache,
                                            audio_dir=self.options.audio_dir or self.flows_dir)
         return self._prompts
+
+    def records(self) -> Any:
+        from ivr.session import CallRecordStore
+
+        if self.options.records_db is None:
+            return CallRecordStore()
+        if self._records is None:
+            self._records = CallRecordStore(self.options.records_db, keep_audio=True)
+        return self._records
 
     def prompt_texts(self) -> list[str]:
         """Every fixed prompt text of the flows (templated ones depend on the call)."""
@@ -236,8 +250,7 @@ async def _drive(clock: VirtualClock, task: asyncio.Task, executor: TrackingExec
         if time.monotonic() - wall0 > WALL_LIMIT_S or clock.now() > CALL_LIMIT_S:
             task.cancel()
             raise IvrError(f"call did not end after {clock.now():.0f} s call time / {WALL_LIMIT_S:.0f} s wall", "runner")
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await asyncio.sleep(0)
         if task.done():
             break
         if executor.inflight:
@@ -325,7 +338,9 @@ def _build_turns(sc: Scenario, logs: list[TurnLog], record: Any, steps: list[Ste
             st = st_steps[0].state
             turns = st.get("turns") or []
             last = turns[-1] if turns else {}
-            tr.intent = last.get("intent") or st.get("intent")
+            # this turn's own understanding, not the call's intent carried over
+            tr.intent = last.get("intent")
+            tr.command = last.get("command")
             tr.slots = dict(st_steps[-1].state.get("slots") or {})
         prompts = [e for e in events if e["kind"] == "prompt" and not e.get("skipped")
                    and _in(e.get("started", e["t"]), lg.start, nxt)]
@@ -377,9 +392,10 @@ async def _run_call(sc: Scenario, res: Resources, executor: TrackingExecutor, wo
 
     line.variables = variable
     handoff = HandoffRecorder(_handoff_service(clock))
+    records = res.records()
     session = CallSession(
-        line, line, selector, dialog, res.prompts(), handoff, clock,
-        call_id=f"qa-{sc.name}", caller=sc.caller, transport="qa",
+        line, line, selector, dialog, res.prompts(), handoff, clock, records,
+        call_id=f"qa-{sc.name}-{uuid.uuid4().hex[:8]}", caller=sc.caller, transport="qa",
         config=SessionConfig(language=sc.language, max_call_seconds=CALL_LIMIT_S - 10, hold_announce_every_s=600.0),
         backends=backends,
         endpointer_factory=audio_api("Endpointer"), dtmf_factory=audio_api("DtmfDetector"),
@@ -391,6 +407,7 @@ async def _run_call(sc: Scenario, res: Resources, executor: TrackingExecutor, wo
     await _drive(clock, task, executor)
     record = task.result()
     result.outcome = record.outcome or ""
+    result.call_id = record.call_id
     result.call_seconds = clock.now()
     result.prompts = [e["key"] for e in record.prompts if not e.get("skipped")]
     result.engine = ",".join(sorted({e.get("engine", "") for e in record.events if e["kind"] == "recognized"} - {""})) or (engine_name or "")

@@ -32,6 +32,7 @@ class TurnExpect(_Strict):
     reference: str | None = Field(None, description="what the caller really said, for CER")
     cer_below: float | None = Field(None, gt=0, le=1)
     intent: str | None = None
+    command: str | None = Field(None, description="global command heard: agent, repeat, main_menu, lang_zh, lang_nan, goodbye")
     slots: dict[str, object] | None = None
     prompt: str | list[str] | None = Field(None, description="prompt key(s) the bot played in answer")
     no_input: bool | None = None

@@ -92,5 +92,5 @@ def build_services(
         closers.append(store.close)
     return CallServices(
         engines=engines or EngineSelector(), dialog=dialog, prompts=PromptRenderer(tts),
-        handoff=handoff, records=CallRecordStore(records_path, keep_audio=keep_audio), backends=registry.acall,
+        handoff=handoff, records=CallRecordStore(records_path, keep_audio=keep_audio), backends=registry.call,
         metrics=metrics or SessionMetrics(), config=config or SessionConfig(), clock=clock, closers=closers)

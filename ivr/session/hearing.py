@@ -18,6 +18,8 @@ from ivr.frames import AudioFrame, DtmfDigit, SpeechStarted, SpeechStopped
 from ivr.session.turns import BargeIn, TurnTaking
 
 PREROLL_S = 0.3
+# speech starting this soon after a key is the tone itself (the VAD hears tones as voice)
+DTMF_GUARD_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class CallerInput:
         self._utt_start = 0.0
         self._utt_in_prompt = False
         self._utt_dtmf = False
+        self._last_digit_t = -1e9
 
     @property
     def speaking(self) -> bool:
@@ -122,11 +125,11 @@ class CallerInput:
                 self._speech_started(ev)
             elif isinstance(ev, SpeechStopped):
                 self._speech_stopped(ev)
-        barge = self.turns.tick(frame.end)
-        if barge:
-            self.on_barge_in(barge)
         for d in self.dtmf.process(frame):
             self._digit(d)
+        barge = None if self._utt_dtmf else self.turns.tick(frame.end)
+        if barge:
+            self.on_barge_in(barge)
 
     def _speech_started(self, ev: SpeechStarted) -> None:
         if not self.turns.speech_started(ev.timestamp):
@@ -136,7 +139,7 @@ class CallerInput:
         self._utt = [f.pcm for f in self._preroll if f.end > since]
         self._utt_start = ev.timestamp
         self._utt_in_prompt = self.turns.prompt_playing
-        self._utt_dtmf = False
+        self._utt_dtmf = ev.timestamp - self._last_digit_t < DTMF_GUARD_S
 
     def _speech_stopped(self, ev: SpeechStopped) -> None:
         kept = self.turns.speech_stopped()
@@ -146,6 +149,7 @@ class CallerInput:
                                             self._utt_in_prompt))
 
     def _digit(self, d: DtmfDigit) -> None:
+        self._last_digit_t = d.timestamp
         keep, barge = self.turns.dtmf(d.timestamp)
         if self._utt is not None:
             self._utt_dtmf = True

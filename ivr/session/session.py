@@ -88,8 +88,12 @@ class CallSession:
         self.log = logging_adapter(self.call_id)
 
     # -- recording --------------------------------------------------------
+    def call_time(self, t: float | None = None) -> float:
+        """Seconds since the call began (clock time ``t``, default now)."""
+        return (self.clock.now() if t is None else t) - self.t0
+
     def _event(self, kind: str, **data: Any) -> None:
-        self.writer.event(kind, self.clock.now(), **data)
+        self.writer.event(kind, self.call_time(), **data)
 
     def _record_caller_audio(self, frame: AudioFrame) -> None:
         self.writer.audio("caller", frame.pcm, frame.timestamp, frame.sample_rate)
@@ -102,6 +106,7 @@ class CallSession:
 
     # -- the call ---------------------------------------------------------
     async def run(self) -> CallRecord:
+        self.t0 = self.clock.now()  # frames and events are on this clock; records count from here
         self.writer = RecordWriter(self.records, self.record)
         self.metrics.calls_active.inc()
         self.log.info("call started", extra={"caller": self.caller, "transport": self.record.transport})
@@ -150,7 +155,7 @@ class CallSession:
             except Exception as e:  # the call is over; a dialog bug here must not lose the record
                 self.log.warning("dialog rejected CallEnded: %s", e)
         language = str(_get(self.state, "language", "") or self.config.language) if self.state else self.config.language
-        rec = self.writer.finish(self._outcome, reason, self.clock.now(), language)
+        rec = self.writer.finish(self._outcome, reason, self.call_time(), language)
         self.metrics.calls_active.dec()
         self.metrics.calls.labels(rec.outcome).inc()
         self.log.info("call ended", extra={"outcome": rec.outcome, "reason": reason, "duration": rec.duration})
@@ -220,9 +225,10 @@ class CallSession:
         self._barge.clear()
         started, played_before = self.clock.now(), self.sink.played_seconds
         duration = len(samples) / self.sink.sample_rate
-        self.turns.prompt_started(action.interruptible)
-        self.transcript.append({"at": started, "speaker": "bot", "text": action.text or action.key})
-        info = dict(key=action.key, text=action.text, language=action.language, started=round(started, 3),
+        self.turns.prompt_started(action.interruptible, started)
+        self.transcript.append({"at": self.call_time(started), "speaker": "bot", "text": action.text or action.key})
+        info = dict(key=action.key, text=action.text, language=action.language,
+                    started=round(self.call_time(started), 3),
                     duration=round(duration, 3))
         try:
             played = await self.playback.play(samples, self._barge, action.interruptible)
@@ -287,7 +293,8 @@ class CallSession:
         spent = time.perf_counter() - t0
         if utt.duration > 0:
             self.metrics.recognizer_rtf.labels(engine).observe(spent / utt.duration)
-        self._event("recognized", slot=listen.slot, start=round(utt.start, 3), end=round(utt.end, 3),
+        self._event("recognized", slot=listen.slot, start=round(self.call_time(utt.start), 3),
+                    end=round(self.call_time(utt.end), 3),
                     text=tr.text, confidence=round(tr.confidence, 3), engine=engine, decode_s=round(spent, 3),
                     barge_in=utt.during_prompt)
         return tr.text, tr.confidence
@@ -299,7 +306,7 @@ class CallSession:
         self._event("turn", slot=listen.slot, slot_kind=listen.kind, text=ui.text, dtmf=dtmf,
                     confidence=round(ui.confidence, 3))
         if ui.text or ui.dtmf:
-            self.transcript.append({"at": ui.timestamp, "speaker": "caller",
+            self.transcript.append({"at": self.call_time(ui.timestamp), "speaker": "caller",
                                     "text": ui.text or f"[DTMF {dtmf}]", "confidence": ui.confidence})
         return ui
 
@@ -308,7 +315,10 @@ class CallSession:
         if self.backends is None:
             result = ActionResult(action.name, False, error="no backend registry configured")
         else:
-            call = asyncio.ensure_future(maybe_await(self.backends(action.name, dict(action.args))))
+            if asyncio.iscoroutinefunction(self.backends):
+                call = asyncio.ensure_future(self.backends(action.name, dict(action.args)))
+            else:  # a blocking registry (argon2, HTTP): off the event loop
+                call = asyncio.ensure_future(self.offload(self.backends, action.name, dict(action.args)))
             sleep = asyncio.ensure_future(self.clock.sleep(self.config.backend_timeout_s))
             await asyncio.wait({call, sleep}, return_when=asyncio.FIRST_COMPLETED)
             sleep.cancel()
@@ -333,8 +343,10 @@ class CallSession:
         return ticket
 
     async def _transfer(self, action: Transfer) -> str:
-        if self.handoff is None:
-            raise RuntimeError("dialog asked for a transfer but no handoff queue is configured")
+        if self.handoff is None:  # an offline run (ivr run/demo): note where the call would go, and end it
+            self._outcome = "handed_off"
+            self._event("transfer", queue=action.queue, reason=action.reason, ticket=None)
+            return "transferred"
         ticket = await self._enqueue(action)
         hold = Hold(self.handoff, self.clock, self.say, self.config.hold_announce_every_s, self.config.hold_poll_s,
                     self.config.max_hold_s)

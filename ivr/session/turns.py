@@ -42,6 +42,7 @@ class TurnTaking:
         self.prompt_playing = False
         self.prompt_interruptible = True
         self.speech_since: float | None = None
+        self.prompt_since = 0.0
         self._speech_kept = False
         self._barged = False
 
@@ -52,7 +53,8 @@ class TurnTaking:
         return Floor.CALLER if self.speech_since is not None else Floor.NOBODY
 
     # -- bot side ---------------------------------------------------------
-    def prompt_started(self, interruptible: bool) -> None:
+    def prompt_started(self, interruptible: bool, t: float = 0.0) -> None:
+        self.prompt_since = t
         self.prompt_playing = True
         self.prompt_interruptible = interruptible
         self._barged = False
@@ -84,6 +86,8 @@ class TurnTaking:
         """Call on every input frame (``t`` = end of the frame)."""
         if self.speech_since is None or not self._can_interrupt():
             return None
+        if self.speech_since < self.prompt_since:
+            return None  # still the turn the caller began before this prompt: not an interruption
         if (t - self.speech_since) * 1000.0 >= self.policy.confirm_ms:
             self._barged = True
             return BargeIn(t, "speech")

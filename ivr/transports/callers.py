@@ -8,7 +8,9 @@ or the script's ``until`` allows no more.
 Script steps: ``("audio", int16 array)`` streamed in real time,
 ``("dtmf", "1234")`` sent out of band (one key per 100 ms of silence),
 ``("silence", seconds)``, ``("wait_reply", seconds)`` silence until the bot
-has started and finished a reply (or ``seconds`` passed), ``("hangup",)``.
+has started and finished a reply (or ``seconds`` passed), ``("wait_audio",
+seconds)`` until it has started one, ``("react", fn)`` where ``fn(result)``
+returns the next steps, ``("hangup",)``.
 """
 from __future__ import annotations
 
@@ -98,7 +100,9 @@ async def _play_script(script: Sequence[tuple], send_audio, send_dtmf, result: C
             result.sent_frames += 1
             await pacer.tick()
 
-    for step in script:
+    pending = list(script)
+    while pending:
+        step = pending.pop(0)
         if done.is_set():
             return
         kind = step[0]
@@ -112,13 +116,19 @@ async def _play_script(script: Sequence[tuple], send_audio, send_dtmf, result: C
                 await send_dtmf(d)
                 await frames(np.zeros(RATE // 10, np.int16))
             result.speech_ends.append(pacer.now())
-        elif kind == "wait_reply":
-            limit = pacer.now() + step[1]
-            n0 = len(result.received)
+        elif kind in ("wait_reply", "wait_audio"):
+            # a reply is >= 0.3 s of audio that starts after this step began (not the tail of a
+            # prompt just cut off); wait_reply also waits until the bot has been quiet for 0.5 s
+            begin, limit = pacer.now(), pacer.now() + step[1]
             while pacer.now() < limit and not done.is_set():
                 await frames(silence)
-                if len(result.received) > n0 and pacer.now() - result.received[-1][0] > 0.4:
-                    break
+                new = [(t, p) for t, p in result.received[-400:] if t >= begin + 0.06]
+                if sum(len(p) for _, p in new) / 2 / RATE >= 0.3:
+                    if kind == "wait_audio" or pacer.now() - new[-1][0] > 0.5:
+                        break
+        elif kind == "react":
+            for more in reversed(list(step[1](result))):
+                pending.insert(0, more)
         elif kind == "hangup":
             return
         else:

@@ -28,7 +28,8 @@ class StreamSource:
         self.sample_rate = sample_rate
         self.clock = clock
         self.max_queued = max_queued
-        self._framer = Framer(sample_rate)
+        # frames carry clock time (the call's start = now), like every event the session compares them with
+        self._framer = Framer(sample_rate, t0=clock.now())
         self._q: asyncio.Queue[Any] = asyncio.Queue()
         self.closed = False
         self.dropped_frames = 0

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.errors import IvrError
+from ivr.errors import ModelMissingError
 
 
 def _load(name: str, **kw):
+    """Skip when a model or engine package is absent; a corrupt model fails."""
     from ivr.asr import load_engine
 
     try:
         return load_engine(name, **kw)
-    except (IvrError, ImportError) as e:
+    except (ModelMissingError, ImportError) as e:
         pytest.skip(f"{name} engine unavailable: {e}")
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from ivr.asr.pronounce import Lexicon, split_tailo, tailo_phones, tailo_syllables
 from ivr.errors import IvrError
-from tests.asr.helpers import feed, read_pcm
+from .helpers import feed, read_pcm
 
 
 def _taiwanese(taiwanese_real):

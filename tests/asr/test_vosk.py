@@ -2,7 +2,7 @@
 synthesized by espeak-ng: streaming partials, and grammars restricting output."""
 from __future__ import annotations
 
-from tests.asr.helpers import espeak, feed
+from .helpers import espeak, feed
 
 PHRASES = ["안녕하세요", "감사합니다", "아니요", "계좌 잔액 확인"]
 

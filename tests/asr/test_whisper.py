@@ -5,7 +5,7 @@ import numpy as np
 
 from ivr.asr import cer, to_simplified
 from ivr.asr.text import to_traditional
-from tests.asr.helpers import feed, read_pcm
+from .helpers import feed, read_pcm
 
 
 def _refs(mandarin_real):
@@ -67,3 +67,15 @@ def test_speculative_decode_matches_plain(whisper_engine, mandarin_real):
     a, b = plain.finish(), spec.finish()
     assert a.text == b.text
     spec.close()
+
+
+def test_expected_phrases_steer_the_decode(whisper_engine, mandarin_real):
+    x, rate = read_pcm(mandarin_real / "wenet_BAC009S0724W0121.wav")
+    ref = "广州市房地产中介协会分析"
+    rec = whisper_engine.recognizer(rate)
+    feed(rec, x, rate)
+    free = cer(rec.finish().text, ref)[0]
+    rec.set_expected(["廣州市房地產中介協會分析", "我要查餘額", "轉接專人"])
+    feed(rec, x, rate)
+    hinted = cer(rec.finish().text, ref)[0]
+    assert hinted <= free and hinted <= 1, (free, hinted)

@@ -7,7 +7,6 @@ import struct
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pytest
 
 

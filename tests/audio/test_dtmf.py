@@ -58,10 +58,16 @@ def test_repeated_key_counts_each_press_and_a_long_press_once():
     assert [d.digit for d in detect(with_noise(long, 20, 2), rate)] == ["7"]
 
 
-def test_short_blips_are_not_digits():
-    # Q.24: signals under ~23 ms must not count; a 20 ms blip holds in one window at most
-    x = pad(dtmf_tones("1", 8000, -10, tone_ms=20), 8000, lead=0.105)
-    assert detect(x, 8000) == []
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_duration_limits_at_every_alignment(rate):
+    # Q.24-style timing: >= 40 ms tones always count, <= 20 ms blips never do,
+    # wherever they fall relative to the 20 ms frames
+    for offset_ms in range(0, 20, 3):
+        lead = 0.1 + offset_ms / 1000
+        blip = with_noise(pad(dtmf_tones("1", rate, -10, tone_ms=20), rate, lead=lead), 25, offset_ms)
+        assert detect(blip, rate) == [], offset_ms
+        key = with_noise(pad(dtmf_tones("1", rate, -20, tone_ms=40), rate, lead=lead), 20, offset_ms)
+        assert [d.digit for d in detect(key, rate)] == ["1"], offset_ms
 
 
 def test_twist_limits():
@@ -132,3 +138,20 @@ def test_merge_interleaves_in_time_and_drops_double_sent_keys():
     assert [(d.digit, d.timestamp, d.source) for d in got] == [
         ("1", 0.50, "inband"), ("9", 1.00, "outband"), ("2", 1.50, "inband"),
         ("2", 2.00, "outband"), ("2", 2.40, "inband")]
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_frequency_tolerance_accepts_1_5_percent_and_rejects_3_5(rate):
+    # Q.24: keypads up to 1.5 % off nominal must work; 3.5 % off must not
+    t = np.arange(int(rate * 0.06)) / rate
+    a = dbm0_to_amplitude(-15)
+
+    def keyed(row, col, dev):
+        x = a * (np.sin(2 * np.pi * row * (1 + dev) * t) + np.sin(2 * np.pi * col * (1 + dev) * t))
+        return pad(np.rint(x).astype(np.int16), rate)
+
+    for row, col, digit in [(697, 1209, "1"), (770, 1336, "5"), (852, 1477, "9"), (941, 1633, "D")]:
+        for dev in (-0.015, 0.015):
+            assert [d.digit for d in detect(keyed(row, col, dev), rate)] == [digit], (digit, dev)
+        for dev in (-0.035, 0.035):
+            assert detect(keyed(row, col, dev), rate) == [], (digit, dev)

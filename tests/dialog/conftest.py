@@ -1,15 +1,10 @@
 from __future__ import annotations
 
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-FLOWS = ROOT / "flows"
-sys.path.insert(0, str(HERE))
+from .support import FLOWS
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +18,7 @@ def real_nlu():
 
 @pytest.fixture
 def fake_nlu():
-    from fake_nlu import FakeNlu
+    from .fake_nlu import FakeNlu
 
     return FakeNlu()
 

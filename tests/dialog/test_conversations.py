@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FLOWS
-from helpers import backends, hangup, listen, said, says, transfer
+from .support import backends, hangup, listen, said, says, transfer
 from ivr.backends import BackendRegistry
 from ivr.backends.demo_bank import SEED_CUSTOMERS
 from ivr.dialog import Conversation, Dialog
@@ -66,6 +65,9 @@ def test_balance_by_speech_id_and_pin(call, language, utterance, id_text, pin):
     out = conv.say(pin)
     assert conv.state.verify_method == "id_pin"
     assert said(out, "五萬兩千三百四十"), says(out)
+    ctx = conv.state.context()  # what an agent would see: no PIN anywhere
+    assert "pin" not in ctx["slots"] and ctx["slots"]["id_number"] == "A123456789"
+    assert [t.get("text") for t in ctx["turns"] if t["step"] == "verify/ask_pin"] == ["*" * len(pin)]
 
 
 @pytest.mark.parametrize("language", ["zh-TW", "nan-TW"])
@@ -277,3 +279,24 @@ def test_wrong_pin_hands_off_unverified(call):
     conv.key("10123456789")
     t = transfer(conv.key("0000"))
     assert t.reason == "verification_failed" and not conv.state.verified
+
+
+@pytest.mark.parametrize("language,bye", [("zh-TW", "再見"), ("nan-TW", "再會")])
+def test_goodbye_command_ends_the_call(call, language, bye):
+    conv = call()
+    pick_language(conv, language)
+    out = conv.say(bye)
+    assert hangup(out).reason == "caller_goodbye" and said(out, BYE[language]) and conv.ended
+
+
+def test_listen_carries_recognizer_hints(call, real_nlu):
+    conv = call(caller=WANG[3])
+    out = conv.key("2")
+    hints = listen(out).expected
+    # the step's own phrases plus the NLU's examples of the menu intents, in Taiwanese
+    assert set(real_nlu.expected_phrases(["check_balance"], "nan-TW")) <= set(hints)
+    assert listen(out).language == "nan-TW" and listen(out).kind == "intent"
+    out = conv.key("1")
+    out = conv.key("0740315")
+    yes_no = listen(out)
+    assert yes_no.kind == "yes_no" and set(real_nlu.expected_phrases("yes_no", "nan-TW")) <= set(yes_no.expected)

@@ -7,7 +7,7 @@ import subprocess
 import jsonschema
 import yaml
 
-from conftest import FLOWS, HERE, ROOT
+from .support import FLOWS, HERE, ROOT
 from ivr.backends.demo_bank import DemoBank
 from ivr.dialog import flow_json_schema, validate_dir
 from ivr.dialog.loader import SCHEMA_LINE, flow_files
@@ -21,6 +21,9 @@ EXPECTED = [
     f"{B}/refs.yaml:10: step 'lost' is unreachable",
     f"{B}/refs.yaml:14: step 'jump' is unreachable",
     f"{B}/refs.yaml:15: step 'jump': link to unknown flow 'no_such_flow'",
+    f"{B}/refs.yaml:16: step 'menu' is unreachable",
+    f"{B}/refs.yaml:19: step 'menu': unknown intent 'check_balanse'",
+    f"{B}/refs.yaml:21: audio file 'prompts/missing.wav' not found",
     f"{B}/schema.yaml:5: steps[0].type: Input should be 'intent', 'yes_no', 'digits', 'amount', 'date', 'taiwan_id' or 'free_text'",
     f"{B}/schema.yaml:9: steps[1]: a step needs exactly one of: say, collect, action, branch, link, call, handoff, end, return",
     f"{B}/schema.yaml:14: steps[2].branch[0].if: condition 'pin ==' is not valid: invalid syntax",

@@ -22,10 +22,6 @@ def live(store):
         yield svc, srv
 
 
-def _run(coro):
-    return asyncio.run(coro)
-
-
 async def _login(client: httpx.AsyncClient, agent_id: str, password: str = PASSWORD) -> str:
     r = await client.post("/api/login", json={"agent_id": agent_id, "password": password})
     assert r.status_code == 200, r.text
@@ -40,7 +36,9 @@ async def test_unauthenticated_http_is_refused(live):
         for path in ("/api/status", "/api/tickets/x/accept", "/api/tickets/x/wrapup"):
             assert (await c.post(path, json={"status": "available", "disposition": "resolved"})).status_code == 401, path
         assert (await c.get("/api/me", headers={"Authorization": "Bearer forged"})).status_code == 401
-        assert (await c.get("/api/me", cookies={"ivr_session": "forged"})).status_code == 401
+    async with httpx.AsyncClient(base_url=srv.url, cookies={"ivr_session": "forged"}) as c:
+        assert (await c.get("/api/me")).status_code == 401
+    async with httpx.AsyncClient(base_url=srv.url) as c:
         # the login page itself is public and carries no data
         page = await c.get("/")
         assert page.status_code == 200 and "login-form" in page.text
@@ -85,11 +83,13 @@ async def test_passwords_are_argon2_hashed_and_checked(live):
         assert r.status_code == 401
         r = await c.post("/api/login", json={"agent_id": "nobody", "password": PASSWORD})
         assert r.status_code == 401
-        token = await _login(c, "hashy")
+        r = await c.post("/api/login", json={"agent_id": "hashy", "password": PASSWORD})
+        token = r.json()["token"]
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
         me = await c.get("/api/me")   # the cookie from login
         assert me.status_code == 200 and me.json()["agent"]["id"] == "hashy"
         assert "password_hash" not in me.text
-        cookie = r.headers.get("set-cookie", "") or ""
         assert (await c.post("/api/logout")).status_code == 204
         assert (await c.get("/api/me", headers={"Authorization": f"Bearer {token}"})).status_code == 401
         for _ in range(5):

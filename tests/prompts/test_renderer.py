@@ -6,7 +6,7 @@ import pytest
 from ivr.frames import Say
 from ivr.prompts import PromptError, PromptRenderer, TtsCache, cache_key
 from ivr.prompts.kokoro import KokoroTts
-from ivr.prompts.wavio import read_wav, write_wav
+from ivr.prompts.wavio import write_wav
 
 
 

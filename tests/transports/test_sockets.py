@@ -66,7 +66,7 @@ def test_websocket_barge_in_sends_clear(server):
     assert result.clears == 1
     record = server.services.records.get(result.call_id)
     greeting = record.prompts[0]
-    assert greeting["interrupted"] and greeting["heard"] < 1.2 and greeting["not_heard"] > 2.8
+    assert greeting["interrupted"] and greeting["heard"] < 1.2 and greeting["not_heard"] > 2.8, record.events
     first = result.replies()[0]
     assert first[1] - first[0] < 1.3  # the line went quiet right after the caller spoke up
 

@@ -242,25 +242,33 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
             return
         await websocket.accept()
         changed = service.subscribe()
+
+        async def until_closed() -> None:
+            # The desktop sends nothing we need; reading is how a close is noticed.
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+
+        closed = asyncio.create_task(until_closed())
         last = None
         try:
-            while True:
+            while not closed.done():
                 if await service.session_agent(token) is None:   # logged out / removed meanwhile
                     await websocket.close(code=4401)
                     return
-                snap = await snapshot(agent)
+                body = json.dumps(await snapshot(agent), ensure_ascii=False, sort_keys=True)
                 # Push only what changed; while callers wait their wait times
                 # change, so that is about once per push_interval.
-                body = json.dumps(snap, ensure_ascii=False, sort_keys=True)
                 if body != last:
                     await websocket.send_text(body)
                     last = body
                 changed.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(changed.wait(), push_interval)
+                woke = asyncio.create_task(changed.wait())
+                await asyncio.wait({woke, closed}, timeout=push_interval, return_when=asyncio.FIRST_COMPLETED)
+                woke.cancel()
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
+            closed.cancel()
             service.unsubscribe(changed)
 
     return app

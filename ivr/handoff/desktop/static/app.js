@@ -81,8 +81,9 @@ function render() {
   const { agent, state, call, queues } = snap;
   $("agent-name").textContent = `${agent.name}（${agent.id} · ${agent.tier}）`;
   const pill = $("status-pill"); pill.className = `pill ${state.status}`; pill.textContent = STATUS[state.status] || state.status;
-  const sel = $("status-select"); sel.disabled = !["available", "away"].includes(state.status);
-  if (!sel.disabled) sel.value = state.status;
+  // Only available/away are the agent's choice; the rest follow the call.
+  const sel = $("status-select"); sel.hidden = !["available", "away"].includes(state.status);
+  if (!sel.hidden) sel.value = state.status;
   $("tab-supervisor").hidden = agent.role !== "supervisor";
   renderCall(call, state);
   renderQueues(queues);
@@ -99,6 +100,8 @@ function renderCall(call, state) {
   banner.textContent = phase === "offered"
     ? (t.callback_number ? `回撥請求 · 請撥 ${t.callback_number}` : `來電轉接中 · ${t.queue} 佇列 · 已等候 ${fmtSecs(Date.now() / 1000 - t.enqueued_at)}`)
     : phase === "connected" ? "通話中" : "通話已結束，請完成結案";
+  banner.dataset.since = phase === "connected" && t.accepted_at ? t.accepted_at : "";
+  tickTimer();
   $("ctx-caller").textContent = c.customer_name ? `${c.customer_name} · ${c.caller_number || "未顯示號碼"}` : (c.caller_number || "未顯示號碼");
   $("ctx-sub").textContent = `來電編號 ${c.call_id} · 轉接原因：${c.reason || "—"}${c.note ? "（" + c.note + "）" : ""}`;
   $("btn-accept").hidden = $("btn-decline").hidden = phase !== "offered";
@@ -128,6 +131,13 @@ function renderCall(call, state) {
   $("ctx-notes-wrap").hidden = !t.notes; $("ctx-notes").textContent = t.notes || "";
   $("call").dataset.ticket = t.id;
 }
+
+// Talk-time counter in the banner, between snapshots.
+function tickTimer() {
+  const b = $("call-banner"), since = Number(b.dataset.since || 0);
+  if (since) b.textContent = `通話中 · ${mmss(Math.max(0, Date.now() / 1000 - since))}`;
+}
+setInterval(tickTimer, 1000);
 
 function renderQueues(queues) {
   $("queues").replaceChildren(...queues.map((q) => {

@@ -1,6 +1,13 @@
+"""Paths and action helpers shared by the dialog tests."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from ivr.frames import CallBackend, Hangup, Listen, Say, Transfer
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+FLOWS = ROOT / "flows"
 
 
 def says(actions) -> list[str]:

@@ -1,0 +1,190 @@
+"""Speech recognition benchmark: for every installed model, character error
+rate on ../shared/data/mandarin-real (both sides in Simplified via OpenCC),
+closed-set phrase accuracy on the 33 real Taiwanese recordings (their own 33
+sentences as the grammar), real-time factor, load time and peak RSS; and for
+Whisper, end-of-speech -> final latency with and without speculative decoding.
+
+Each model runs in its own child process so peak RSS is its own.
+
+    python bench/asr.py            # all installed models -> bench/results/asr.json
+    python bench/asr.py --only whisper-base --no-latency
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("IVR_SHARED", ROOT.parent / "shared")).resolve()
+OUT = ROOT / "bench" / "results" / "asr.json"
+FRAME_MS = 20
+TRAILING_SILENCE_MS = 600  # a typical endpointer end-of-turn silence
+
+
+def _feed(rec, x: np.ndarray, rate: int, pace: bool = False) -> None:
+    step = rate * FRAME_MS // 1000
+    t0 = time.perf_counter()
+    for k, i in enumerate(range(0, x.size, step)):
+        if pace:  # real time, so background work can overlap the caller's speech
+            delay = t0 + k * FRAME_MS / 1000 - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        rec.accept(x[i:i + step].astype("<i2").tobytes())
+
+
+def _mandarin():
+    d = SHARED / "data" / "mandarin-real"
+    rows = [l.split("\t") for l in (d / "transcripts.tsv").read_text(encoding="utf-8").splitlines() if l]
+    return [(d / f, ref) for f, ref in rows]
+
+
+def _taiwanese():
+    d = SHARED / "data" / "taiwanese-real"
+    rows = [l.split(None, 1) for l in (d / "transcripts.txt").read_text(encoding="utf-8").splitlines() if l.strip()]
+    return [(d / f"{i}.wav", s.strip()) for i, s in rows]
+
+
+def bench_model(name: str, latency: bool) -> dict:
+    from ivr.asr import cer, load_engine
+    from ivr.audio.wav import read_wav
+    from ivr.registry import Registry
+
+    m = Registry().manifest(name)
+    t0 = time.perf_counter()
+    engine = load_engine(m.engine, model=name)
+    out: dict = {"model": name, "engine": m.engine, "load_seconds": round(time.perf_counter() - t0, 3)}
+    grammar_only = m.engine == "sphinx"
+    speaks_mandarin = "zh-TW" in m.language
+
+    if speaks_mandarin:
+        rec = engine.recognizer(16000)
+        rows = _mandarin()
+        if grammar_only:  # sphinx cannot do free speech: closed set of the six references
+            rec.set_expected([ref for _, ref in rows])
+        errs = total = 0
+        audio_s = decode_s = 0.0
+        per_file = []
+        for path, ref in rows:
+            x, rate = read_wav(path)
+            rec = rec if rate == rec.sample_rate else engine.recognizer(rate)
+            t = time.perf_counter()
+            _feed(rec, x, rate)
+            tr = rec.finish()
+            decode_s += time.perf_counter() - t
+            audio_s += x.size / rate
+            e, n = cer(tr.text, ref)
+            errs, total = errs + e, total + n
+            per_file.append({"file": path.name, "hyp": tr.text, "errors": e, "chars": n})
+        out["mandarin_cer"] = round(errs / total, 4)
+        out["mandarin_cer_mode"] = "closed set of the 6 references" if grammar_only else "free speech"
+        out["mandarin_rtf"] = round(decode_s / audio_s, 4)
+        out["mandarin_files"] = per_file
+    else:
+        out["mandarin_cer"] = None
+        out["mandarin_cer_note"] = f"model language {','.join(m.language)}"
+
+    if grammar_only:
+        rows = _taiwanese()
+        rec = engine.recognizer(16000)
+        rec.set_expected([s for _, s in rows], language="nan-TW")
+        right = 0
+        audio_s = decode_s = 0.0
+        for path, ref in rows:
+            x, rate = read_wav(path)
+            t = time.perf_counter()
+            _feed(rec, x, rate)
+            right += rec.finish().text == ref
+            decode_s += time.perf_counter() - t
+            audio_s += x.size / rate
+        out["taiwanese_closed_set"] = f"{right}/{len(rows)}"
+        out["taiwanese_correct"] = right
+        out["taiwanese_rtf"] = round(decode_s / audio_s, 4)
+    else:
+        out["taiwanese_closed_set"] = None
+        out["taiwanese_note"] = "needs a grammar engine (transcripts are Tâi-lô)"
+
+    if latency and m.engine == "whisper":
+        out["latency"] = whisper_latency(engine)
+
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
+def whisper_latency(engine) -> dict:
+    """Feed each recording in real time followed by the endpointer's trailing
+    silence; the latency is how long ``finish`` takes after that silence."""
+    from ivr.audio.wav import read_wav
+
+    res = {}
+    for spec in (False, True):
+        lat = []
+        for path, _ in _mandarin():
+            x, rate = read_wav(path)
+            audio = np.concatenate([x, np.zeros(rate * TRAILING_SILENCE_MS // 1000, dtype=np.int16)])
+            rec = engine.recognizer(rate, speculative=spec)
+            _feed(rec, audio, rate, pace=True)
+            t = time.perf_counter()
+            rec.finish()
+            lat.append(time.perf_counter() - t)
+            rec.close()
+        res["speculative" if spec else "plain"] = {
+            "mean_finish_seconds": round(float(np.mean(lat)), 3),
+            "max_finish_seconds": round(float(np.max(lat)), 3),
+            "per_file": [round(v, 3) for v in lat],
+        }
+    res["trailing_silence_ms"] = TRAILING_SILENCE_MS
+    return res
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", help="one model name")
+    ap.add_argument("--no-latency", action="store_true", help="skip the real-time Whisper latency run")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(bench_model(args.child, not args.no_latency), ensure_ascii=False))
+        return 0
+    from ivr.registry import Registry
+
+    if not SHARED.is_dir():
+        print(f"needs {SHARED} (real recordings)", file=sys.stderr)
+        return 2
+    reg = Registry()
+    names = [args.only] if args.only else [m.name for m in reg.manifests() if reg.status(m.name).state == "ok"]
+    results = []
+    for name in names:
+        cmd = [sys.executable, __file__, "--child", name] + (["--no-latency"] if args.no_latency else [])
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode:
+            print(f"{name}: failed: {p.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+            continue
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        results.append(r)
+        summary = {k: r.get(k) for k in ("load_seconds", "mandarin_cer", "mandarin_rtf", "taiwanese_closed_set",
+                                         "taiwanese_rtf", "peak_rss_mb")}
+        print(name, json.dumps(summary, ensure_ascii=False))
+        if "latency" in r:
+            print(f"  whisper finish latency after {TRAILING_SILENCE_MS} ms silence: plain "
+                  f"{r['latency']['plain']['mean_finish_seconds']} s, speculative "
+                  f"{r['latency']['speculative']['mean_finish_seconds']} s (mean)")
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(), "models": results}
+    if args.only and OUT.is_file():  # keep the other models' last results
+        old = json.loads(OUT.read_text(encoding="utf-8"))
+        doc["models"] = [r for r in old.get("models", []) if r["model"] != args.only] + results
+    OUT.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
