@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:8s} cer={rows[-1]['cer']:.2f} rtf={rows[-1]['rtf']:.2f}  {text} -> {heard}", flush=True)
         results[name] = {
             "voice": tts.voice,
+            "settings": tts.variant,
             # capped at 1 per sentence: Whisper hallucinates loops on unintelligible audio
             "cer_mean": round(float(np.mean([min(1.0, r["cer"]) for r in rows])), 3),
             "rtf": round(synth_s / audio_s, 3),
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     a.out.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print()
     for n, r in results.items():
-        print(f"{n:8s} voice={r['voice']:16s} CER={r['cer_mean']:.3f} RTF={r['rtf']:.3f} first_call={r['first_call_seconds']:.1f}s")
+        print(f"{n:8s} voice={r['voice']:16s} {r['settings']:10s} CER={r['cer_mean']:.3f} RTF={r['rtf']:.3f} first_call={r['first_call_seconds']:.1f}s")
     print(f"most intelligible: {best}; wrote {a.out}")
     return 0
 

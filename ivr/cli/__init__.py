@@ -12,7 +12,7 @@ from ivr.errors import IvrError
 # Subcommand modules, in the order ``ivr --help`` lists them.
 COMMANDS = [
     "demo", "run", "serve", "chat", "replay", "test", "record",
-    "validate", "graph", "models", "agents",
+    "validate", "graph", "nlu", "models", "agents",
 ]
 
 EPILOG = """examples:
@@ -20,6 +20,7 @@ EPILOG = """examples:
   ivr replay call.wav                   event timeline of a recording (speech, DTMF, transcripts)
   ivr run --wav call.wav --flow main    one call from a WAV file through the flows
   ivr chat main                         talk to a flow in text (type #1 for DTMF key 1)
+  ivr nlu 我欲查餘額 --lang nan-TW        what the NLU makes of an utterance
   ivr validate flows/                   check every flow, file:line errors
   ivr models list                       installed speech models
   ivr serve --audiosocket 0.0.0.0:9092  take calls from Asterisk, and more

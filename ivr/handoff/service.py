@@ -19,6 +19,7 @@ never stalls the event loop."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import secrets
 import time
@@ -34,6 +35,7 @@ from ivr.handoff.models import (
     ABANDONED, AGENT_OFFERED, AGENT_WRAP_UP, AVAILABLE, AWAY, BUSY, CANCELLED, CONNECTED, DISPOSITIONS,
     DONE, MAX_PRIORITY, OFFERED, SETTABLE_STATUSES, TIERS, WAITING, WRAP_UP, AgentProfile, AgentState,
     QueueConfig, Ticket, default_queues)
+from ivr.frames import Transfer
 from ivr.handoff.stats import supervisor_stats
 from ivr.handoff.store import Store
 from ivr.log import get_logger
@@ -143,6 +145,13 @@ class HandoffService:
         await self.dispatch()
         return t
 
+    async def transfer_call(self, transfer: Transfer, bundle: ContextBundle) -> Ticket:
+        """Enqueue for a dialog ``Transfer(queue, priority, reason, note)``;
+        the transfer's reason/note fill the bundle's when it has none."""
+        if not bundle.reason and (transfer.reason or transfer.note):
+            bundle = dataclasses.replace(bundle, reason=transfer.reason, note=bundle.note or transfer.note)
+        return await self.enqueue(bundle, transfer.queue, transfer.priority)
+
     async def position(self, ticket: Ticket | str) -> int | None:
         """1 = next to be offered; None once the call left the queue."""
         tid = ticket.id if isinstance(ticket, Ticket) else ticket
@@ -210,11 +219,13 @@ class HandoffService:
                          wait=now - t.enqueued_at, reason=reason)
         changes = {"status": status, "ended_at": now, "offered_to": None}
         ok = await self._io(self.store.transition, t.id, {"status": [WAITING]}, changes, None, {}, {}, ev)
-        if not ok and t.status == OFFERED and t.offered_to:
-            # Hung up while ringing at an agent: free the agent too.
-            ok = await self._io(self.store.transition, t.id, {"status": [OFFERED], "offered_to": [t.offered_to]}, changes,
-                                t.offered_to, {"status": [AGENT_OFFERED], "ticket": [t.id]},
-                                {"status": AVAILABLE, "since": now, "ticket": None}, ev)
+        if not ok:
+            t = await self._ticket(t.id)   # it may have started ringing meanwhile
+            if t.status == OFFERED and t.offered_to:
+                # Hung up while ringing at an agent: free the agent too.
+                ok = await self._io(self.store.transition, t.id, {"status": [OFFERED], "offered_to": [t.offered_to]}, changes,
+                                    t.offered_to, {"status": [AGENT_OFFERED], "ticket": [t.id]},
+                                    {"status": AVAILABLE, "since": now, "ticket": None}, ev)
         if ok:
             self._notify()
             await self.dispatch()

@@ -21,6 +21,8 @@ TTS_ENGINES = ("kokoro", "espeak", "pyttsx3")
 class TtsEngine(Protocol):
     name: str
     voice: str
+    # settings that change the sound (speed, rate): part of the cache key
+    variant: str
 
     @property
     def loaded(self) -> bool: ...

@@ -70,6 +70,10 @@ class EspeakTts:
         self._t2s = None
 
     @property
+    def variant(self) -> str:
+        return f"wpm={self.words_per_minute}"
+
+    @property
     def loaded(self) -> bool:
         return self._lib is not None
 

@@ -37,6 +37,10 @@ class Pyttsx3Tts:
         self._lock = threading.Lock()
 
     @property
+    def variant(self) -> str:
+        return f"wpm={self.words_per_minute}"
+
+    @property
     def loaded(self) -> bool:
         return self._started
 

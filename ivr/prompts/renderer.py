@@ -30,7 +30,7 @@ SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 
 class PromptRenderer:
     """``tts``: an engine or its name (loaded lazily: cached prompts never load it).
-    ``cache_dir``: synthesized-audio cache (default ``~/.cache/ivr/tts`` or $IVR_TTS_CACHE).
+    ``cache_dir``: synthesized-audio cache keyed by engine, voice, settings, text and rate (default ``~/.cache/ivr/tts`` or $IVR_TTS_CACHE).
     ``clips_dir``: recorded number clips (``<clips_dir>/nan-TW/num/*.wav``).
     ``audio_dir``: base for relative recording paths in ``Say.audio``."""
 
@@ -75,7 +75,7 @@ class PromptRenderer:
         if language == "nan-TW":
             self._warn_once(f"nan:{key or text}", "no Taiwanese voice: prompt %s read by the Mandarin voice %s/%s",
                             key or "(text)", self.tts.name, self.tts.voice)
-        k = cache_key(self.tts.name, self.tts.voice, text, sample_rate)
+        k = self._key(text, sample_rate)
         hit = self.cache.get(k, sample_rate)
         if hit is not None:
             return hit
@@ -94,7 +94,7 @@ class PromptRenderer:
         return self.render_text(verbalize_amount_zh(value), language, sample_rate, key="amount")
 
     def is_cached(self, text: str, sample_rate: int) -> bool:
-        return self.cache.path(cache_key(self.tts.name, self.tts.voice, text, sample_rate)).is_file()
+        return self.cache.path(self._key(text, sample_rate)).is_file()
 
     def prewarm(self, texts: Iterable[str], sample_rates: Iterable[int] = (8000, 16000)) -> int:
         """Synthesize every text not yet cached (e.g. all prompts of the flows at
@@ -108,6 +108,10 @@ class PromptRenderer:
         return made
 
     # -- internals ------------------------------------------------------
+    def _key(self, text: str, sample_rate: int) -> str:
+        voice = self.tts.voice + "|" + str(getattr(self.tts, "variant", ""))
+        return cache_key(self.tts.name, voice, text, sample_rate)
+
     def _resolve(self, audio: str) -> Path:
         p = Path(audio)
         return p if p.is_absolute() or self.audio_dir is None else self.audio_dir / p

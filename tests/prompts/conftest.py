@@ -52,6 +52,7 @@ class CountingTts:
         self.inner = inner
         self.name = inner.name
         self.voice = inner.voice
+        self.variant = inner.variant
         self.calls: list[str] = []
 
     @property

@@ -30,7 +30,7 @@ def test_cache_hit_does_not_load_the_model(tmp_path):
     """A call whose prompts are cached starts without loading Kokoro."""
     tts = KokoroTts()
     tone = (3000 * np.sin(np.arange(8000) / 8000 * 2 * np.pi * 440)).astype(np.int16)
-    TtsCache(tmp_path).put(cache_key("kokoro", tts.voice, "您好", 8000), tone, 8000)
+    TtsCache(tmp_path).put(cache_key("kokoro", f"{tts.voice}|{tts.variant}", "您好", 8000), tone, 8000)
     out = PromptRenderer(tts=tts, cache_dir=tmp_path).render(Say("hi", "zh-TW", "您好"), 8000)
     assert np.array_equal(out, tone)
     assert not tts.loaded
@@ -39,7 +39,7 @@ def test_cache_hit_does_not_load_the_model(tmp_path):
 def test_corrupt_cache_entry_is_resynthesized(counting, tmp_path):
     r = PromptRenderer(tts=counting, cache_dir=tmp_path)
     r.render_text("謝謝", "zh-TW", 8000)
-    r.cache.path(cache_key(counting.name, counting.voice, "謝謝", 8000)).write_bytes(b"RIFF junk")
+    r.cache.path(r._key("謝謝", 8000)).write_bytes(b"RIFF junk")
     out = r.render_text("謝謝", "zh-TW", 8000)
     assert len(counting.calls) == 2 and out.size > 4000
 

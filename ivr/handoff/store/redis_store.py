@@ -9,6 +9,7 @@ guarantee as the SQLite store (the tests do)."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any, Mapping
 
@@ -187,7 +188,10 @@ class RedisStore:
         return out
 
     def put_session(self, token: str, agent_id: str, expires: float) -> None:
-        self._r.set(self._k("s", token_key(token)), json.dumps({"agent_id": agent_id, "expires": expires}))
+        # The stored expiry is authoritative (service clock); the key TTL only
+        # makes Redis forget dead sessions eventually.
+        ttl = max(3600, int(expires - time.time()) + 60)
+        self._r.set(self._k("s", token_key(token)), json.dumps({"agent_id": agent_id, "expires": expires}), ex=ttl)
 
     def get_session(self, token: str, now: float) -> str | None:
         raw = self._r.get(self._k("s", token_key(token)))
