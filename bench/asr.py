@@ -20,7 +20,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# run as a script, this folder is sys.path[0]: drop it so sibling bench
+# scripts (e.g. one named like a stdlib module) cannot shadow imports
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("IVR_SHARED", ROOT.parent / "shared")).resolve()
@@ -84,6 +89,8 @@ def bench_model(name: str, latency: bool) -> dict:
             errs, total = errs + e, total + n
             per_file.append({"file": path.name, "hyp": tr.text, "errors": e, "chars": n})
         out["mandarin_cer"] = round(errs / total, 4)
+        if grammar_only:
+            out["mandarin_closed_set"] = f"{sum(f['errors'] == 0 for f in per_file)}/{len(per_file)}"
         out["mandarin_cer_mode"] = "closed set of the 6 references" if grammar_only else "free speech"
         out["mandarin_rtf"] = round(decode_s / audio_s, 4)
         out["mandarin_files"] = per_file
@@ -169,7 +176,8 @@ def main() -> int:
             continue
         r = json.loads(p.stdout.strip().splitlines()[-1])
         results.append(r)
-        summary = {k: r.get(k) for k in ("load_seconds", "mandarin_cer", "mandarin_rtf", "taiwanese_closed_set",
+        summary = {k: r.get(k) for k in ("load_seconds", "mandarin_cer", "mandarin_closed_set", "mandarin_rtf",
+                                         "taiwanese_closed_set",
                                          "taiwanese_rtf", "peak_rss_mb")}
         print(name, json.dumps(summary, ensure_ascii=False))
         if "latency" in r:
@@ -177,7 +185,9 @@ def main() -> int:
                   f"{r['latency']['plain']['mean_finish_seconds']} s, speculative "
                   f"{r['latency']['speculative']['mean_finish_seconds']} s (mean)")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(), "models": results}
+    # other work on the machine inflates RTF and latency: record how busy it was
+    doc = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
+           "loadavg_1min_at_end": round(os.getloadavg()[0], 2), "models": results}
     if args.only and OUT.is_file():  # keep the other models' last results
         old = json.loads(OUT.read_text(encoding="utf-8"))
         doc["models"] = [r for r in old.get("models", []) if r["model"] != args.only] + results

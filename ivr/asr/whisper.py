@@ -95,6 +95,7 @@ class WhisperRecognizer(Recognizer):
         self._tail = np.zeros(0, dtype=np.int16)
         self._spec: tuple[int, Future] | None = None  # (snapshot length, future)
         self._pool: ThreadPoolExecutor | None = None
+        self.speculative_hits = 0  # turns answered from a background decode (for bench/tests)
         if speculative:
             import webrtcvad
 
@@ -131,12 +132,14 @@ class WhisperRecognizer(Recognizer):
         paused = (self._vad_pos - self._voiced_end) * 1000 >= self.pause_ms * self.sample_rate
         if not paused or self._voiced_end == 0:
             return
-        if self._spec is not None and (self._spec[0] >= self._voiced_end or not self._spec[1].done()):
-            return
+        if self._spec is not None:
+            if self._spec[0] >= self._voiced_end:
+                return  # already decoding everything voiced so far
+            # stale: drop it if it has not started; a running one just finishes first
+            self._spec[1].cancel()
         snap = self._audio()[: self._n]
-        expected = self.expected
         audio = resample(snap, self.sample_rate, RATE)
-        self._spec = (snap.size, self._pool.submit(self.engine.decode, audio, expected))
+        self._spec = (snap.size, self._pool.submit(self.engine.decode, audio, self.expected))
 
     def finish(self) -> Transcript:
         t0 = time.perf_counter()
@@ -145,6 +148,7 @@ class WhisperRecognizer(Recognizer):
         if self._spec is not None and self._spec[0] >= self._voiced_end:
             # nothing voiced since the snapshot: its decode is the answer
             result = self._spec[1].result()
+            self.speculative_hits += 1
         if result is None:
             result = self.engine.decode(resample(audio, self.sample_rate, RATE), self.expected)
         text, conf = result

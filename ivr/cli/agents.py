@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--tier", default="T1", help="home tier: T1 general, T2 technical, T3 complaints/team lead, TQ quality")
     a.add_argument("--skills", default=None, help="queues this agent serves, comma-separated (default: the tier)")
     a.add_argument("--role", default="agent", choices=("agent", "supervisor"))
+    a.add_argument("--languages", default="zh-TW", help="languages spoken, comma-separated: zh-TW,nan-TW")
     a.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     a.set_defaults(func=run_add)
 
@@ -68,8 +69,11 @@ def _password(args) -> str:
 def run_add(args) -> int:
     svc = _service(args)
     skills = [s.strip() for s in args.skills.split(",") if s.strip()] if args.skills else None
-    prof = asyncio.run(svc.add_agent(args.agent_id, args.name, _password(args), tier=args.tier, skills=skills, role=args.role))
-    print(f"agent {prof.id} ({prof.name}) tier {prof.tier}, skills {','.join(prof.skills)}, role {prof.role} in {svc.store.url}")
+    langs = tuple(x.strip() for x in args.languages.split(",") if x.strip())
+    prof = asyncio.run(svc.add_agent(args.agent_id, args.name, _password(args), tier=args.tier, skills=skills,
+                                     role=args.role, languages=langs))
+    print(f"agent {prof.id} ({prof.name}) tier {prof.tier}, skills {','.join(prof.skills)}, "
+          f"languages {','.join(prof.languages)}, role {prof.role} in {svc.store.url}")
     return 0
 
 
@@ -80,10 +84,10 @@ def run_list(args) -> int:
     svc = _service(args)
     rows = asyncio.run(svc.agents())
     table = Table(title=f"agents ({svc.store.url})")
-    for col in ("id", "name", "tier", "skills", "role", "status"):
+    for col in ("id", "name", "tier", "skills", "languages", "role", "status"):
         table.add_column(col, no_wrap=True)
     for prof, st in rows:
-        table.add_row(prof.id, prof.name, prof.tier, ",".join(prof.skills), prof.role, st.status)
+        table.add_row(prof.id, prof.name, prof.tier, ",".join(prof.skills), ",".join(prof.languages), prof.role, st.status)
     Console().print(table if rows else "no agents yet: ivr agents add ID --name NAME --tier T1")
     return 0
 

@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--flows", default="flows", help="flows directory (default: flows)")
     p.add_argument("--engine", default=None, help="speech engine for every language (default: whisper for zh-TW)")
     p.add_argument("--records", default=None, help="call record database (default: a temporary one)")
+    p.add_argument("--say", default=CALLER_SAYS, help=f"what the caller says at the menu (default {CALLER_SAYS})")
     p.set_defaults(func=run)
 
 
@@ -41,12 +42,12 @@ def demo_id_keys() -> str:
     return f"{ID_LETTER_CODES[tid[0]]:02d}{tid[1:]}"
 
 
-def caller_script(prompts: Any, rate: int, session: Callable[[], Any]) -> list[tuple]:
+def caller_script(prompts: Any, rate: int, session: Callable[[], Any], says: str = CALLER_SAYS) -> list[tuple]:
     """What the demo caller does; ``session()`` is the call, so the caller can
     fall back to keys when the bot did not catch the words (as people do)."""
     from ivr.audio import dtmf_tones
 
-    speech = prompts.render_text(CALLER_SAYS, "zh-TW", rate)
+    speech = prompts.render_text(says, "zh-TW", rate)
     keys = demo_id_keys()
 
     def understood() -> list[tuple]:
@@ -58,7 +59,7 @@ def caller_script(prompts: Any, rate: int, session: Callable[[], Any]) -> list[t
 
     return [
         ("wait_reply", 30.0), ("audio", dtmf_tones("1", rate), "key 1 (國語)"),
-        ("wait_reply", 60.0), ("audio", speech, f"says {CALLER_SAYS}"),
+        ("wait_reply", 60.0), ("audio", speech, f"says {says}"),
         ("wait_reply", 60.0), ("react", understood),
         ("audio", dtmf_tones(keys, rate), f"keys Taiwan ID ({len(keys)} keys)"),
         ("wait_reply", 30.0), ("audio", dtmf_tones(PIN, rate), "keys PIN ****"),
@@ -80,7 +81,7 @@ async def demo_call(args: argparse.Namespace, out: TextIO) -> tuple[Any, Any]:
                   f"({time.perf_counter() - t0:.1f} s)\n")
         t0 = time.perf_counter()
         call: list[Any] = []
-        line = LocalLine(clock, caller_script(services.prompts, 8000, lambda: call[0]), 8000)
+        line = LocalLine(clock, caller_script(services.prompts, 8000, lambda: call[0], args.say), 8000)
         session = services.session(line, line.sink, transport="demo", offload=inline)
         call.append(session)
         record = await run_on_virtual_clock(session, clock)

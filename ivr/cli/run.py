@@ -40,13 +40,15 @@ def add_call_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the call record as JSON instead of a timeline")
 
 
-def engine_selector(name: str | None) -> Any:
-    from ivr.session import EngineSelector
+def engine_selector(name: str | None, live: bool = False) -> Any:
+    """``live``: a real-time line (engine options that rely on real pauses)."""
+    from ivr.session.engines import LIVE_OPTIONS, EngineSelector
 
-    return EngineSelector(routes={}, fallback=name) if name else EngineSelector()
+    options = LIVE_OPTIONS if live else None
+    return EngineSelector(routes={}, fallback=name, options=options) if name else EngineSelector(options=options)
 
 
-def local_services(args: argparse.Namespace, clock: Any) -> Any:
+def local_services(args: argparse.Namespace, clock: Any, live: bool = False) -> Any:
     """Services for a call inside this process: no agent queue (a transfer is
     noted in the record and ends the call)."""
     from ivr.session import SessionConfig
@@ -54,7 +56,7 @@ def local_services(args: argparse.Namespace, clock: Any) -> Any:
 
     config = SessionConfig(language=args.language, max_call_seconds=600.0)
     return build_services(args.flows, flow=args.flow, records_path=args.records, handoff_url="none",
-                          engines=engine_selector(args.engine), bank_path=args.bank, config=config, clock=clock)
+                          engines=engine_selector(args.engine, live), bank_path=args.bank, config=config, clock=clock)
 
 
 def format_timeline(record: Any, caller_marks: list[tuple[float, str]] = ()) -> list[str]:
@@ -120,7 +122,7 @@ async def _run_mic(args: argparse.Namespace) -> tuple[Any, Any]:
     from ivr.clock import RealClock
 
     clock = RealClock()
-    services = local_services(args, clock)
+    services = local_services(args, clock, live=True)
     mic = MicSource(args.rate, clock=clock)
     speaker = SpeakerSink(args.rate, clock=clock)
     try:

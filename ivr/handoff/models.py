@@ -2,7 +2,7 @@
 handoff), agents (profile + live state) and queue settings."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Mapping
 
 from ivr.handoff.errors import HandoffError
@@ -52,6 +52,10 @@ class Ticket:
     transfers: int = 0
     notes: str = ""                   # transfer notes, newest last, one per line
     ended_at: float | None = None
+    # Copied from the bundle so queue lists need not read every context.
+    intent: str = ""
+    language: str = ""
+    verified: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,6 +125,7 @@ class AgentState:
     since: float = 0.0               # when the status last changed (idle-since when available)
     ticket: str | None = None        # offered / connected / wrapping-up ticket
     leg_started: float | None = None  # accept time of the current call (handle time)
+    leg_queue: str | None = None      # queue the call was answered from (stats after a transfer)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,9 +5,9 @@ ACD rules:
 - tickets are served highest priority first, then in arrival order (a
   verified high-value customer gets ``vip_boost`` on top of the dialog's
   priority);
-- among the agents who may take it, one whose home tier is the queue's tier
-  goes first (specialists stay free for their own queue), then the one idle
-  longest;
+- among the agents who may take it, one who speaks the caller's language
+  (zh-TW / nan-TW) goes first, then one whose home tier is the queue's tier
+  (specialists stay free for their own queue), then the one idle longest;
 - a ticket waiting longer than its queue's ``overflow_after`` moves to
   ``overflow_to`` keeping its place by arrival;
 - an offer not accepted within ``offer_timeout`` goes back to the queue and
@@ -137,7 +137,7 @@ class HandoffService:
             priority = min(MAX_PRIORITY, priority + self.vip_boost)
         now = self.now()
         t = Ticket(id=uuid.uuid4().hex[:16], queue=queue, priority=priority, call_id=bundle.call_id,
-                   enqueued_at=now, queued_at=now)
+                   enqueued_at=now, queued_at=now, intent=bundle.intent, language=bundle.language, verified=bundle.verified)
         t = await self._io(self.store.add_ticket, t, bundle.to_dict(),
                            self._event("enqueued", ticket=t.id, queue=queue, priority=priority, call_id=bundle.call_id))
         log.info("handoff queued", extra={"call_id": bundle.call_id, "ticket": t.id, "queue": queue, "priority": priority})
@@ -344,7 +344,8 @@ class HandoffService:
             cands = [(p, s) for p, s in free if p.can_serve(t.queue)]
             if not cands:
                 continue
-            cands.sort(key=lambda ps: (ps[0].tier != qtier, ps[1].since, ps[0].id))
+            cands.sort(key=lambda ps: (bool(t.language) and t.language not in ps[0].languages,
+                                       ps[0].tier != qtier, ps[1].since, ps[0].id))
             for p, s in cands:
                 now = self.now()
                 ok = await self._io(
@@ -401,7 +402,7 @@ class HandoffService:
         ok = await self._io(self.store.transition, t.id, {"status": [OFFERED], "offered_to": [agent_id]},
                             {"status": CONNECTED, "accepted_at": now, "agent": agent_id},
                             agent_id, {"status": [AGENT_OFFERED], "ticket": [t.id]},
-                            {"status": BUSY, "since": now, "leg_started": now},
+                            {"status": BUSY, "since": now, "leg_started": now, "leg_queue": t.queue},
                             self._event("accepted", ticket=t.id, queue=t.queue, agent=agent_id,
                                         wait=now - t.enqueued_at, reply=now - (t.offered_at or now)))
         if not ok:
@@ -448,9 +449,9 @@ class HandoffService:
             raise StateConflict(f"agent {agent_id} is not on handoff {t.id}", "wrap_up")
         now = self.now()
         handle = now - (st.leg_started or now)
-        ev = self._event("wrapped", ticket=t.id, queue=t.queue, agent=agent_id, disposition=disposition,
+        ev = self._event("wrapped", ticket=t.id, queue=st.leg_queue or t.queue, agent=agent_id, disposition=disposition,
                          handle=handle, note=note[:500])
-        a_changes = {"status": AVAILABLE, "since": now, "ticket": None, "leg_started": None}
+        a_changes = {"status": AVAILABLE, "since": now, "ticket": None, "leg_started": None, "leg_queue": None}
         a_expect = {"status": [BUSY, AGENT_WRAP_UP], "ticket": [t.id]}
         # After a transfer the ticket already lives on in another queue: only the agent changes.
         if t.status in (CONNECTED, WRAP_UP) and t.agent == agent_id:
@@ -504,10 +505,8 @@ class HandoffService:
             waiting = await self._io(self.store.waiting, name)
             rows = []
             for i, t in enumerate(waiting, 1):
-                b = await self._io(self.store.get_bundle, t.id) or {}
                 rows.append({"ticket": t.id, "position": i, "waited": round(now - t.enqueued_at, 1), "priority": t.priority,
-                             "intent": b.get("intent", ""), "language": b.get("language", ""),
-                             "verified": bool(b.get("verified")), "callback": t.is_callback,
+                             "intent": t.intent, "language": t.language, "verified": t.verified, "callback": t.is_callback,
                              "overflowed_from": t.overflowed_from, "transfers": t.transfers})
             q = self.queues[name]
             out.append({"name": name, "tier": q.tier, "description": q.description, "waiting": rows,

@@ -1,7 +1,8 @@
 """Disk cache of synthesized prompts.
 
 Keyed by sha256(engine, voice, text, rate) so a change of any of them makes a
-new entry; entries are plain 16-bit WAVs written atomically (temp file +
+new entry (the renderer puts the engine's sound-changing settings, such as
+speed, into the voice part); entries are plain 16-bit WAVs written atomically (temp file +
 rename), so several call workers can share one directory.
 """
 from __future__ import annotations

@@ -21,16 +21,16 @@ DEFAULT_ROUTES: Mapping[str, str] = {"zh-TW": "whisper", "nan-TW": "sphinx"}
 GRAMMAR_ENGINES = frozenset({"sphinx"})
 
 
-def _load_engine(name: str) -> Any:
-    from ivr.asr import load_engine
-
-    return load_engine(name)
+# For live lines: Whisper decodes speculatively in the caller's pauses, so the
+# answer is usually ready when the endpointer's trailing silence ends (see
+# ivr.asr.whisper). Not for virtual-clock runs, where no real pause happens.
+LIVE_OPTIONS: Mapping[str, Mapping[str, Any]] = {"whisper": {"speculative": True}}
 
 
 class EngineSelector:
     """``routes`` maps language -> engine name; ``engines`` may hold already
     loaded engines (tests pass fakes); others load on first use with
-    ``loader`` (default ``ivr.asr.load_engine``). An engine that fails to
+    ``loader`` (default ``ivr.asr.load_engine`` with ``options[name]``). An engine that fails to
     load is remembered as missing and its languages fall back to ``fallback``.
     """
 
@@ -40,13 +40,20 @@ class EngineSelector:
         routes: Mapping[str, str] | None = None,
         fallback: str = "whisper",
         loader: Callable[[str], Any] | None = None,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self._engines: dict[str, Any] = dict(engines or {})
         self.routes = dict(DEFAULT_ROUTES if routes is None else routes)
         self.fallback = fallback
-        self._loader = loader or _load_engine
+        self.options = dict(options or {})
+        self._loader = loader or self._load
         self._missing: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    def _load(self, name: str) -> Any:
+        from ivr.asr import load_engine
+
+        return load_engine(name, **self.options.get(name, {}))
 
     @classmethod
     def single(cls, engine: Any, name: str = "default") -> "EngineSelector":

@@ -29,6 +29,8 @@ class Utterance:
     pcm: bytes
     sample_rate: int
     during_prompt: bool = False
+    # (engine, Transcript, seconds waited after the end) from the streaming decoder, if it heard this turn
+    result: "asyncio.Future[tuple[str, Any, float]] | None" = None
 
     @property
     def duration(self) -> float:
@@ -66,7 +68,9 @@ class CallerInput:
         endpointer_factory: Callable[[int], Any] | None = None,
         dtmf_factory: Callable[[int], Any] | None = None,
         on_audio: Callable[[AudioFrame], None] | None = None,
+        decoder: Any = None,
     ) -> None:
+        self.decoder = decoder
         self.source = source
         self.turns = turns
         self.on_barge_in = on_barge_in
@@ -118,13 +122,17 @@ class CallerInput:
         if self.on_audio:
             self.on_audio(frame)
         self._preroll.append(frame)
-        if self._utt is not None:
-            self._utt.append(frame.pcm)
+        started = False
         for ev in self.vad.process(frame):
             if isinstance(ev, SpeechStarted):
                 self._speech_started(ev)
+                started = True
             elif isinstance(ev, SpeechStopped):
                 self._speech_stopped(ev)
+        if self._utt is not None and not started:
+            self._utt.append(frame.pcm)
+            if self.decoder is not None:
+                self.decoder.audio(frame.pcm)
         for d in self.dtmf.process(frame):
             self._digit(d)
         barge = None if self._utt_dtmf else self.turns.tick(frame.end)
@@ -140,13 +148,18 @@ class CallerInput:
         self._utt_start = ev.timestamp
         self._utt_in_prompt = self.turns.prompt_playing
         self._utt_dtmf = ev.timestamp - self._last_digit_t < DTMF_GUARD_S
+        if self.decoder is not None:
+            self.decoder.begin(b"".join(self._utt))
 
     def _speech_stopped(self, ev: SpeechStopped) -> None:
         kept = self.turns.speech_stopped()
         utt, self._utt = self._utt, None
         if kept and utt and not self._utt_dtmf:
+            result = self.decoder.end() if self.decoder is not None else None
             self.queue.put_nowait(Utterance(self._utt_start, ev.timestamp, b"".join(utt), self.sample_rate,
-                                            self._utt_in_prompt))
+                                            self._utt_in_prompt, result))
+        elif self.decoder is not None:
+            self.decoder.drop()
 
     def _digit(self, d: DtmfDigit) -> None:
         self._last_digit_t = d.timestamp

@@ -16,6 +16,7 @@ from typing import Any, AsyncIterator, Callable, Mapping
 from ivr.frames import (ActionResult, AudioFrame, CallBackend, CallEnded, CallStarted, DtmfDigit, Hangup, Listen,
                         NoInput, Say, Transfer, UserInput)
 from ivr.log import get_logger
+from ivr.session.decoding import TurnDecoder
 from ivr.session.engines import CallRecognizers, EngineSelector
 from ivr.session.hearing import CallerInput, HungUp, Utterance
 from ivr.session.metrics import SessionMetrics
@@ -71,8 +72,9 @@ class CallSession:
         self.recognizers = CallRecognizers(selector, sink.sample_rate)
         self.turns = TurnTaking(self.config.barge_in)
         self._barge = asyncio.Event()
+        self.decoder = TurnDecoder(self.offload)
         self.input = CallerInput(source, self.turns, self._on_barge_in, endpointer_factory, dtmf_factory,
-                                 on_audio=self._record_caller_audio)
+                                 on_audio=self._record_caller_audio, decoder=self.decoder)
         self.playback = Playback(sink, self.clock, on_audio=self._record_bot_audio)
         self.record = CallRecord(self.call_id, transport, caller, self.config.language, time.time())
         self.writer: RecordWriter | None = None
@@ -82,6 +84,7 @@ class CallSession:
         self._skip_prompts = False
         self._turn_end: float | None = None
         self._ticket: Any = None
+        self._rec: tuple[str, Any] = ("", None)
         self._drive_task: asyncio.Future[Any] | None = None
         self._forced_end: str | None = None
         self._hold_result: str | None = None
@@ -139,6 +142,7 @@ class CallSession:
             else:
                 reason = drive.result()
         finally:
+            self.decoder.close()
             for t in (pump, drive, timer):
                 t.cancel()
             await asyncio.gather(pump, drive, timer, return_exceptions=True)
@@ -191,6 +195,9 @@ class CallSession:
         while True:
             self.state = state
             event = None
+            listen = next((a for a in actions if isinstance(a, Listen)), None)
+            if listen is not None:
+                self._prepare(listen)  # before the prompts: a caller who barges in is heard by the right model
             for action in actions:
                 if isinstance(action, Say):
                     await self.say(action)
@@ -254,10 +261,13 @@ class CallSession:
                 get.cancel()
         return get.result() if get.done() and not get.cancelled() else None
 
+    def _prepare(self, listen: Listen) -> None:
+        self.input.set_end_silence(listen.end_silence_ms)
+        self._rec = self.recognizers.for_listen(listen.language, tuple(listen.expected))
+        self.decoder.use(*self._rec)
+
     async def _listen(self, listen: Listen) -> UserInput | NoInput:
         self._skip_prompts = False
-        self.input.set_end_silence(listen.end_silence_ms)
-        engine_name, rec = self.recognizers.for_listen(listen.language, tuple(listen.expected))
         digits = ""
         while True:
             timeout = self.config.inter_digit_timeout_s if digits else listen.no_input_timeout_ms / 1000
@@ -278,25 +288,24 @@ class CallSession:
                 if len(digits) >= listen.dtmf_max_digits:
                     return self._user_input(listen, UserInput(dtmf=digits, timestamp=item.timestamp))
                 continue
-            text, conf = await self._recognize(rec, engine_name, item, listen)
+            text, conf = await self._recognize(item, listen)
             if text.strip():
                 return self._user_input(listen, UserInput(text=text, confidence=conf, timestamp=item.end))
 
-    async def _recognize(self, rec: Any, engine: str, utt: Utterance, listen: Listen) -> tuple[str, float]:
-        def decode() -> Any:
-            rec.accept(utt.pcm)
-            return rec.finish()
-
+    async def _recognize(self, utt: Utterance, listen: Listen) -> tuple[str, float]:
         self._turn_end = self.clock.now()  # the endpointer just called the turn over
-        t0 = time.perf_counter()
-        tr = await self.offload(decode)
-        spent = time.perf_counter() - t0
-        if utt.duration > 0:
-            self.metrics.recognizer_rtf.labels(engine).observe(spent / utt.duration)
+        if utt.result is not None:
+            engine, tr, waited = await utt.result
+        else:  # speech that began before any Listen was prepared: decode it whole
+            engine, rec = self._rec
+            t0 = time.perf_counter()
+            tr = await self.offload(_decode_whole, rec, utt.pcm)
+            waited = time.perf_counter() - t0
+        if utt.duration > 0 and tr.decode_seconds:
+            self.metrics.recognizer_rtf.labels(engine).observe(tr.decode_seconds / utt.duration)
         self._event("recognized", slot=listen.slot, start=round(self.call_time(utt.start), 3),
-                    end=round(self.call_time(utt.end), 3),
-                    text=tr.text, confidence=round(tr.confidence, 3), engine=engine, decode_s=round(spent, 3),
-                    barge_in=utt.during_prompt)
+                    end=round(self.call_time(utt.end), 3), text=tr.text, confidence=round(tr.confidence, 3),
+                    engine=engine, decode_s=round(waited, 3), barge_in=utt.during_prompt)
         return tr.text, tr.confidence
 
     def _user_input(self, listen: Listen, ui: UserInput) -> UserInput:
@@ -364,6 +373,11 @@ class CallSession:
         """Used by a draining server: queue this call for an agent now."""
         if self.handoff is not None and self._outcome is None:
             await self._enqueue(Transfer(self.config.error_queue, reason=reason))
+
+
+def _decode_whole(rec: Any, pcm: bytes) -> Any:
+    rec.accept(pcm)
+    return rec.finish()
 
 
 async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:

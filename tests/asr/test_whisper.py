@@ -66,6 +66,7 @@ def test_speculative_decode_matches_plain(whisper_engine, mandarin_real):
     assert spec._spec is not None, "no background decode was started during the trailing pause"
     a, b = plain.finish(), spec.finish()
     assert a.text == b.text
+    assert spec.speculative_hits == 1  # the final came from the background decode
     spec.close()
 
 

@@ -18,7 +18,8 @@ def bundle(call_id: str, **kw) -> ContextBundle:
     return ContextBundle(call_id=call_id, **base)
 
 
-async def add_agent(service, agent_id: str, tier: str = "T1", skills=None, role: str = "agent", available: bool = True):
-    await service.add_agent(agent_id, agent_id.title(), PASSWORD, tier=tier, skills=skills, role=role)
+async def add_agent(service, agent_id: str, tier: str = "T1", skills=None, role: str = "agent", available: bool = True,
+                    languages=("zh-TW",)):
+    await service.add_agent(agent_id, agent_id.title(), PASSWORD, tier=tier, skills=skills, role=role, languages=languages)
     if available:
         await service.set_status(agent_id, "available")

@@ -20,10 +20,10 @@ def _ivr(monkeypatch, capsys, *argv, stdin: str = ""):
 def test_add_list_queues_remove(tmp_path, monkeypatch, capsys):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     code, out, _ = _ivr(monkeypatch, capsys, "agents", "add", "lee", "--name", "Lee", "--tier", "T2", "--skills", "T2,T1",
-                        "--password-stdin", "--store", url, stdin="sup3r secret\n")
+                        "--languages", "zh-TW,nan-TW", "--password-stdin", "--store", url, stdin="sup3r secret\n")
     assert code == 0 and "skills T2,T1" in out
     code, out, _ = _ivr(monkeypatch, capsys, "agents", "list", "--store", url)
-    assert code == 0 and "lee" in out and "T2,T1" in out and "sup3r" not in out
+    assert code == 0 and "lee" in out and "T2,T1" in out and "zh-TW,nan-TW" in out and "sup3r" not in out
     code, out, _ = _ivr(monkeypatch, capsys, "agents", "queues", "--store", url)
     assert code == 0 and "Technical support" in out and "→ T1 after 240 s" in out
     code, out, _ = _ivr(monkeypatch, capsys, "agents", "remove", "lee", "--store", url)

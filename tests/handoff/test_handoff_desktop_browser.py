@@ -1,5 +1,6 @@
 """A real browser at the agent desktop: log in, a handed-off call pops up
-with its context, accept, wrap up. Saves tests/artifacts/agent_desktop.png."""
+with its context, accept, wrap up; then the supervisor view. Saves
+tests/artifacts/agent_desktop.png and supervisor_view.png."""
 from __future__ import annotations
 
 import shutil
@@ -46,6 +47,7 @@ async def test_agent_logs_in_takes_call_and_wraps_up(tmp_path, artifacts_dir):
     store = open_store(f"sqlite:///{tmp_path / 'desk.db'}")
     svc = HandoffService(store, offer_timeout=600)
     await svc.add_agent("mei", "陳美玲", PASSWORD, tier="T2", skills=["T2", "T1"])
+    await svc.add_agent("chief", "張組長", PASSWORD, tier="T3", skills=["T3"], role="supervisor")
     with LiveServer(create_app(svc, tick_interval=0.3, push_interval=0.3)) as srv:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -91,4 +93,18 @@ async def test_agent_logs_in_takes_call_and_wraps_up(tmp_path, artifacts_dir):
             assert done.status == "done" and done.agent == "mei"
             wrapped = [e for e in store.events() if e["type"] == "wrapped"]
             assert wrapped[-1]["disposition"] == "resolved" and wrapped[-1]["note"].startswith("協助")
+
+            # A supervisor sees live queues, agents and the day's numbers.
+            for outcome in ("contained", "contained", "contained", "transferred"):
+                await svc.record_call_outcome(outcome)
+            sup = await browser.new_page(viewport={"width": 1440, "height": 900})
+            await sup.goto(srv.url)
+            await sup.fill("#login-id", "chief")
+            await sup.fill("#login-password", PASSWORD)
+            await sup.click("#login-submit")
+            await sup.click("#tab-supervisor")
+            await expect(sup.locator("#sup-tiles")).to_contain_text("75.0%")      # 3 of 4 calls contained
+            await expect(sup.locator("#sup-agents")).to_contain_text("陳美玲")
+            await expect(sup.locator("#sup-queues")).to_contain_text("T2")
+            await sup.screenshot(path=str(artifacts_dir / "supervisor_view.png"), full_page=True)
             await browser.close()

@@ -134,9 +134,20 @@ async def test_desktop_actions_over_http(live):
         assert r.status_code == 400 and "disposition" in r.json()["detail"]
         r = await c.post(f"/api/tickets/{t.id}/wrapup", json={"disposition": "resolved", "note": "ok"})
         assert r.json()["status"] == "done"
+        t2 = await svc.enqueue(bundle("http-call-2"), "T1")
+        assert (await c.post(f"/api/tickets/{t2.id}/decline")).json() == {"ok": True}
+        assert (await c.post("/api/status", json={"status": "available"})).json()["ticket"] == t2.id  # offered again
+        await c.post(f"/api/tickets/{t2.id}/accept")
+        r = await c.post(f"/api/tickets/{t2.id}/transfer", json={"queue": "T2", "note": "App 問題，需技術協助"})
+        assert r.json()["queue"] == "T2" and "需技術協助" in r.json()["notes"]
+        assert (await c.post(f"/api/tickets/{t2.id}/transfer", json={"queue": "T9"})).status_code == 400
+        assert (await c.get(f"/api/tickets/{t2.id}")).status_code == 200   # still on screen during wrap-up
+        r = await c.post(f"/api/tickets/{t2.id}/wrapup", json={"disposition": "transferred"})
+        assert r.status_code == 200 and (await c.get("/api/me")).json()["state"]["status"] == "available"
+        assert (await c.get(f"/api/tickets/{t2.id}")).status_code == 403   # now in T2: no skill, not at this desk
     await svc.record_call_outcome("contained")
     await svc.record_call_outcome("transferred")
     stats = await svc.stats()
     assert stats["totals"]["bot_containment_rate"] == 0.5
     row = next(a for a in stats["agents"] if a["id"] == "doer")
-    assert row["handled"] == 1 and row["resolution_rate"] == 1.0 and row["reply_rate"] == 1.0
+    assert row["handled"] == 2 and row["resolution_rate"] == 0.5 and row["reply_rate"] == pytest.approx(2 / 3, abs=1e-3)

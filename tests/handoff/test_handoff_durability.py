@@ -47,3 +47,23 @@ def test_kill_9_keeps_every_queued_handoff_in_order(store_url):
     assert sorted(call_no) == list(range(len(call_no)))
     if store_url.startswith("redis"):
         open_store(store_url, prefix=prefix).clear()
+
+
+async def test_offer_left_ringing_by_a_dead_worker_comes_back_in_place(store, clock):
+    """A worker offered a call and died before the agent answered: a new
+    worker's tick puts the call back at the head of its queue."""
+    from ivr.handoff import HandoffService
+
+    from .helpers import add_agent, bundle
+
+    dead = HandoffService(store, now=clock, offer_timeout=30)
+    await add_agent(dead, "gone")
+    first = await dead.enqueue(bundle("first"), "T1")
+    second = await dead.enqueue(bundle("second"), "T1")
+    assert (await dead.status(first)).offered_to == "gone"
+    del dead
+    fresh = HandoffService(store, now=clock, offer_timeout=30)
+    clock.advance(31)
+    await fresh.tick()
+    assert [await fresh.position(t) for t in (first, second)] == [1, 2]
+    assert (await fresh.agent("gone"))[1].status == "away"

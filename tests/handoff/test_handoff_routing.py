@@ -114,6 +114,8 @@ async def test_accept_hangup_wrapup_and_transfer_with_note(service, clock):
     assert (await service.agent("t1agent"))[1].status == "wrap_up"
     await service.wrap_up("t1agent", t, "transferred")
     assert (await service.agent("t1agent"))[1].status == "available"
+    first_leg = [e for e in service.store.events() if e["type"] == "wrapped"][-1]
+    assert first_leg["queue"] == "T1" and first_leg["handle"] == pytest.approx(60)
     await add_agent(service, "lead", tier="T3", skills=["T3"])
     await service.accept("lead", t)
     clock.advance(120)
@@ -198,3 +200,32 @@ async def test_two_workers_never_offer_the_same_call(store_url, store, clock):
         assert sorted(o.ticket.id for o in offers) == [f"tk{i:02d}" for i in range(6)]
     finally:
         other.close()
+
+
+async def test_transfer_frame_fills_reason_and_priority(service):
+    from ivr.frames import Transfer
+
+    t = await service.transfer_call(Transfer("T2", priority=2, reason="asr_failed", note="3 no-matches"),
+                                    bundle("c", reason=""))
+    b = await service.bundle(t)
+    assert (t.queue, t.priority, b.reason, b.note) == ("T2", 2, "asr_failed", "3 no-matches")
+
+
+async def test_abandon_races_with_offer(service, clock):
+    """The caller hangs up just as the call starts ringing: the agent is freed."""
+    t = await service.enqueue(bundle("c"), "T1")
+    await add_agent(service, "ria")              # dispatch offers t to ria
+    stale = t                                    # the session still holds the waiting ticket
+    assert await service.cancel(stale)
+    assert (await service.status(t)).status == "abandoned"
+    assert (await service.agent("ria"))[1].status == "available"
+
+
+async def test_taiwanese_caller_prefers_taiwanese_speaking_agent(service, clock):
+    await add_agent(service, "mandarin_only")
+    clock.advance(5)
+    await add_agent(service, "bilingual", languages=("zh-TW", "nan-TW"))
+    nan = await service.enqueue(bundle("nan", language="nan-TW"), "T1")
+    assert (await service.status(nan)).offered_to == "bilingual"   # although the other idled longer
+    zh = await service.enqueue(bundle("zh"), "T1")
+    assert (await service.status(zh)).offered_to == "mandarin_only"

@@ -34,6 +34,8 @@ def test_cache_hit_does_not_load_the_model(tmp_path):
     out = PromptRenderer(tts=tts, cache_dir=tmp_path).render(Say("hi", "zh-TW", "您好"), 8000)
     assert np.array_equal(out, tone)
     assert not tts.loaded
+    # another speed sounds different: not the same entry
+    assert not PromptRenderer(tts=KokoroTts(speed=1.3), cache_dir=tmp_path).is_cached("您好", 8000)
 
 
 def test_corrupt_cache_entry_is_resynthesized(counting, tmp_path):

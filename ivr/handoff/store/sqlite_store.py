@@ -182,8 +182,6 @@ class SqliteStore:
 
     def put_session(self, token: str, agent_id: str, expires: float) -> None:
         with self._lock, self._tx() as db:
-            # Sessions older than this one's whole lifetime are dead: drop them here.
-            db.execute("DELETE FROM sessions WHERE agent_id=? AND expires < ?", (agent_id, expires - 7 * 86400))
             db.execute("INSERT OR REPLACE INTO sessions(token, agent_id, expires) VALUES (?,?,?)", (token_key(token), agent_id, expires))
 
     def get_session(self, token: str, now: float) -> str | None:

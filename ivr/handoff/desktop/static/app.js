@@ -71,8 +71,11 @@ function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${proto}://${location.host}/ws`);
   socket.onmessage = (m) => { retry = 0; snap = JSON.parse(m.data); render(); };
-  socket.onclose = (ev) => {
-    if (ev.code === 4401 || ev.code === 1008) { showLogin(); return; }
+  // A refused handshake shows up as 1006, so ask the API whether the session is gone.
+  socket.onclose = async (ev) => {
+    if (ev.code === 4401) { showLogin(); return; }
+    const me = await fetch("/api/me", { credentials: "same-origin" }).catch(() => null);
+    if (me && me.status === 401) { showLogin(); return; }
     setTimeout(connect, Math.min(5000, 500 * 2 ** retry++));
   };
 }

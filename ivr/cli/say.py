@@ -1,0 +1,3 @@
+from ivr.prompts.cli import register
+
+__all__ = ["register"]

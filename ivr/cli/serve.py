@@ -1,0 +1,76 @@
+"""``ivr serve``: take calls from Asterisk (AudioSocket) and from Twilio-style
+media streams (WebSocket), with Prometheus metrics and, optionally, the agent
+desktop. Speech models load before the first call is accepted. SIGTERM drains:
+no new calls, calls in flight get --drain seconds, then are queued for an
+agent with their context and released.
+
+Asterisk dialplan:  same => n,AudioSocket(${UUID()},127.0.0.1:9092)
+                    same => n,Queue(agents)      ; where a transferred call goes next
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TextIO
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("serve", help="take calls over AudioSocket / WebSocket, with /metrics",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--audiosocket", metavar="HOST:PORT", help="Asterisk AudioSocket listener, e.g. 0.0.0.0:9092")
+    p.add_argument("--websocket", metavar="HOST:PORT", help="Twilio-compatible media stream listener")
+    p.add_argument("--metrics", metavar="HOST:PORT", help="Prometheus /metrics and /healthz")
+    p.add_argument("--desktop", metavar="HOST:PORT", help="the agent desktop web app")
+    p.add_argument("--flows", default="flows", help="flows directory (default: flows)")
+    p.add_argument("--flow", default="main", help="flow every call starts at (default: main)")
+    p.add_argument("--records", default="var/calls.sqlite3", help="call record database (default var/calls.sqlite3)")
+    p.add_argument("--keep-audio", action="store_true", help="keep both sides of every call as WAV beside the records")
+    p.add_argument("--queue", default=None,
+                   help="handoff store URL: sqlite:///path or redis://host:port/db (default: the handoff default; "
+                        "'none' = no agent queue)")
+    p.add_argument("--engine", default=None, help="one speech engine for every language (default: zh-TW whisper, "
+                                                  "nan-TW sphinx)")
+    p.add_argument("--bank", default=None, help="demo bank SQLite file")
+    p.add_argument("--drain", type=float, default=30.0, help="seconds calls may run on after SIGTERM (default 30)")
+    p.add_argument("--max-call", type=float, default=900.0, help="longest call in seconds (default 900)")
+    p.set_defaults(func=run)
+
+
+async def serve(args: argparse.Namespace, out: TextIO) -> None:
+    import time
+
+    from ivr.cli.run import engine_selector
+    from ivr.session import SessionConfig
+    from ivr.session.factory import build_services
+    from ivr.transports import IvrServer
+
+    services = build_services(args.flows, flow=args.flow, records_path=args.records, keep_audio=args.keep_audio,
+                              handoff_url=args.queue, engines=engine_selector(args.engine, live=True), bank_path=args.bank,
+                              config=SessionConfig(max_call_seconds=args.max_call))
+    try:
+        t0 = time.perf_counter()
+        loaded = services.engines.preload()
+        out.write(f"speech engines: {', '.join(f'{k} {v}' for k, v in sorted(loaded.items()))} "
+                  f"({time.perf_counter() - t0:.1f} s)\n")
+        server = IvrServer(services, drain_seconds=args.drain)
+        where = await server.start(args.audiosocket, args.websocket, args.metrics, args.desktop)
+        for name in ("audiosocket", "websocket", "metrics", "desktop"):
+            addr = getattr(where, name)
+            if addr:
+                out.write(f"{name}: {addr[0]}:{addr[1]}\n")
+        out.write("ready\n")
+        out.flush()
+        await server.serve_forever()
+        out.write(f"stopped; calls by outcome: {services.records.counts()}\n")
+    finally:
+        services.close()
+
+
+def run(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
+    from ivr.errors import IvrError
+
+    if not (args.audiosocket or args.websocket):
+        raise IvrError("nothing to listen on: give --audiosocket HOST:PORT and/or --websocket HOST:PORT", "ivr serve")
+    asyncio.run(serve(args, stdout or sys.stdout))
+    return 0
