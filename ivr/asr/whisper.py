@@ -149,6 +149,8 @@ class WhisperRecognizer(Recognizer):
             # nothing voiced since the snapshot: its decode is the answer
             result = self._spec[1].result()
             self.speculative_hits += 1
+        elif self._spec is not None:
+            self._spec[1].cancel()  # stale and maybe still queued: do not let it delay us
         if result is None:
             result = self.engine.decode(resample(audio, self.sample_rate, RATE), self.expected)
         text, conf = result

@@ -72,3 +72,25 @@ class RunSummary:
     @property
     def ok(self) -> bool:
         return not any(r.status in ("failed", "error") for r in self.results)
+
+
+def summary_dict(summary: RunSummary) -> dict[str, Any]:
+    """The run as plain data (bench scripts, dashboards)."""
+    out = []
+    for r in summary.results:
+        out.append({
+            "name": r.scenario.name, "file": str(r.scenario.path), "language": r.scenario.language,
+            "tags": list(r.scenario.tags), "status": r.status, "message": r.message, "failures": r.all_failures,
+            "outcome": r.outcome, "expected_outcome": r.scenario.expect.outcome, "queue": r.handoff_queue,
+            "engine": r.engine, "wall_seconds": round(r.wall_seconds, 3), "call_seconds": round(r.call_seconds, 3),
+            "turns": [{
+                "kind": t.kind, "line": t.line, "transcript": t.transcript, "dtmf": t.dtmf, "intent": t.intent,
+                "command": t.command, "expected_intent": (r.scenario.turns[t.index].expect.intent
+                                                          if r.scenario.turns[t.index].expect else None),
+                "reference": (r.scenario.turns[t.index].expect.reference if r.scenario.turns[t.index].expect else None),
+                "cer": t.cer, "prompts": t.prompts, "latency_ms": t.latency_ms, "no_input": t.no_input,
+                "failures": t.failures,
+            } for t in r.turns],
+        })
+    return {"wall_seconds": round(summary.wall_seconds, 3),
+            "counts": {s: summary.count(s) for s in ("passed", "failed", "error", "skipped")}, "scenarios": out}

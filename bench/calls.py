@@ -1,0 +1,188 @@
+"""Concurrent calls over AudioSocket on loopback against a real ``ivr serve``.
+
+The server runs in its own process (so its CPU and memory are its own) with
+the shipped flows, Whisper and the demo bank. N simulated callers (N = 1, 8,
+32, 64 by default) ring at once, in real time, in two scenarios:
+
+- ``speech``: key 1 over the greeting, then say 我要查餘額 (TTS) over the
+  menu; latency = end of the caller's speech -> first reply audio. Reported
+  raw and minus the step's end-of-turn silence (the endpointer must wait that
+  long by design), i.e. the processing latency the goal is about.
+- ``dtmf``: the whole balance call by keys (language, menu, Taiwan ID, PIN,
+  "nothing else"); latency = last key -> first reply audio (no end silence).
+
+Also: reply frames that arrived late (> 60 ms behind their 20 ms schedule
+inside a prompt), calls that did not end as expected, server CPU (share of
+one core) and memory per call. Writes bench/results/calls.json.
+
+    python bench/calls.py                       # speech at 1, 8; dtmf at 1, 8, 32, 64
+    python bench/calls.py --speech 1 8 --dtmf 64
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RATE = 8000
+MENU_END_SILENCE_S = 0.7  # the menu is an intent step: ivr.dialog.engine.END_SILENCE_MS["intent"]
+
+
+def pct(xs: list[float], q: float) -> float | None:
+    return round(float(np.percentile(xs, q)), 3) if xs else None
+
+
+class Server:
+    """``ivr serve`` in a child process; reads its CPU time and RSS from /proc."""
+
+    def __init__(self, tmp: Path) -> None:
+        cmd = [sys.executable, "-m", "ivr", "serve", "--audiosocket", "127.0.0.1:0", "--metrics", "127.0.0.1:0",
+               "--flows", str(ROOT / "flows"), "--records", str(tmp / "calls.sqlite3"),
+               "--queue", f"sqlite:///{tmp / 'queue.sqlite3'}", "--bank", str(tmp / "bank.sqlite3"), "--drain", "5"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=tmp)
+        self.records = tmp / "calls.sqlite3"
+        self.addr: tuple[str, int] | None = None
+        for line in self.proc.stdout:
+            m = re.match(r"audiosocket: (.+):(\d+)", line)
+            if m:
+                self.addr = (m.group(1), int(m.group(2)))
+            if line.strip() == "ready":
+                break
+        if self.addr is None:
+            raise SystemExit("ivr serve did not start")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def scripts(speech: np.ndarray) -> dict[str, list[tuple]]:
+    from ivr.cli.demo import PIN, demo_id_keys
+
+    return {
+        "speech": [("silence", 0.5), ("dtmf", "1"), ("wait_audio", 20.0), ("silence", 0.5), ("audio", speech),
+                   ("wait_audio", 60.0), ("silence", 0.3), ("hangup",)],
+        "dtmf": [("silence", 0.5), ("dtmf", "1"), ("wait_audio", 20.0), ("dtmf", "1"), ("wait_audio", 20.0),
+                 ("dtmf", demo_id_keys()), ("wait_audio", 20.0), ("dtmf", PIN), ("wait_reply", 60.0),
+                 ("dtmf", "2"), ("wait_reply", 30.0)],
+    }
+
+
+def late_frames(result) -> int:
+    """Frames more than 60 ms behind their place in a prompt's 20 ms schedule."""
+    late, start, k = 0, None, 0
+    prev = -1.0
+    for t, _ in result.received:
+        if start is None or t - prev > 0.3:  # a new prompt (or the same after a gap: a new schedule)
+            start, k = t, 0
+        elif t - (start + k * 0.02) > 0.06:
+            late += 1
+            start, k = t, 0
+        prev = t
+        k += 1
+    return late
+
+
+async def round_(server: Server, scenario: str, script: list[tuple], n: int) -> dict:
+    from ivr.transports import audiosocket_call
+
+    host, port = server.addr
+    cpu0, rss0, t0 = server.cpu_seconds(), server.rss_mb(), time.perf_counter()
+    peak = rss0
+    calls = [asyncio.ensure_future(audiosocket_call(host, port, script, max_seconds=240)) for _ in range(n)]
+    while not all(c.done() for c in calls):
+        await asyncio.sleep(0.5)
+        peak = max(peak, server.rss_mb())
+    results = [c.result() for c in calls]
+    wall = time.perf_counter() - t0
+    cpu = server.cpu_seconds() - cpu0
+    lat: list[float] = []
+    for r in results:
+        ends = r.reply_latencies()
+        if scenario == "speech":
+            lat += ends[1:2]  # the turn after the spoken request
+        else:
+            lat += ends
+    out = {
+        "scenario": scenario, "calls": n, "wall_s": round(wall, 1),
+        "latency_p50_s": pct(lat, 50), "latency_p95_s": pct(lat, 95), "turns": len(lat),
+        "late_reply_frames": sum(late_frames(r) for r in results),
+        "reply_frames": sum(len(r.received) for r in results),
+        "client_late_frames": sum(r.late_frames for r in results),
+        "calls_hung_up_by_bot": sum(r.hung_up_by_bot for r in results),
+        "server_cpu_core_share_per_call": round(cpu / wall / n, 4),
+        "server_rss_mb": round(peak, 1), "server_rss_mb_per_call": round((peak - rss0) / n, 2),
+    }
+    if scenario == "speech":
+        out["latency_after_endpoint_p50_s"] = pct([x - MENU_END_SILENCE_S for x in lat], 50)
+        out["latency_after_endpoint_p95_s"] = pct([x - MENU_END_SILENCE_S for x in lat], 95)
+    return out
+
+
+def outcomes(db: Path) -> dict[str, int]:
+    import sqlite3
+
+    with sqlite3.connect(db) as c:
+        return dict(c.execute("SELECT COALESCE(outcome, 'unfinished'), COUNT(*) FROM calls GROUP BY 1").fetchall())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--speech", type=int, nargs="*", default=[1, 8])
+    ap.add_argument("--dtmf", type=int, nargs="*", default=[1, 8, 32, 64])
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "calls.json"))
+    args = ap.parse_args()
+
+    from ivr.prompts import PromptRenderer
+
+    speech = PromptRenderer().render_text("我要查餘額", "zh-TW", RATE)
+    rounds = []
+    with tempfile.TemporaryDirectory(prefix="ivr-bench-calls-") as tmp:
+        server = Server(Path(tmp))
+        try:
+            for scenario, ns in (("speech", args.speech), ("dtmf", args.dtmf)):
+                for n in ns:
+                    r = asyncio.run(round_(server, scenario, scripts(speech)[scenario], n))
+                    rounds.append(r)
+                    print(json.dumps(r, ensure_ascii=False), flush=True)
+        finally:
+            server.stop()
+        by_outcome = outcomes(Path(tmp) / "calls.sqlite3")
+    result = {
+        "bench": "calls", "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
+        "rounds": rounds, "records_by_outcome": by_outcome,
+        "goals": {"speech_8_calls_p50_s": 0.5, "speech_8_calls_p95_s": 0.9, "dtmf_realtime_calls": 50},
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The shipped fixture set, end to end through the CLI: it passes, its JUnit
+XML says so with the right counts, and its HTML report renders in a browser."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ivr.qa import load_scenarios
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "audio_fixtures"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def suite_run(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("qa")
+    junit, html = out / "junit.xml", out / "report.html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ivr", "test", str(FIXTURES), "--junit", str(junit), "--html", str(html)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "COLUMNS": "160"},
+    )
+    return {"proc": proc, "junit": junit, "html": html}
+
+
+@pytest.mark.slow
+def test_fixture_suite_passes_with_right_junit_counts(suite_run: dict) -> None:
+    proc = suite_run["proc"]
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    scenarios = load_scenarios([FIXTURES])
+    needs_shared = [s for s in scenarios if any(not s.resolve(r).exists() for r in s.requires)]
+    suite = ET.parse(suite_run["junit"]).getroot().find("testsuite")
+    assert int(suite.get("tests")) == len(scenarios) >= 40
+    assert (suite.get("failures"), suite.get("errors")) == ("0", "0")
+    assert int(suite.get("skipped")) == len(needs_shared)
+    names = {c.get("name") for c in suite.iter("testcase")}
+    assert names == {s.name for s in scenarios}
+    assert "passed" in proc.stdout and "ivr test" in proc.stdout  # the summary table
+
+
+@pytest.mark.slow
+def test_html_report_screenshot(suite_run: dict, artifacts_dir: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs Debian chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    html = suite_run["html"]
+    assert html.is_file(), suite_run["proc"].stderr[-2000:]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(html.as_uri())
+            # open one voice scenario so the screenshot shows a turn table with audio players
+            page.locator("details.sc", has_text="zh_voice_support").first.evaluate("d => d.open = true")
+            page.locator("details.sc", has_text="zh_voice_support").first.scroll_into_view_if_needed()
+            assert page.locator("audio").count() > 0
+            assert page.locator(".pill.passed").first.inner_text().endswith("passed")
+            page.screenshot(path=str(artifacts_dir / "qa_report.png"), full_page=False)
+        finally:
+            browser.close()
+    assert (artifacts_dir / "qa_report.png").stat().st_size > 10_000
