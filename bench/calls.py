@@ -82,7 +82,7 @@ class Server:
             self.proc.kill()
 
 
-def scripts(speech: np.ndarray) -> dict[str, list[tuple]]:
+def scripts(speech: np.ndarray | None) -> dict[str, list[tuple]]:
     from ivr.cli.demo import PIN, demo_id_keys
 
     return {
@@ -109,13 +109,19 @@ def late_frames(result) -> int:
     return late
 
 
-async def round_(server: Server, scenario: str, script: list[tuple], n: int) -> dict:
+async def round_(server: Server, scenario: str, script: list[tuple], n: int, stagger: float = 0.0) -> dict:
     from ivr.transports import audiosocket_call
 
     host, port = server.addr
     cpu0, rss0, t0 = server.cpu_seconds(), server.rss_mb(), time.perf_counter()
     peak = rss0
-    calls = [asyncio.ensure_future(audiosocket_call(host, port, script, max_seconds=240)) for _ in range(n)]
+    rng = np.random.default_rng(n)
+
+    async def one(delay: float):
+        await asyncio.sleep(delay)
+        return await audiosocket_call(host, port, script, max_seconds=240)
+
+    calls = [asyncio.ensure_future(one(float(d))) for d in rng.uniform(0, stagger, n)]
     while not all(c.done() for c in calls):
         await asyncio.sleep(0.5)
         peak = max(peak, server.rss_mb())
@@ -130,7 +136,7 @@ async def round_(server: Server, scenario: str, script: list[tuple], n: int) -> 
         else:
             lat += ends
     out = {
-        "scenario": scenario, "calls": n, "wall_s": round(wall, 1),
+        "scenario": scenario, "calls": n, "start_spread_s": stagger, "wall_s": round(wall, 1),
         "latency_p50_s": pct(lat, 50), "latency_p95_s": pct(lat, 95), "turns": len(lat),
         "late_reply_frames": sum(late_frames(r) for r in results),
         "reply_frames": sum(len(r.received) for r in results),
@@ -156,6 +162,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--speech", type=int, nargs="*", default=[1, 8])
     ap.add_argument("--dtmf", type=int, nargs="*", default=[1, 8, 32, 64])
+    ap.add_argument("--stagger", type=float, default=0.0,
+                    help="callers start at random times within this many seconds (0 = all at once, the worst case)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "calls.json"))
     args = ap.parse_args()
 
@@ -168,7 +176,7 @@ def main() -> None:
         try:
             for scenario, ns in (("speech", args.speech), ("dtmf", args.dtmf)):
                 for n in ns:
-                    r = asyncio.run(round_(server, scenario, scripts(speech)[scenario], n))
+                    r = asyncio.run(round_(server, scenario, scripts(speech)[scenario], n, args.stagger))
                     rounds.append(r)
                     print(json.dumps(r, ensure_ascii=False), flush=True)
         finally:

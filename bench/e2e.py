@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# bench/ holds scripts named like stdlib modules (queue.py): keep it off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
 
@@ -60,8 +62,9 @@ def metrics(summary) -> dict:
                 cer_by_engine.setdefault(r.engine or "?", []).append(cer(exp.reference, t.transcript))
 
     def lat(xs: list[float]) -> dict:
+        p50, p90 = _pct(xs, 0.5), _pct(xs, 0.9)
         return {"n": len(xs), "mean_ms": round(statistics.fmean(xs), 1) if xs else None,
-                "p50_ms": _pct(xs, 0.5), "p90_ms": _pct(xs, 0.9)}
+                "p50_ms": None if p50 is None else round(p50, 1), "p90_ms": None if p90 is None else round(p90, 1)}
 
     return {
         "scenarios": len(summary.results),
@@ -85,6 +88,9 @@ def main() -> int:
     ap.add_argument("--tts", default="espeak", help="prompt voice (see ivr test --tts)")
     ap.add_argument("-o", "--out", type=Path, default=ROOT / "bench" / "results" / "e2e.json")
     args = ap.parse_args()
+    import logging
+
+    logging.getLogger("ivr.prompts").setLevel(logging.ERROR)  # the per-prompt "no Taiwanese voice" notes
 
     scenarios = load_scenarios(args.paths)
     t0 = time.perf_counter()

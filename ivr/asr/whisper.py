@@ -5,7 +5,10 @@ Whisper decodes whole turns, so ``accept`` buffers and ``finish`` decodes.
 With ``speculative=True`` the recognizer also decodes in the background
 whenever the caller pauses; if nothing voiced arrived after that snapshot by
 ``finish`` (the endpointer's trailing silence), the background result is
-reused and the caller does not wait for a decode."""
+reused and the caller does not wait for a decode. It can only win the part
+of the trailing silence after ``pause_ms``: measured (bench/asr.py, 600 ms
+silence, busy 2-core machine) 2.29 s -> 2.16 s mean finish latency, with a
+worse maximum, so it is off by default."""
 from __future__ import annotations
 
 import math

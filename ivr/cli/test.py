@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tts", default="espeak",
                    help="prompt voice (default espeak: prompts are only timed in QA and it renders in milliseconds; "
                         "kokoro = the production voice, slower)")
+    p.add_argument("--keep-records", type=Path, default=None, metavar="DB",
+                   help="keep each call's record and audio in this SQLite file (input for 'ivr record')")
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
     p.set_defaults(func=run)
 
@@ -34,7 +36,15 @@ def run(args: argparse.Namespace) -> int:
 
     from ivr.qa import RunOptions, load_scenarios, run_scenarios, write_html, write_junit
 
+    if args.log_level == "warning":
+        # One "no Taiwanese voice" warning per prompt is news to an operator,
+        # noise in a QA run of 50 calls; --log-level info shows them again.
+        import logging
+
+        logging.getLogger("ivr.prompts").setLevel(logging.ERROR)
     console = Console(stderr=False, highlight=False)
+    if not console.is_terminal:  # CI logs: wide enough that scenario names are not cut
+        console = Console(stderr=False, highlight=False, width=max(console.width, 140))
     scenarios = load_scenarios(args.paths, args.pattern)
     if args.list:
         for s in scenarios:
@@ -55,17 +65,20 @@ def run(args: argparse.Namespace) -> int:
 
         def finished(r) -> None:
             mark = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "-"}[r.status]
-            progress.console.print(f"[{styles[r.status]}]{mark}[/] {r.scenario.name} [dim]{r.wall_seconds:.1f}s[/dim]")
+            call = f" call {r.call_id}" if args.keep_records and r.call_id else ""
+            progress.console.print(f"[{styles[r.status]}]{mark}[/] {r.scenario.name} [dim]{r.wall_seconds:.1f}s{call}[/dim]")
             for f in (r.all_failures if r.status == "failed" else [r.message] if r.message else [])[:6]:
                 progress.console.print(f"    [dim]{f}[/dim]")
             progress.advance(task)
 
-        opts = RunOptions(flows_dir=args.flows, engine=args.engine, tts=args.tts, on_start=started, on_result=finished)
+        opts = RunOptions(flows_dir=args.flows, engine=args.engine, tts=args.tts, on_start=started, on_result=finished,
+                          records_db=args.keep_records)
         summary = run_scenarios(scenarios, opts)
 
     table = Table(title="ivr test", show_lines=False)
     for col in ("scenario", "lang", "result", "turns", "outcome", "queue", "mean latency", "time"):
-        table.add_column(col, justify="right" if col in ("turns", "mean latency", "time") else "left")
+        table.add_column(col, justify="right" if col in ("turns", "mean latency", "time") else "left",
+                         no_wrap=col == "scenario")
     for r in summary.results:
         lat = [t.latency_ms for t in r.turns if t.latency_ms is not None]
         table.add_row(r.scenario.name, r.scenario.language, f"[{styles[r.status]}]{r.status}[/]", str(len(r.scenario.turns)),
@@ -83,4 +96,6 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         console.print(f"HTML report: {write_html(summary, args.html, embed_audio=not args.link_audio)}")
     sys.stdout.flush()
+    if any(r.input_error for r in summary.results):
+        return 2
     return 0 if summary.ok else 1

@@ -258,9 +258,10 @@ class ScenarioLine:
                 async for f in self._frames(samples if samples is not None else self._silence(0)):
                     yield f
             log.end = self.clock.now()
-            since = log.end if turn.barge_in_ms is None else start
-            if turn.silence_ms is not None:
-                since = start
+            # The bot may answer before the caller's turn is over on the line
+            # (keys are acted on at once): its answer is whatever starts after
+            # the turn began, as the caller only starts into a quiet line.
+            since = start
         # Line stays open until the bot ends the call (the runner sets bot_done).
         end = self.clock.now() + HOLD_AFTER_LAST_S
         while not self._over() and self.clock.now() < end:

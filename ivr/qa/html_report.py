@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jinja2
 
-from ivr.qa.cer import diff_ops
+from ivr.qa.cer import diff_ops, normalize_text
 from ivr.qa.results import RunSummary, ScenarioResult, TurnResult
 from ivr.redact import redact
 
@@ -30,6 +30,31 @@ def _audio_src(t: TurnResult, sc_dir: Path, out_dir: Path, embed: bool, audio_pa
     return ""
 
 
+def _highlight(t: TurnResult, spec) -> list[tuple[str, str]]:
+    """Runs for the transcript cell: a character diff against a reference
+    transcript, or the expected phrases marked where they were heard."""
+    if not t.transcript:
+        return []
+    exp = spec.expect if spec is not None else None
+    if exp is not None and exp.reference:
+        return diff_ops(exp.reference, t.transcript)
+    needles = [] if exp is None or exp.transcript_contains is None else (
+        [exp.transcript_contains] if isinstance(exp.transcript_contains, str) else list(exp.transcript_contains))
+    heard = normalize_text(t.transcript)
+    runs: list[tuple[str, str]] = []
+    pos = 0
+    for n in needles:
+        k = normalize_text(n)
+        i = heard.find(k, pos) if k else -1
+        if i < 0:
+            continue
+        runs += [("eq", heard[pos:i]), ("mark", k)]
+        pos = i + len(k)
+    if not runs:
+        return [("eq", t.transcript)] + [("del", n) for n in needles]
+    return [r for r in runs + [("eq", heard[pos:])] if r[1]]
+
+
 def _fmt(v) -> str:
     return redact(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str))
 
@@ -42,7 +67,7 @@ def _view(r: ScenarioResult, out_dir: Path, embed: bool) -> dict:
         audio_path = sc.resolve(spec.audio) if spec is not None and spec.audio else None
         turns.append({
             "index": t.index, "label": t.label, "transcript": redact(t.transcript), "dtmf": "*" * len(t.dtmf) if len(t.dtmf) > 5 else t.dtmf,
-            "diff": [(op, redact(s)) for op, s in diff_ops(t.expected_text, t.transcript)] if t.expected_text and t.transcript else [],
+            "diff": [(op, redact(s)) for op, s in _highlight(t, spec)],
             "expected_text": redact(t.expected_text), "cer": t.cer, "intent": t.intent, "command": t.command,
             "slots": {k: _fmt(v) for k, v in t.slots.items()}, "prompts": t.prompts,
             "prompt_texts": [redact(x) for x in t.prompt_texts if x], "latency_ms": t.latency_ms,

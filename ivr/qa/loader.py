@@ -4,6 +4,7 @@ YAML is composed to nodes first so every value keeps the line it came from;
 a pydantic error's location is then mapped back to that line."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -92,7 +93,11 @@ def parse_scenario(text: str, path: Path) -> Scenario:
     except ValidationError as e:
         first = e.errors()[0]
         more = f" (+{e.error_count() - 1} more)" if e.error_count() > 1 else ""
-        raise ScenarioError(_describe(first) + more, f"{path}:{_line_for(first['loc'], lines)}") from None
+        loc = tuple(first["loc"])
+        m = re.match(r"Value error, turn (\d+):", first["msg"])
+        if not loc and m:  # a whole-scenario check that names a turn
+            loc = ("turns", int(m.group(1)) - 1)
+        raise ScenarioError(_describe(first) + more, f"{path}:{_line_for(loc, lines)}") from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

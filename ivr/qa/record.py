@@ -2,7 +2,8 @@
 so a call that went wrong in production becomes a regression test.
 
 Each caller utterance is cut from the recorded caller track into its own WAV
-next to the scenario; keys become DTMF turns, timeouts become silence. The
+next to the scenario; keys become DTMF turns (keys the record masked, like a PIN, become empty
+``vars`` to fill in), timeouts become silence. The
 expectations written are what the bot did on that call (intent, prompt,
 outcome, queue): review them and change the ones that were wrong.
 """
@@ -31,11 +32,13 @@ def _safe_name(s: str) -> str:
 
 
 def _masked(turn_event: dict[str, Any]) -> bool:
-    """Keys of a secret slot (PIN, password) are stored as '*'s by the session."""
+    """Keys of a secret slot (PIN, password) are stored as '*'s by the session,
+    and a record store that redacts masks any long digit run the same way."""
     from ivr.session.session import SECRET_SLOTS
 
     slot = str(turn_event.get("slot", "")).lower()
-    return any(s in slot for s in SECRET_SLOTS)
+    keys = str(turn_event.get("dtmf", ""))
+    return any(s in slot for s in SECRET_SLOTS) or (len(keys) > 1 and set(keys) == {"*"})
 
 
 def _turn_blocks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -92,6 +95,7 @@ def record_to_scenario(call_id: str, db: str | Path, out: str | Path, name: str 
     clip_dir = out.parent / f"{out.stem}_audio"
 
     turns: list[dict[str, Any]] = []
+    secret_vars: dict[str, str] = {}
     for i, b in enumerate(_turn_blocks(rec.events)):
         ev = b["turn"]
         turn: dict[str, Any]
@@ -99,6 +103,12 @@ def record_to_scenario(call_id: str, db: str | Path, out: str | Path, name: str 
             turn = {"silence_ms": NO_INPUT_SILENCE_MS}
         elif ev.get("dtmf") and not _masked(ev):
             turn = {"dtmf": ev["dtmf"]}
+        elif ev.get("dtmf"):
+            # Keys masked in the record (a PIN, or a long number the store
+            # redacted): only the person writing the test knows them.
+            var = f"keys_{i + 1}"
+            secret_vars[var] = ""
+            turn = {"dtmf": "{" + var + "}"}
         elif b["recognized"]:
             r = b["recognized"][-1]
             a, z = max(0.0, float(r["start"]) - PAD_S), float(r["end"]) + PAD_S
@@ -107,14 +117,6 @@ def record_to_scenario(call_id: str, db: str | Path, out: str | Path, name: str 
             clip_path = clip_dir / f"turn{i + 1:02d}.wav"
             write_wav(clip_path, clip, rate)
             turn = {"audio": clip_path.relative_to(out.parent).as_posix()}
-        elif ev.get("dtmf"):
-            # Masked keys (a PIN): replay the caller's own audio, tones included.
-            end = float(ev["t"])
-            start = max(0.0, end - 6.0)
-            clip_dir.mkdir(exist_ok=True)
-            clip_path = clip_dir / f"turn{i + 1:02d}.wav"
-            write_wav(clip_path, samples[int(start * rate): int(end * rate)], rate)
-            turn = {"audio": clip_path.relative_to(out.parent).as_posix(), "note_": "keys were masked in the record"}
         else:
             continue
         expect: dict[str, Any] = {}
@@ -126,7 +128,6 @@ def record_to_scenario(call_id: str, db: str | Path, out: str | Path, name: str 
             expect["intent"] = b["intent"]
         if b["prompts"]:
             expect["prompt"] = b["prompts"][0]["key"]
-        turn.pop("note_", None)
         if expect:
             turn["expect"] = expect
         turns.append(turn)
@@ -149,12 +150,21 @@ def record_to_scenario(call_id: str, db: str | Path, out: str | Path, name: str 
         "sample_rate": 8000 if rate <= 8000 else 16000,
         "tags": ["recorded"],
     }
+    masked_caller = not rec.caller or "*" in rec.caller
+    if not masked_caller:
+        doc["caller"] = rec.caller
     if engine:
         doc["engine"] = engine
+    if secret_vars:
+        doc["vars"] = secret_vars
     doc["turns"] = turns
     doc["expect"] = call_expect
+    note = ("# Keys the record had masked are the empty entries under vars: fill in test values.\n"
+            if secret_vars else "")
+    if masked_caller and rec.caller:
+        note += "# The caller's number was masked in the record: add caller: with a test number if the flow uses it.\n"
     out.write_text(
-        f"# Made by `ivr record {call_id}` from {db.name}.\n"
+        f"# Made by `ivr record {call_id}` from {db.name}.\n" + note
         + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=110),
         encoding="utf-8",
     )

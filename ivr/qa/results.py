@@ -47,6 +47,7 @@ class ScenarioResult:
     wall_seconds: float = 0.0
     call_seconds: float = 0.0
     message: str = ""  # skip reason or error text
+    input_error: bool = False  # the scenario's own files could not be read (CLI exit 2)
 
     @property
     def all_failures(self) -> list[str]:
@@ -58,6 +59,14 @@ class ScenarioResult:
     def settle(self) -> "ScenarioResult":
         if self.status in ("passed", "failed"):
             self.status = "failed" if self.all_failures else "passed"
+            why = self.scenario.xfail
+            if why and self.status == "failed":
+                # a known bug: reported (as skipped) with what still fails
+                self.status = "skipped"
+                self.message = f"known failure ({why}): {self.all_failures[0]}"
+            elif why:
+                self.status = "failed"
+                self.failures.append(f"marked xfail ({why}) but passed: remove the xfail")
         return self
 
 

@@ -15,17 +15,17 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ivr.clock import VirtualClock
-from ivr.errors import IvrError
+from ivr.errors import AudioFormatError, IvrError
 from ivr.log import get_logger
 from ivr.qa.audio_api import audio_api
 from ivr.qa.caller import ScenarioLine, TextScript, TurnLog, turn_samples
 from ivr.qa.expect import check_call, check_turn
-from ivr.qa.loader import load_scenarios
+from ivr.qa.loader import ScenarioError, load_scenarios
 from ivr.qa.results import RunSummary, ScenarioResult, TurnResult
 from ivr.qa.scenario import Scenario
 from ivr.qa.text_turns import TextTurnEngine
@@ -276,7 +276,7 @@ def _skip_reason(sc: Scenario) -> str | None:
     for t in sc.turns:
         if t.audio is not None and not sc.resolve(t.audio).exists():
             p = sc.resolve(t.audio)
-            if ".." in Path(t.audio).parts and "shared" in Path(t.audio).parts:
+            if "shared" in Path(t.audio).parts:
                 return f"needs shared recording {t.audio} (not found at {p})"
     return None
 
@@ -385,6 +385,8 @@ async def _run_call(sc: Scenario, res: Resources, executor: TrackingExecutor, wo
     backends, bank = res.backends(workdir)
 
     def variable(name: str) -> str:
+        if name in sc.vars:
+            return sc.vars[name]
         if name == "sms_code":
             cid = (dialog.steps[-1].state.get("slots") or {}).get("customer_id") if dialog.steps else None
             return (bank.last_code(cid) if cid is not None else None) or ""
@@ -442,6 +444,7 @@ def run_scenario(sc: Scenario, res: Resources | None = None) -> ScenarioResult:
         r.settle()
     except IvrError as e:
         r = ScenarioResult(scenario=sc, status="error", message=str(e))
+        r.input_error = isinstance(e, (AudioFormatError, ScenarioError))
     except Exception as e:  # a bug in a stage: report it on this scenario and carry on with the rest
         log.exception("scenario %s crashed", sc.name)
         r = ScenarioResult(scenario=sc, status="error", message=f"{type(e).__name__}: {e}")

@@ -7,6 +7,7 @@ as if recognized, silence, or a hang-up. Expectations sit on the turn they
 follow and on the whole call."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +20,7 @@ QUEUES = ("T1", "T2", "T3", "TQ")
 # Values only known during the call, typed by the caller from elsewhere:
 # {sms_code} is the one-time code the demo bank just "texted" to the caller.
 DTMF_VARIABLES = ("sms_code",)
+_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class _Strict(BaseModel):
@@ -90,12 +92,10 @@ class Turn(_Strict):
     @classmethod
     def _dtmf_keys(cls, v: str | None) -> str | None:
         if v is not None:
-            plain = v
-            for var in DTMF_VARIABLES:
-                plain = plain.replace("{" + var + "}", "")
+            plain = _VAR.sub("", v)
             bad = [c for c in plain if c not in "0123456789*#ABCD"]
             if not v or bad:
-                raise ValueError(f"dtmf must be keys 0-9 * # A-D (or {{sms_code}}), got {v!r}")
+                raise ValueError(f"dtmf must be keys 0-9 * # A-D or {{variables}}, got {v!r}")
         return v
 
     @model_validator(mode="after")
@@ -131,6 +131,8 @@ class Scenario(_Strict):
     caller: str = "+886900000000"
     tags: list[str] = Field(default_factory=list)
     requires: list[str] = Field(default_factory=list, description="paths that must exist, else skip")
+    xfail: str | None = Field(None, description="a known bug (why, where tracked): failing is reported, passing fails")
+    vars: dict[str, str] = Field(default_factory=dict, description="keys used as {name} in dtmf turns (test PINs, dates)")
     turns: list[Turn] = Field(min_length=1)
     expect: CallExpect = Field(default_factory=CallExpect)
     # Set by the loader, not the file.
@@ -143,6 +145,25 @@ class Scenario(_Strict):
         if v not in LANGUAGES:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {v!r}")
         return v
+
+    @field_validator("vars")
+    @classmethod
+    def _vars(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, keys in v.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"variable name {name!r} must be a plain identifier")
+            if any(c not in "0123456789*#ABCD" for c in str(keys)):
+                raise ValueError(f"variable {name} must be DTMF keys 0-9 * # A-D, got {keys!r}")
+        return {k: str(x) for k, x in v.items()}
+
+    @model_validator(mode="after")
+    def _known_vars(self) -> "Scenario":
+        for i, t in enumerate(self.turns):
+            for name in _VAR.findall(t.dtmf or ""):
+                if name not in self.vars and name not in DTMF_VARIABLES:
+                    raise ValueError(f"turn {i + 1}: dtmf uses {{{name}}} but vars has no {name} "
+                                     f"(built in: {', '.join(DTMF_VARIABLES)})")
+        return self
 
     @property
     def base_dir(self) -> Path:

@@ -3,7 +3,8 @@ to dialog to prompts, plus call records and metrics."""
 from ivr.session.engines import CallRecognizers, EngineSelector
 from ivr.session.metrics import SessionMetrics
 from ivr.session.records import OUTCOMES, CallRecord, CallRecordStore, RecordStoreError
-from ivr.session.session import CallSession, SessionConfig
+from ivr.session.config import SessionConfig
+from ivr.session.session import CallSession
 from ivr.session.turns import BargeIn, BargeInPolicy, Floor, TurnTaking
 
 __all__ = [

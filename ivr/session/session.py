@@ -10,38 +10,24 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Mapping
 
 from ivr.frames import (ActionResult, AudioFrame, CallBackend, CallEnded, CallStarted, DtmfDigit, Hangup, Listen,
                         NoInput, Say, Transfer, UserInput)
 from ivr.log import get_logger
+from ivr.session.backend_call import run_backend
+from ivr.session.config import SessionConfig
 from ivr.session.decoding import TurnDecoder
 from ivr.session.engines import CallRecognizers, EngineSelector
 from ivr.session.hearing import CallerInput, HungUp, Utterance
 from ivr.session.metrics import SessionMetrics
 from ivr.session.playback import Playback
 from ivr.session.records import CallRecord, CallRecordStore, RecordWriter
-from ivr.session.transfer import Hold, build_bundle, maybe_await
-from ivr.session.turns import BargeIn, BargeInPolicy, TurnTaking
+from ivr.session.transfer import QueueLink
+from ivr.session.turns import BargeIn, TurnTaking
 
 log = get_logger(__name__)
 SECRET_SLOTS = ("pin", "password", "passcode", "otp")
-# our outcomes -> ivr.handoff.CALL_OUTCOMES (bot containment figures)
-HANDOFF_OUTCOMES = {"self_served": "contained", "handed_off": "transferred", "abandoned": "abandoned", "failed": "failed"}
-
-
-@dataclass(frozen=True)
-class SessionConfig:
-    max_call_seconds: float = 900.0
-    inter_digit_timeout_s: float = 3.0
-    backend_timeout_s: float = 5.0
-    barge_in: BargeInPolicy = field(default_factory=BargeInPolicy)
-    hold_announce_every_s: float = 30.0
-    hold_poll_s: float = 1.0
-    max_hold_s: float = 1800.0
-    error_queue: str = "T1"  # where a call goes when the bot itself fails
-    language: str = "zh-TW"
 
 
 def _get(state: Any, key: str, default: Any = None) -> Any:
@@ -78,16 +64,15 @@ class CallSession:
         self.playback = Playback(sink, self.clock, on_audio=self._record_bot_audio)
         self.record = CallRecord(self.call_id, transport, caller, self.config.language, time.time())
         self.writer: RecordWriter | None = None
+        self.queue: QueueLink | None = None
         self.transcript: list[dict] = []  # for the agent: who said what, when
         self.state: Any = None
         self._outcome: str | None = None
         self._skip_prompts = False
         self._turn_end: float | None = None
-        self._ticket: Any = None
         self._rec: tuple[str, Any] = ("", None)
         self._drive_task: asyncio.Future[Any] | None = None
         self._forced_end: str | None = None
-        self._hold_result: str | None = None
         self.log = logging_adapter(self.call_id)
 
     # -- recording --------------------------------------------------------
@@ -111,6 +96,9 @@ class CallSession:
     async def run(self) -> CallRecord:
         self.t0 = self.clock.now()  # frames and events are on this clock; records count from here
         self.writer = RecordWriter(self.records, self.record)
+        self.queue = None if self.handoff is None else QueueLink(
+            self.handoff, self.clock, self._event, call_id=self.call_id, caller=self.caller,
+            started_wall=self.record.started_wall)
         self.metrics.calls_active.inc()
         self.log.info("call started", extra={"caller": self.caller, "transport": self.record.transport})
         pump = asyncio.ensure_future(self.input.run())
@@ -167,21 +155,16 @@ class CallSession:
     async def _tell_handoff(self, reason: str) -> None:
         """A caller who hangs up on hold leaves the queue; every call's outcome
         feeds the bot-containment figures."""
-        if self.handoff is None:
+        if self.queue is None:
             return
         try:
-            if self._ticket is not None and self._hold_result is None and reason == "hangup":
-                await maybe_await(self.handoff.cancel(self._ticket, "caller_hangup"))
-                self._event("hold", result="caller_hung_up")
-            if hasattr(self.handoff, "record_call_outcome"):
-                outcome = self._outcome or ("abandoned" if reason == "hangup" else "failed")
-                await maybe_await(self.handoff.record_call_outcome(HANDOFF_OUTCOMES[outcome], self.call_id))
+            await self.queue.finish(self._outcome or ("abandoned" if reason == "hangup" else "failed"), reason)
         except Exception as e:  # the queue being down must not lose the call record
             self.log.warning("handoff update failed: %s", e)
 
     async def _fail_safe(self, why: str) -> None:
         """The bot broke mid-call: hand the caller to an agent rather than drop them."""
-        if self.handoff is None or self._outcome == "handed_off":
+        if self.queue is None or self._outcome == "handed_off":
             return
         try:
             await self._enqueue(Transfer(self.config.error_queue, reason="bot_error", note=why[:200]))
@@ -321,46 +304,26 @@ class CallSession:
 
     async def _backend(self, action: CallBackend) -> ActionResult:
         t0 = self.clock.now()
-        if self.backends is None:
-            result = ActionResult(action.name, False, error="no backend registry configured")
-        else:
-            if asyncio.iscoroutinefunction(self.backends):
-                call = asyncio.ensure_future(self.backends(action.name, dict(action.args)))
-            else:  # a blocking registry (argon2, HTTP): off the event loop
-                call = asyncio.ensure_future(self.offload(self.backends, action.name, dict(action.args)))
-            sleep = asyncio.ensure_future(self.clock.sleep(self.config.backend_timeout_s))
-            await asyncio.wait({call, sleep}, return_when=asyncio.FIRST_COMPLETED)
-            sleep.cancel()
-            if not call.done():
-                call.cancel()
-                result = ActionResult(action.name, False, error=f"timed out after {self.config.backend_timeout_s:g} s")
-            elif call.exception() is not None:
-                result = ActionResult(action.name, False, error=str(call.exception()))
-            else:
-                result = call.result()
+        result = await run_backend(self.backends, action, self.clock, self.offload, self.config.backend_timeout_s)
         self._event("action", name=action.name, ok=result.ok, error=result.error,
                     seconds=round(self.clock.now() - t0, 3))
         return result
 
     async def _enqueue(self, action: Transfer) -> Any:
-        bundle = build_bundle(self.state or {}, call_id=self.call_id, caller=self.caller, transfer=action,
-                              transcript=self.transcript, started_wall=self.record.started_wall)
-        ticket = self._ticket = await maybe_await(self.handoff.enqueue(bundle, action.queue, action.priority))
+        ticket = await self.queue.enqueue(self.state, action, self.transcript)
         self._outcome = "handed_off"
         self.metrics.handoffs.labels(action.queue).inc()
-        self._event("transfer", queue=action.queue, reason=action.reason, ticket=str(getattr(ticket, "id", ticket)))
         return ticket
 
     async def _transfer(self, action: Transfer) -> str:
-        if self.handoff is None:  # an offline run (ivr run/demo): note where the call would go, and end it
+        if self.queue is None:  # an offline run (ivr run/demo): note where the call would go, and end it
             self._outcome = "handed_off"
             self._event("transfer", queue=action.queue, reason=action.reason, ticket=None)
             return "transferred"
-        ticket = await self._enqueue(action)
-        hold = Hold(self.handoff, self.clock, self.say, self.config.hold_announce_every_s, self.config.hold_poll_s,
-                    self.config.max_hold_s)
-        result = self._hold_result = await hold.run(ticket, str(_get(self.state, "language", "") or "zh-TW"))
-        self._event("hold", result=result)
+        await self._enqueue(action)
+        c = self.config
+        await self.queue.hold(self.say, str(_get(self.state, "language", "") or "zh-TW"), c.hold_announce_every_s,
+                              c.hold_poll_s, c.max_hold_s)
         return "transferred"
 
     def end(self, reason: str = "shutdown") -> None:
@@ -371,7 +334,7 @@ class CallSession:
 
     async def hand_off_now(self, reason: str = "shutdown") -> None:
         """Used by a draining server: queue this call for an agent now."""
-        if self.handoff is not None and self._outcome is None:
+        if self.queue is not None and self._outcome is None:
             await self._enqueue(Transfer(self.config.error_queue, reason=reason))
 
 

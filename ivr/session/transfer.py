@@ -93,3 +93,44 @@ class Hold:
             await self.clock.sleep(self.poll_every)
             await asyncio.sleep(0)
         return "max_hold"
+
+
+# session outcomes -> ivr.handoff.CALL_OUTCOMES (the bot-containment figures)
+HANDOFF_OUTCOMES = {"self_served": "contained", "handed_off": "transferred", "abandoned": "abandoned", "failed": "failed"}
+
+
+class QueueLink:
+    """One call's side of the agent queue: enqueue with context, hold, leave
+    the queue when the caller hangs up on hold, report the call's outcome.
+    ``event(kind, **data)`` writes to the call record."""
+
+    def __init__(self, handoff: Any, clock: Any, event: Callable[..., None], *, call_id: str, caller: str,
+                 started_wall: float) -> None:
+        self.handoff = handoff
+        self.clock = clock
+        self.event = event
+        self.call_id, self.caller, self.started_wall = call_id, caller, started_wall
+        self.ticket: Any = None
+        self.hold_result: str | None = None
+
+    async def enqueue(self, state: Any, transfer: Transfer, transcript: list[dict]) -> Any:
+        bundle = build_bundle(state or {}, call_id=self.call_id, caller=self.caller, transfer=transfer,
+                              transcript=transcript, started_wall=self.started_wall)
+        self.ticket = await maybe_await(self.handoff.enqueue(bundle, transfer.queue, transfer.priority))
+        self.event("transfer", queue=transfer.queue, reason=transfer.reason,
+                   ticket=str(getattr(self.ticket, "id", self.ticket)))
+        return self.ticket
+
+    async def hold(self, say: Callable[[Say], Awaitable[Any]], language: str, announce_every: float,
+                   poll_every: float, max_hold: float) -> str:
+        hold = Hold(self.handoff, self.clock, say, announce_every, poll_every, max_hold)
+        self.hold_result = await hold.run(self.ticket, language)
+        self.event("hold", result=self.hold_result)
+        return self.hold_result
+
+    async def finish(self, outcome: str, reason: str) -> None:
+        if self.ticket is not None and self.hold_result is None and reason == "hangup":
+            await maybe_await(self.handoff.cancel(self.ticket, "caller_hangup"))
+            self.event("hold", result="caller_hung_up")
+        if hasattr(self.handoff, "record_call_outcome"):
+            await maybe_await(self.handoff.record_call_outcome(HANDOFF_OUTCOMES[outcome], self.call_id))

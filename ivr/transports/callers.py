@@ -20,7 +20,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -87,16 +87,23 @@ class _Pacer:
 
 async def _play_script(script: Sequence[tuple], send_audio, send_dtmf, result: CallerResult, pacer: _Pacer,
                        done: asyncio.Event) -> None:
-    silence = np.zeros(FRAME, dtype=np.int16)
+    silence = bytes(FRAME * 2)
 
     async def frames(samples: np.ndarray) -> None:
-        for i in range(0, len(samples), FRAME):
+        data = np.asarray(samples).astype("<i2").tobytes()  # once per step: cheap enough for 64 callers
+        data += bytes(-len(data) % (FRAME * 2))
+        for i in range(0, len(data), FRAME * 2):
             if done.is_set():
                 return
-            chunk = samples[i:i + FRAME]
-            if len(chunk) < FRAME:
-                chunk = np.concatenate([chunk, np.zeros(FRAME - len(chunk), np.int16)])
-            await send_audio(chunk)
+            await send_audio(data[i:i + FRAME * 2])
+            result.sent_frames += 1
+            await pacer.tick()
+
+    async def silent(seconds: float) -> None:
+        for _ in range(max(1, int(round(seconds * 50)))):
+            if done.is_set():
+                return
+            await send_audio(silence)
             result.sent_frames += 1
             await pacer.tick()
 
@@ -110,18 +117,18 @@ async def _play_script(script: Sequence[tuple], send_audio, send_dtmf, result: C
             await frames(np.asarray(step[1], dtype=np.int16))
             result.speech_ends.append(pacer.now())
         elif kind == "silence":
-            await frames(np.zeros(int(step[1] * RATE), np.int16))
+            await silent(step[1])
         elif kind == "dtmf":
             for d in step[1]:
                 await send_dtmf(d)
-                await frames(np.zeros(RATE // 10, np.int16))
+                await silent(0.1)
             result.speech_ends.append(pacer.now())
         elif kind in ("wait_reply", "wait_audio"):
             # a reply is >= 0.3 s of audio that starts after this step began (not the tail of a
             # prompt just cut off); wait_reply also waits until the bot has been quiet for 0.5 s
             begin, limit = pacer.now(), pacer.now() + step[1]
             while pacer.now() < limit and not done.is_set():
-                await frames(silence)
+                await silent(0.02)
                 new = [(t, p) for t, p in result.received[-400:] if t >= begin + 0.06]
                 if sum(len(p) for _, p in new) / 2 / RATE >= 0.3:
                     if kind == "wait_audio" or pacer.now() - new[-1][0] > 0.5:
@@ -134,7 +141,7 @@ async def _play_script(script: Sequence[tuple], send_audio, send_dtmf, result: C
         else:
             raise ValueError(f"unknown caller step {kind!r}")
     while not done.is_set():  # a phone line keeps sending until someone hangs up
-        await frames(silence)
+        await silent(0.02)
 
 
 async def audiosocket_call(host: str, port: int, script: Sequence[tuple], *, call_id: str | None = None,
@@ -146,9 +153,10 @@ async def audiosocket_call(host: str, port: int, script: Sequence[tuple], *, cal
     done = asyncio.Event()
     writer.write(encode_frame(KIND_UUID, uuid.UUID(call_id).bytes))
 
-    async def send_audio(chunk: np.ndarray) -> None:
-        writer.write(encode_frame(KIND_AUDIO, chunk.astype("<i2").tobytes()))
-        await writer.drain()
+    async def send_audio(pcm: bytes) -> None:
+        writer.write(encode_frame(KIND_AUDIO, pcm))
+        if writer.transport.get_write_buffer_size() > 64_000:
+            await writer.drain()
 
     async def send_dtmf(d: str) -> None:
         writer.write(encode_frame(KIND_DTMF, d.encode("ascii")))
@@ -211,10 +219,10 @@ async def websocket_call(url: str, script: Sequence[tuple], *, call_sid: str | N
             "customParameters": {"caller": caller} if caller else {},
             "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}})
 
-        async def send_audio(chunk: np.ndarray) -> None:
+        async def send_audio(pcm: bytes) -> None:
             await send({"event": "media", "streamSid": sid, "media": {
                 "track": "inbound", "chunk": str(seq), "timestamp": str(int(pacer.now() * 1000)),
-                "payload": base64.b64encode(ulaw_encode(chunk)).decode("ascii")}})
+                "payload": base64.b64encode(ulaw_encode(np.frombuffer(pcm, "<i2"))).decode("ascii")}})
 
         async def send_dtmf(d: str) -> None:
             await send({"event": "dtmf", "streamSid": sid, "dtmf": {"track": "inbound_track", "digit": d}})

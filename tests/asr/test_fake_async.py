@@ -88,3 +88,13 @@ async def test_async_recognizer_keeps_loop_free_and_order():
     await rec.reset()
     assert slow.order == ["a2", "a4", "a6", "f", "r"]
     await rec.close()
+
+
+def test_explicit_model_folder_must_exist(tmp_path):
+    with pytest.raises(IvrError, match="does not exist"):
+        load_engine("sphinx", tmp_path / "nowhere")
+
+
+def test_model_for_another_engine_is_refused():
+    with pytest.raises(IvrError, match="is for engine whisper, not vosk"):
+        load_engine("vosk", model="whisper-base")

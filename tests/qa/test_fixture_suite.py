@@ -38,7 +38,8 @@ def test_fixture_suite_passes_with_right_junit_counts(suite_run: dict) -> None:
     suite = ET.parse(suite_run["junit"]).getroot().find("testsuite")
     assert int(suite.get("tests")) == len(scenarios) >= 40
     assert (suite.get("failures"), suite.get("errors")) == ("0", "0")
-    assert int(suite.get("skipped")) == len(needs_shared)
+    known_bugs = [s for s in scenarios if s.xfail and s not in needs_shared]
+    assert int(suite.get("skipped")) == len(needs_shared) + len(known_bugs)
     names = {c.get("name") for c in suite.iter("testcase")}
     assert names == {s.name for s in scenarios}
     assert "passed" in proc.stdout and "ivr test" in proc.stdout  # the summary table

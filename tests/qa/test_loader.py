@@ -61,6 +61,8 @@ def test_good_scenario_loads_with_turn_lines(tmp_path: Path) -> None:
     ("name: x\nturns:\n  - dtmf: '1'\nexpect:\n  outcome: transferred\n", 5, "self_served"),
     ("name: bad name!\nturns:\n  - dtmf: '1'\n", 1, "pattern"),
     ("- just\n- a list\n", 1, "a scenario file is a mapping"),
+    ("name: x\nturns:\n  - dtmf: '{pin}#'\n", 3, "turn 1: dtmf uses {pin} but vars has no pin"),
+    ("name: x\nvars: {pin: 12ab}\nturns:\n  - dtmf: '{pin}'\n", 2, "variable pin must be DTMF keys"),
     ("", 1, "empty scenario file"),
 ])
 def test_errors_name_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:

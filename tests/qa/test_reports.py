@@ -12,7 +12,7 @@ from ivr.qa.cer import diff_ops
 from ivr.qa.expect import check_turn
 from ivr.qa.scenario import TurnExpect
 
-SC = "name: {name}\nturns:\n  - dtmf: '1'\n  - audio: a.wav\n"
+SC = "name: {name}\nturns:\n  - dtmf: '1'\n  - audio: a.wav\n    expect: {{reference: 我要查餘額}}\n"
 
 
 def _summary(tmp_path: Path) -> RunSummary:
@@ -52,7 +52,7 @@ def test_junit_counts_and_messages(tmp_path: Path) -> None:
 def test_html_is_self_contained_with_audio_and_diff(tmp_path: Path) -> None:
     html = render_html(_summary(tmp_path), tmp_path)
     assert html.count("data:audio/wav;base64,") == 4  # one caller clip per scenario with turns
-    assert "<ins>詢</ins>" in html  # heard but not expected
+    assert "<ins>詢</ins>" in html  # heard but not in the reference
     assert "1 passed" in html and "1 failed" in html
     assert "A123456789" not in html  # personal data is redacted in the report
     assert "<script src" not in html and "<link" not in html  # nothing fetched from elsewhere

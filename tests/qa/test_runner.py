@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,7 +36,7 @@ def test_wrong_expectation_fails_with_readable_message(tmp_path: Path) -> None:
     (tmp_path / "wrong.yaml").write_text(text)
     (r,) = run_scenarios([tmp_path / "wrong.yaml"], RunOptions(flows_dir=DATA / "flows")).results
     assert r.status == "failed"
-    assert r.all_failures == [f"turn 1 (line 7): intent: expected talk_to_agent, got check_balance"]
+    assert r.all_failures == ["turn 1 (line 6): intent: expected talk_to_agent, got check_balance"]
 
 
 def test_broken_flow_fails_the_right_scenarios(tmp_path: Path) -> None:
@@ -53,8 +55,8 @@ def test_broken_flow_fails_the_right_scenarios(tmp_path: Path) -> None:
     bad = by["zh_dtmf_balance"]
     assert bad.status == "failed"
     msgs = bad.all_failures
-    assert "turn 2 (line 11): intent: expected check_balance, got complaint" in msgs, msgs
-    assert any(m.startswith("turn 2 (line 11): prompt: expected verify.ask_birth.prompt, bot played complaint.ask_issue.prompt")
+    assert "turn 2 (line 10): intent: expected check_balance, got complaint" in msgs, msgs
+    assert any(m.startswith("turn 2 (line 10): prompt: expected verify.ask_birth.prompt, bot played complaint.ask_issue.prompt")
                for m in msgs), msgs
     assert "outcome: expected self_served, got handed_off" in msgs
 
@@ -88,3 +90,29 @@ def test_stored_call_becomes_a_scenario_that_replays(tmp_path: Path) -> None:
         record_to_scenario("nope", db, tmp_path / "x.yaml")
     with pytest.raises(RecordError, match="no such call record database"):
         record_to_scenario("nope", tmp_path / "missing.db", tmp_path / "x.yaml")
+
+
+def _ivr(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ivr", "test", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_cli_exit_codes(tmp_path: Path) -> None:
+    flows = ["--flows", str(DATA / "flows")]
+    ok = _ivr(str(DATA / "mini.yaml"), *flows, "--junit", str(tmp_path / "j.xml"))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "1 passed" in ok.stdout and (tmp_path / "j.xml").is_file()
+
+    (tmp_path / "wrong.yaml").write_text((DATA / "mini.yaml").read_text().replace("check_balance", "complaint"))
+    failed = _ivr(str(tmp_path / "wrong.yaml"), *flows)
+    assert failed.returncode == 1 and "intent: expected complaint, got check_balance" in failed.stdout
+
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "b.yaml").write_text("name: b\nturns:\n  - dtmf: '1'\n    colour: red\n")
+    bad = _ivr(str(tmp_path / "bad"), *flows)
+    assert bad.returncode == 2
+    assert f"{tmp_path / 'bad' / 'b.yaml'}:4: turns.0: unknown field 'colour'" in bad.stderr
+
+    (tmp_path / "noaudio.yaml").write_text("name: na\nengine: text\nturns:\n  - audio: missing.wav\n")
+    na = _ivr(str(tmp_path / "noaudio.yaml"), *flows)
+    assert na.returncode == 2 and "missing.wav" in na.stdout

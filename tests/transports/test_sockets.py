@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 
-import numpy as np
 import pytest
 
 from ivr.session import CallRecordStore

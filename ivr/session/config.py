@@ -1,0 +1,19 @@
+"""How calls behave: timeouts, barge-in, hold. One per server; every call shares it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ivr.session.turns import BargeInPolicy
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    max_call_seconds: float = 900.0
+    inter_digit_timeout_s: float = 3.0
+    backend_timeout_s: float = 5.0
+    barge_in: BargeInPolicy = field(default_factory=BargeInPolicy)
+    hold_announce_every_s: float = 30.0
+    hold_poll_s: float = 1.0
+    max_hold_s: float = 1800.0
+    error_queue: str = "T1"  # where a call goes when the bot itself fails
+    language: str = "zh-TW"
