@@ -48,10 +48,10 @@ def pct(xs: list[float], q: float) -> float | None:
 class Server:
     """``ivr serve`` in a child process; reads its CPU time and RSS from /proc."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, extra: list[str] = ()) -> None:
         cmd = [sys.executable, "-m", "ivr", "serve", "--audiosocket", "127.0.0.1:0", "--metrics", "127.0.0.1:0",
                "--flows", str(ROOT / "flows"), "--records", str(tmp / "calls.sqlite3"),
-               "--queue", f"sqlite:///{tmp / 'queue.sqlite3'}", "--bank", str(tmp / "bank.sqlite3"), "--drain", "5"]
+               "--queue", f"sqlite:///{tmp / 'queue.sqlite3'}", "--bank", str(tmp / "bank.sqlite3"), "--drain", "5", *extra]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=tmp)
         self.records = tmp / "calls.sqlite3"
         self.addr: tuple[str, int] | None = None
@@ -164,6 +164,7 @@ def main() -> None:
     ap.add_argument("--dtmf", type=int, nargs="*", default=[1, 8, 32, 64])
     ap.add_argument("--stagger", type=float, default=0.0,
                     help="callers start at random times within this many seconds (0 = all at once, the worst case)")
+    ap.add_argument("--no-speculative", action="store_true", help="serve with Whisper's speculative decoding off")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "calls.json"))
     args = ap.parse_args()
 
@@ -172,7 +173,7 @@ def main() -> None:
     speech = PromptRenderer().render_text("我要查餘額", "zh-TW", RATE)
     rounds = []
     with tempfile.TemporaryDirectory(prefix="ivr-bench-calls-") as tmp:
-        server = Server(Path(tmp))
+        server = Server(Path(tmp), ["--no-speculative"] if args.no_speculative else [])
         try:
             for scenario, ns in (("speech", args.speech), ("dtmf", args.dtmf)):
                 for n in ns:
@@ -184,7 +185,7 @@ def main() -> None:
         by_outcome = outcomes(Path(tmp) / "calls.sqlite3")
     result = {
         "bench": "calls", "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
-        "rounds": rounds, "records_by_outcome": by_outcome,
+        "whisper_speculative": not args.no_speculative, "rounds": rounds, "records_by_outcome": by_outcome,
         "goals": {"speech_8_calls_p50_s": 0.5, "speech_8_calls_p95_s": 0.9, "dtmf_realtime_calls": 50},
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -51,10 +51,12 @@ def caller_script(prompts: Any, rate: int, session: Callable[[], Any], says: str
     keys = demo_id_keys()
 
     def understood() -> list[tuple]:
-        state = session().state
-        if getattr(state, "intent", None) == "check_balance":
+        intent = getattr(session().state, "intent", None)
+        if intent == "check_balance":
             return []
-        return [("audio", dtmf_tones("1", rate), "key 1 (查詢餘額), as the words were not caught"),
+        back = [("audio", dtmf_tones("#", rate), "key # (main menu), the bot went elsewhere"),
+                ("wait_reply", 60.0)] if intent else []
+        return [*back, ("audio", dtmf_tones("1", rate), "key 1 (查詢餘額), as the words were not caught"),
                 ("wait_reply", 30.0)]
 
     return [

@@ -55,6 +55,14 @@ def _highlight(t: TurnResult, spec) -> list[tuple[str, str]]:
     return [r for r in runs + [("eq", heard[pos:])] if r[1]]
 
 
+def _shown_path(p: Path) -> str:
+    """Relative to the working directory when under it: shorter, and the same on every CI runner."""
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(p)
+
+
 def _fmt(v) -> str:
     return redact(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str))
 
@@ -76,7 +84,7 @@ def _view(r: ScenarioResult, out_dir: Path, embed: bool) -> dict:
         })
     return {
         "name": sc.name, "description": sc.description, "tags": sc.tags, "language": sc.language,
-        "engine": r.engine, "where": f"{sc.path}:{sc.line or 1}", "status": r.status, "message": redact(r.message),
+        "engine": r.engine, "where": f"{_shown_path(sc.path)}:{sc.line or 1}", "status": r.status, "message": redact(r.message),
         "failures": [redact(f) for f in r.failures], "turns": turns, "outcome": r.outcome, "queue": r.handoff_queue,
         "context": {k: _fmt(v) for k, v in r.handoff_context.items()},
         "wall_seconds": r.wall_seconds, "call_seconds": r.call_seconds,

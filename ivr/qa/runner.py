@@ -332,7 +332,10 @@ def _build_turns(sc: Scenario, logs: list[TurnLog], record: Any, steps: list[Ste
             tr.no_input = any(e.get("no_input") for e in turn_ev) and not any(e.get("text") or e.get("dtmf") for e in turn_ev)
             if not tr.transcript:
                 tr.transcript = " ".join(e.get("text", "") for e in turn_ev if e.get("text")).strip()
-        tr.barged_in = any(e.get("barge_in") for e in rec) or lg.bot_was_speaking
+        # Barged in = the prompt playing when the caller started was cut short.
+        tr.barged_in = lg.bot_was_speaking and any(
+            e["kind"] == "prompt" and e.get("interrupted") and e.get("started", e["t"]) <= lg.start + 1e-6
+            and e.get("started", e["t"]) + (e.get("duration") or 0) >= lg.start for e in events)
         st_steps = [s for s in steps if s.event in ("UserInput", "NoInput") and _in(s.t, lg.start, nxt)]
         if st_steps:
             st = st_steps[0].state

@@ -1,6 +1,7 @@
 """The call session: one object per call running the loop from caller audio
 to dialog to prompts, plus call records and metrics."""
 from ivr.session.engines import CallRecognizers, EngineSelector
+from ivr.session.factory import CallServices, build_services
 from ivr.session.metrics import SessionMetrics
 from ivr.session.records import OUTCOMES, CallRecord, CallRecordStore, RecordStoreError
 from ivr.session.config import SessionConfig
@@ -9,5 +10,5 @@ from ivr.session.turns import BargeIn, BargeInPolicy, Floor, TurnTaking
 
 __all__ = [
     "CallSession", "SessionConfig", "CallRecord", "CallRecordStore", "RecordStoreError", "OUTCOMES",
-    "SessionMetrics", "EngineSelector", "CallRecognizers", "TurnTaking", "BargeInPolicy", "BargeIn", "Floor",
+    "SessionMetrics", "EngineSelector", "CallServices", "build_services", "CallRecognizers", "TurnTaking", "BargeInPolicy", "BargeIn", "Floor",
 ]

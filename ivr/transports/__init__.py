@@ -5,9 +5,11 @@ from ivr.transports.audiosocket import AudioSocketServer, CallInfo, encode_frame
 from ivr.transports.callers import CallerResult, audiosocket_call, websocket_call
 from ivr.transports.channel import PacedSink, StreamSource
 from ivr.transports.media_stream import MediaStreamServer
-from ivr.transports.server import IvrServer, parse_hostport
+from ivr.transports.local import LocalLine, run_on_virtual_clock
+from ivr.transports.server import IvrServer, parse_hostport, serve
 
 __all__ = [
     "AudioSocketServer", "MediaStreamServer", "IvrServer", "CallInfo", "PacedSink", "StreamSource",
     "CallerResult", "audiosocket_call", "websocket_call", "encode_frame", "read_frame", "parse_hostport",
+    "serve", "LocalLine", "run_on_virtual_clock",
 ]

@@ -66,8 +66,9 @@ class MediaStreamServer:
         return next(iter(self.server.sockets)).getsockname()[:2]
 
     def close(self) -> None:
+        """Stop taking streams; streams in flight run on (the server drains them)."""
         if self.server is not None:
-            self.server.close()
+            self.server.close(close_connections=False)
 
     def _bad(self, peer: str, what: str) -> None:
         if self.metrics is not None:

@@ -141,3 +141,11 @@ class IvrServer:
         if self._desktop is not None:
             self._desktop.should_exit = True
             await asyncio.gather(self._desktop_task, return_exceptions=True)
+
+
+async def serve(services: Any, *, audiosocket: str | None = None, websocket: str | None = None,
+                metrics: str | None = None, desktop: str | None = None, drain_seconds: float = 30.0) -> None:
+    """Run every configured listener until SIGTERM/SIGINT, then drain."""
+    server = IvrServer(services, drain_seconds=drain_seconds)
+    await server.start(audiosocket, websocket, metrics, desktop)
+    await server.serve_forever()

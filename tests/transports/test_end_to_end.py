@@ -49,8 +49,11 @@ def caller_script(live, speech: np.ndarray, inband_pin: bool) -> list[tuple]:
     def fall_back_to_keys(result):
         session = live.server.calls.get(result.call_id)
         intent = getattr(getattr(session, "state", None), "intent", None)
-        # the words were not caught: press 1 like a caller would
-        return [] if intent == "check_balance" else [("dtmf", "1"), ("wait_audio", 15.0)]
+        # the words were not caught: keys, like a caller would (# = main menu if it went elsewhere)
+        if intent == "check_balance":
+            return []
+        back = [("dtmf", "#"), ("wait_audio", 20.0)] if intent else []
+        return [*back, ("dtmf", "1"), ("wait_audio", 15.0)]
 
     pin = [("audio", dtmf_tones(PIN, RATE))] if inband_pin else [("dtmf", PIN)]
     return [
