@@ -20,12 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-# run as a script, this folder is sys.path[0]: drop it so sibling bench
-# scripts (e.g. one named like a stdlib module) cannot shadow imports
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("IVR_SHARED", ROOT.parent / "shared")).resolve()

@@ -35,6 +35,9 @@ DTMF_DIGITS = {"yes_no": 1, "intent": 1, "taiwan_id": 11, "date": 8, "amount": 1
 # DTMF keys that mean a global command unless the step gives them a meaning
 DTMF_COMMANDS = {"0": "agent", "*": "repeat", "#": "main_menu"}
 LANG_COMMANDS = {"lang_zh": "zh-TW", "lang_nan": "nan-TW"}
+# The intent an agent request stands for: what the agent's screen pop shows
+# when asking for a person is the caller's reason for calling.
+AGENT_INTENT = "talk_to_agent"
 
 
 _YES_NO = CollectStep.model_validate({"id": "confirm", "collect": "confirm", "type": "yes_no", "prompt": {}})
@@ -325,6 +328,8 @@ class _Run:
                 return self.accept(step, cmd, turn)
             return self.reask(step, None)
         if cmd and not (st.waiting == "input" and self._accepts(step, cmd)):
+            if cmd == "agent":
+                self._note_agent_request(step, turn)
             return self.command(cmd, step)
         if st.waiting == "confirm":
             try:
@@ -357,6 +362,17 @@ class _Run:
             st.waiting = "validate"
             return None
         self.accept(step, value, turn)
+
+    def _note_agent_request(self, step: CollectStep, turn: dict[str, Any]) -> None:
+        """At a menu that offers an agent, or before the caller chose anything,
+        asking for a person is the caller's intent; anywhere else it stays what
+        the caller was doing (check_balance…) and only the handoff reason says
+        they asked for an agent."""
+        st = self.st
+        at_menu = st.waiting == "input" and step.type == "intent" and self._accepts(step, AGENT_INTENT)
+        if at_menu or not st.intent:
+            st.intent = AGENT_INTENT
+            turn["intent"] = AGENT_INTENT
 
     def accept(self, step: CollectStep, value: Any, turn: dict[str, Any] | None = None, confirmed: bool = False) -> None:
         st = self.st

@@ -10,7 +10,7 @@ import unicodedata
 
 import opencc
 
-from .numbers import fold_numerals
+from .numbers import fold_numerals, join_spoken_digits
 
 # Fillers and openers that only add noise to intent matching; longest first.
 FILLERS = ("不好意思", "請問一下", "麻煩你", "麻煩", "請問", "那個", "就是", "然後",
@@ -31,6 +31,7 @@ class Normalizer:
         """Traditional (Taiwan), half-width, numerals as ASCII, lower-case
         latin, no punctuation, spaces only between latin words/digits."""
         text = unicodedata.normalize("NFKC", text)
+        text = join_spoken_digits(text)
         text = fold_numerals(text)
         text = self._s2twp.convert(text)
         text = _DIGIT_GROUP.sub("", text)  # 1,230 is one number

@@ -32,6 +32,13 @@ COUNTERS = set("月號号日年元塊块箍歲岁點点分樓楼次位萬万億�
 
 _NUMERAL = "".join(DIGIT_CHARS) + "".join(SMALL_UNITS) + "".join(BIG_UNITS)
 _RUN = re.compile(f"[{_NUMERAL}]+")
+# Whisper writes digits read one by one as 一、二、三、四 / 一 二 三 四 / 1、2、3、4.
+# A spoken digit is a single digit character with no other numeral touching it,
+# so 一千、兩百 and 十一月 are never taken apart or glued together.
+_LONE_DIGIT = f"(?<![{_NUMERAL}0-9])[{''.join(DIGIT_CHARS)}0-9](?![{_NUMERAL}0-9])"
+_SEP_MARKS = "、,，;；·・"
+_DIGIT_SEP = f"[\\s{_SEP_MARKS}]+"
+_SPOKEN_DIGITS = re.compile(f"{_LONE_DIGIT}(?:{_DIGIT_SEP}{_LONE_DIGIT})+")
 
 
 def parse_value(run: str) -> int | None:
@@ -104,6 +111,22 @@ def fold_numerals(text: str) -> str:
         pos = m.end()
     out.append(text[pos:])
     return "".join(out)
+
+
+def join_spoken_digits(text: str) -> str:
+    """Drop the separators between digits spoken one by one (一、二、三 -> 一二三,
+    1 2 3 -> 123). Two lone digits apart by only a space stay apart (a date's
+    1990 1 2 keeps its month and day), as do runs made only of 洞/拐/空/勾/么,
+    which are ordinary words too."""
+    def join(m: re.Match[str]) -> str:
+        found = m.group()
+        chars = re.sub(_DIGIT_SEP, "", found)
+        if all(c in AMBIGUOUS for c in chars):
+            return found
+        if len(chars) == 2 and not any(c in _SEP_MARKS for c in found):
+            return found
+        return chars
+    return _SPOKEN_DIGITS.sub(join, text)
 
 
 def _fold_run(run: str) -> str | None:

@@ -173,8 +173,43 @@ def test_agent_priority_higher_for_verified_high_value(call, language):
     t_rich = transfer(rich.key("0"))
     assert t_rich.priority == 8 > t_plain.priority
     ctx = rich.state.context()
-    assert ctx["verified"] and ctx["intent"] == "check_balance" and ctx["reason"] == "caller_request"
+    # key 0 at the menu is a menu choice, like key 9: the screen pop says why the caller waits now
+    assert ctx["verified"] and ctx["intent"] == "talk_to_agent" and ctx["reason"] == "caller_request"
     assert ctx["turns"][-1]["command"] == "agent" and "agent/transfer" in ctx["path"]
+    assert ctx["slots"]["balance"] == CHEN[5] and "balance/tell" in ctx["path"]
+
+
+@pytest.mark.parametrize("language", ["zh-TW", "nan-TW"])
+@pytest.mark.parametrize("how", ["轉接專人", "我要跟真人講話", "key 0", "key 9"])
+def test_agent_request_at_menu_records_intent(call, language, how):
+    conv = call()
+    pick_language(conv, language)
+    out = conv.key(how[-1]) if how.startswith("key") else conv.say(how)
+    t = transfer(out)
+    assert t.queue == "T1" and "intent=talk_to_agent" in t.note
+    ctx = conv.state.context()
+    assert ctx["intent"] == "talk_to_agent" and ctx["reason"] == "caller_request"
+    assert ctx["turns"][-1]["intent"] == "talk_to_agent"
+
+
+@pytest.mark.parametrize("how", ["轉接專人", "key 0"])
+def test_agent_request_mid_task_keeps_the_task_intent(call, how):
+    conv = call(caller="")  # withheld number: the balance flow asks for the ID
+    pick_language(conv, "zh-TW")
+    out = conv.say("我要查餘額")
+    assert listen(out).kind == "taiwan_id", says(out)
+    out = conv.key(how[-1]) if how.startswith("key") else conv.say(how)
+    assert transfer(out).queue == "T1"
+    ctx = conv.state.context()
+    assert ctx["intent"] == "check_balance" and ctx["reason"] == "caller_request"
+    assert ctx["turns"][-1]["command"] == "agent" and "intent" not in ctx["turns"][-1]
+
+
+def test_agent_request_before_any_choice_records_intent(call):
+    conv = call()
+    out = conv.say("轉接專人")  # at the language question, before the menu
+    assert transfer(out).queue == "T1"
+    assert conv.state.context()["intent"] == "talk_to_agent"
 
 
 @pytest.mark.parametrize("language", ["zh-TW", "nan-TW"])

@@ -23,7 +23,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     # AOF everysec keeps the suite fast; the tests kill workers, not Redis,
-    # so the server still holds every write (bench/queue.py measures "always").
+    # so the server still holds every write (bench/handoff_queue.py measures "always").
     exe = shutil.which("redis-server")
     if not exe:
         pytest.skip("redis-server not installed (Debian package redis-server)")

@@ -198,3 +198,30 @@ async def test_max_call_length_from_clock():
     s, _ = make_session(clock, [], hold_open=True, config=SessionConfig(max_call_seconds=4.0))
     record = await run_call(clock, s)
     assert record.end_reason == "max_duration" and record.duration == pytest.approx(4.0, abs=0.06)
+
+
+async def test_logs_are_json_with_call_id_and_no_personal_data():
+    import io
+    import json
+    import logging
+
+    from ivr.log import setup_logging
+
+    root = logging.getLogger("ivr")
+    saved = (root.handlers[:], root.level, root.propagate)
+    stream = io.StringIO()
+    setup_logging("info", json_logs=True, stream=stream)
+    try:
+        clock = VirtualClock()
+        audio = caller_audio([("silence", 1.0)])
+        s, _ = make_session(clock, to_frames(audio))
+        s.call_id = "c0ffee-1234567-89"  # a PBX id with a long digit run stays whole
+        s.log = __import__("ivr.session.session", fromlist=["x"]).logging_adapter(s.call_id)
+        await run_call(clock, s)
+    finally:
+        root.handlers[:], root.level, root.propagate = saved
+    lines = [json.loads(x) for x in stream.getvalue().splitlines()]
+    started = next(x for x in lines if x["msg"] == "call started")
+    assert started["call_id"] == "c0ffee-1234567-89" and started["caller"] == "********78"
+    assert "0912345678" not in stream.getvalue()
+    assert any(x["msg"] == "call ended" and x["outcome"] == "abandoned" for x in lines)

@@ -8,17 +8,13 @@ at once to the longest-idle free agent) is timed as the offer latency; the
 handoff rate counts full cycles enqueue → offer → accept → wrap-up. A second
 phase queues callers with no agent logged in (pure durable write path).
 
-    python bench/queue.py                  # -> bench/results/queue.json
-    python bench/queue.py --calls 2000 --agents 20
+    python bench/handoff_queue.py                  # -> bench/results/handoff_queue.json
+    python bench/handoff_queue.py --calls 2000 --agents 20
 """
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-# This file is named queue.py: keep its folder off sys.path so `import queue`
-# (used by concurrent.futures) finds the standard library, not this script.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import asyncio
@@ -35,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from ivr.handoff import ContextBundle, HandoffService, TranscriptTurn, open_store  # noqa: E402
 
-OUT = ROOT / "bench" / "results" / "queue.json"
+OUT = ROOT / "bench" / "results" / "handoff_queue.json"
 
 
 def _bundle(i: int) -> ContextBundle:
