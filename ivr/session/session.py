@@ -277,13 +277,19 @@ class CallSession:
 
     async def _recognize(self, utt: Utterance, listen: Listen) -> tuple[str, float]:
         self._turn_end = self.clock.now()  # the endpointer just called the turn over
-        if utt.result is not None:
-            engine, tr, waited = await utt.result
-        else:  # speech that began before any Listen was prepared: decode it whole
-            engine, rec = self._rec
-            t0 = time.perf_counter()
-            tr = await self.offload(_decode_whole, rec, utt.pcm)
-            waited = time.perf_counter() - t0
+        try:
+            if utt.result is not None:
+                engine, tr, waited = await utt.result
+            else:  # speech that began before any Listen was prepared: decode it whole
+                engine, rec = self._rec
+                t0 = time.perf_counter()
+                tr = await self.offload(_decode_whole, rec, utt.pcm)
+                waited = time.perf_counter() - t0
+        except Exception as e:  # a recognizer failure loses this turn, not the call: the caller is asked again
+            self.metrics.errors.labels("recognizer").inc()
+            self.log.error("recognizer failed: %s", e)
+            self._event("recognized", slot=listen.slot, text="", error=str(e)[:200])
+            return "", 0.0
         if utt.duration > 0 and tr.decode_seconds:
             self.metrics.recognizer_rtf.labels(engine).observe(tr.decode_seconds / utt.duration)
         self._event("recognized", slot=listen.slot, start=round(self.call_time(utt.start), 3),

@@ -31,13 +31,13 @@ class Recorder:
 
 
 def make_session(clock, items, *, script=(), hold_open=False, handoff=None, backends=bank_backend, store=None,
-                 dialog=None, renderer=None, config=None, metrics=None):
+                 dialog=None, renderer=None, config=None, metrics=None, call_id="c1"):
     rec = Recorder(clock)
     sink = PacedSink(rec, RATE, clock)
     s = CallSession(
         ClockedSource(clock, items, hold_open=hold_open), sink, FakeEngine(list(script)), dialog or BalanceDialog(),
         renderer or ToneRenderer(), handoff, clock, store or CallRecordStore(),
-        call_id="c1", caller="0912345678", config=config, backends=backends, metrics=metrics,
+        call_id=call_id, caller="0912345678", config=config, backends=backends, metrics=metrics,
         endpointer_factory=EnergyEndpointer, dtmf_factory=NoDtmf, offload=inline)
     return s, rec
 
@@ -214,9 +214,8 @@ async def test_logs_are_json_with_call_id_and_no_personal_data():
     try:
         clock = VirtualClock()
         audio = caller_audio([("silence", 1.0)])
-        s, _ = make_session(clock, to_frames(audio))
-        s.call_id = "c0ffee-1234567-89"  # a PBX id with a long digit run stays whole
-        s.log = __import__("ivr.session.session", fromlist=["x"]).logging_adapter(s.call_id)
+        # a PBX id with a long digit run stays whole
+        s, _ = make_session(clock, to_frames(audio), call_id="c0ffee-1234567-89")
         await run_call(clock, s)
     finally:
         root.handlers[:], root.level, root.propagate = saved
