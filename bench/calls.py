@@ -165,6 +165,7 @@ def main() -> None:
     ap.add_argument("--stagger", type=float, default=0.0,
                     help="callers start at random times within this many seconds (0 = all at once, the worst case)")
     ap.add_argument("--no-speculative", action="store_true", help="serve with Whisper's speculative decoding off")
+    ap.add_argument("--whisper-replicas", type=int, default=1, help="serve with Whisper loaded N times")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "calls.json"))
     args = ap.parse_args()
 
@@ -173,7 +174,8 @@ def main() -> None:
     speech = PromptRenderer().render_text("我要查餘額", "zh-TW", RATE)
     rounds = []
     with tempfile.TemporaryDirectory(prefix="ivr-bench-calls-") as tmp:
-        server = Server(Path(tmp), ["--no-speculative"] if args.no_speculative else [])
+        extra = ["--whisper-replicas", str(args.whisper_replicas)] + (["--no-speculative"] if args.no_speculative else [])
+        server = Server(Path(tmp), extra)
         try:
             for scenario, ns in (("speech", args.speech), ("dtmf", args.dtmf)):
                 for n in ns:
@@ -185,7 +187,8 @@ def main() -> None:
         by_outcome = outcomes(Path(tmp) / "calls.sqlite3")
     result = {
         "bench": "calls", "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
-        "whisper_speculative": not args.no_speculative, "rounds": rounds, "records_by_outcome": by_outcome,
+        "whisper_speculative": not args.no_speculative, "whisper_replicas": args.whisper_replicas,
+        "rounds": rounds, "records_by_outcome": by_outcome,
         "goals": {"speech_8_calls_p50_s": 0.5, "speech_8_calls_p95_s": 0.9, "dtmf_realtime_calls": 50},
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -40,3 +40,16 @@ def taiwanese_real(shared_dir: Path) -> Path:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def _restore_ivr_logging():
+    """CLI tests call ``ivr.cli.main`` in-process, which configures the "ivr"
+    logger for a terminal (own handler, no propagation). Put it back after each
+    test so later tests' ``caplog`` still sees ivr's records."""
+    import logging
+
+    log = logging.getLogger("ivr")
+    saved = (list(log.handlers), log.propagate, log.level)
+    yield
+    log.handlers[:], log.propagate, log.level = saved[0], saved[1], saved[2]

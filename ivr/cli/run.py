@@ -40,12 +40,21 @@ def add_call_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the call record as JSON instead of a timeline")
 
 
-def engine_selector(name: str | None, live: bool = False) -> Any:
-    """``live``: a real-time line (engine options that rely on real pauses)."""
+def engine_selector(name: str | None, live: bool = False, whisper_replicas: int = 1) -> Any:
+    """``live``: a real-time line (engine options that rely on real pauses).
+    ``whisper_replicas``: Whisper loaded that many times, sharing the cores."""
+    import os
+
     from ivr.session.engines import LIVE_OPTIONS, EngineSelector
 
-    options = LIVE_OPTIONS if live else None
-    return EngineSelector(routes={}, fallback=name, options=options) if name else EngineSelector(options=options)
+    options = {k: dict(v) for k, v in LIVE_OPTIONS.items()} if live else {}
+    if whisper_replicas > 1:
+        threads = max(1, (os.cpu_count() or 2) // whisper_replicas)
+        options["whisper"] = {**options.get("whisper", {}), "cpu_threads": threads}
+    replicas = {"whisper": whisper_replicas}
+    if name:
+        return EngineSelector(routes={}, fallback=name, options=options, replicas=replicas)
+    return EngineSelector(options=options, replicas=replicas)
 
 
 def local_services(args: argparse.Namespace, clock: Any, live: bool = False) -> Any:

@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                   "nan-TW sphinx)")
     p.add_argument("--no-speculative", action="store_true",
                    help="Whisper decodes only at the end of a turn (default: also speculatively in pauses)")
+    p.add_argument("--whisper-replicas", type=int, default=1,
+                   help="load Whisper N times so N turns decode at once (more memory; default 1)")
     p.add_argument("--bank", default=None, help="demo bank SQLite file")
     p.add_argument("--drain", type=float, default=30.0, help="seconds calls may run on after SIGTERM (default 30)")
     p.add_argument("--max-call", type=float, default=900.0, help="longest call in seconds (default 900)")
@@ -48,7 +50,8 @@ async def serve(args: argparse.Namespace, out: TextIO) -> None:
     from ivr.transports import IvrServer
 
     services = build_services(args.flows, flow=args.flow, records_path=args.records, keep_audio=args.keep_audio,
-                              handoff_url=args.queue, engines=engine_selector(args.engine, live=not args.no_speculative), bank_path=args.bank,
+                              handoff_url=args.queue, bank_path=args.bank,
+                              engines=engine_selector(args.engine, not args.no_speculative, args.whisper_replicas),
                               config=SessionConfig(max_call_seconds=args.max_call))
     try:
         t0 = time.perf_counter()

@@ -10,5 +10,6 @@ from ivr.session.turns import BargeIn, BargeInPolicy, Floor, TurnTaking
 
 __all__ = [
     "CallSession", "SessionConfig", "CallRecord", "CallRecordStore", "RecordStoreError", "OUTCOMES",
-    "SessionMetrics", "EngineSelector", "CallServices", "build_services", "CallRecognizers", "TurnTaking", "BargeInPolicy", "BargeIn", "Floor",
+    "SessionMetrics", "EngineSelector", "CallServices", "build_services", "CallRecognizers", "TurnTaking",
+    "BargeInPolicy", "BargeIn", "Floor",
 ]

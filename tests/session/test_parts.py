@@ -15,7 +15,7 @@ from ivr.session import BargeInPolicy, CallRecord, CallRecordStore, EngineSelect
 from ivr.session.decoding import TurnDecoder
 from ivr.session.records import RecordWriter
 from ivr.transports.channel import PacedSink, StreamSource
-from session_fakes import inline
+from tests.session.session_fakes import inline
 
 
 def test_turn_taking_rules():

@@ -10,8 +10,10 @@ from ivr.clock import VirtualClock
 from ivr.frames import ActionResult, DtmfDigit
 from ivr.session import CallRecordStore, CallSession, SessionConfig, SessionMetrics
 from ivr.transports.channel import PacedSink
-from session_fakes import (RATE, BalanceDialog, ClockedSource, EnergyEndpointer, FakeHandoff, NoDtmf, ToneRenderer,
-                           bank_backend, inline, silence, to_frames, tone)
+from tests.session.session_fakes import (
+    RATE, BalanceDialog, ClockedSource, EnergyEndpointer, FakeHandoff, NoDtmf, ToneRenderer, bank_backend, inline,
+    silence, to_frames, tone,
+)
 
 from ivr.asr import FakeEngine
 
@@ -31,11 +33,12 @@ class Recorder:
 
 
 def make_session(clock, items, *, script=(), hold_open=False, handoff=None, backends=bank_backend, store=None,
-                 dialog=None, renderer=None, config=None, metrics=None, call_id="c1"):
+                 dialog=None, renderer=None, config=None, metrics=None, call_id="c1", engine=None):
     rec = Recorder(clock)
     sink = PacedSink(rec, RATE, clock)
     s = CallSession(
-        ClockedSource(clock, items, hold_open=hold_open), sink, FakeEngine(list(script)), dialog or BalanceDialog(),
+        ClockedSource(clock, items, hold_open=hold_open), sink, engine or FakeEngine(list(script)),
+        dialog or BalanceDialog(),
         renderer or ToneRenderer(), handoff, clock, store or CallRecordStore(),
         call_id=call_id, caller="0912345678", config=config, backends=backends, metrics=metrics,
         endpointer_factory=EnergyEndpointer, dtmf_factory=NoDtmf, offload=inline)
@@ -224,3 +227,25 @@ async def test_logs_are_json_with_call_id_and_no_personal_data():
     assert started["call_id"] == "c0ffee-1234567-89" and started["caller"] == "********78"
     assert "0912345678" not in stream.getvalue()
     assert any(x["msg"] == "call ended" and x["outcome"] == "abandoned" for x in lines)
+
+
+async def test_recognizer_failure_loses_the_turn_not_the_call():
+    class Broken(FakeEngine):
+        def recognizer(self, sample_rate=16000):
+            rec = super().recognizer(sample_rate)
+
+            def finish():
+                raise RuntimeError("decoder exploded")
+            rec.finish = finish
+            return rec
+
+    clock = VirtualClock()
+    audio = caller_audio([("silence", 3.0), ("speech", 1.0), ("silence", 1.0)])
+    metrics = SessionMetrics()
+    s, _ = make_session(clock, to_frames(audio), hold_open=True, handoff=FakeHandoff(take_after=0),
+                        engine=Broken(), metrics=metrics)
+    record = await run_call(clock, s)
+    assert record.of_kind("recognized")[0]["error"] == "decoder exploded"
+    assert [t.get("no_input") for t in record.turns] == [True, True]  # asked again, then an agent
+    assert record.outcome == "handed_off" and record.end_reason == "transferred"
+    assert metrics.registry.get_sample_value("ivr_errors_total", {"kind": "recognizer"}) == 1.0

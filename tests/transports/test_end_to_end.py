@@ -25,7 +25,7 @@ RATE = 8000
 def live(tmp_path_factory):
     from ivr.errors import IvrError
     from ivr.session.factory import build_services
-    from servers import ServerThread
+    from tests.transports.servers import ServerThread
 
     tmp = tmp_path_factory.mktemp("e2e")
     try:
