@@ -48,8 +48,9 @@ _NUMBER = re.compile(r"\d+")
 
 
 # Words that may surround a yes/no answer without changing it (好的謝謝, 我不要).
+# 得 and 這 are what Whisper writes for an unstressed 的 / a hesitation (好得沒問題, 好,這沒問題).
 YES_NO_NEUTRAL = ("麻煩你", "謝謝", "多謝", "感謝", "這樣", "按呢", "真的", "就是", "確定", "我", "阮",
-                  "你", "了", "的", "矣", "囉", "啦", "喔", "啊", "呀", "嗯", "欸", "請", "嘛", "咧", "耶")
+                  "你", "了", "的", "得", "這", "矣", "囉", "啦", "喔", "啊", "呀", "嗯", "欸", "請", "嘛", "咧", "耶")
 
 
 def yes_no(text: str, language: str) -> bool | None:

@@ -13,7 +13,7 @@ TODAY = dt.date(2026, 11, 25)
 @pytest.mark.parametrize("text, language, expected", [
     ("是", "zh-TW", True), ("是的", "zh-TW", True), ("對", "zh-TW", True), ("好", "zh-TW", True),
     ("沒錯", "zh-TW", True), ("可以", "zh-TW", True), ("嗯對啊", "zh-TW", True), ("好的謝謝", "zh-TW", True),
-    ("是的沒錯", "zh-TW", True), ("沒問題", "zh-TW", True),
+    ("是的沒錯", "zh-TW", True), ("沒問題", "zh-TW", True), ("好得沒問題", "zh-TW", True), ("好,這沒問題", "zh-TW", True), ("這不是", "zh-TW", False),
     ("不是", "zh-TW", False), ("不要", "zh-TW", False), ("不對", "zh-TW", False), ("不是啦", "zh-TW", False),
     ("我不要", "zh-TW", False), ("不用了謝謝", "zh-TW", False),
     ("著", "nan-TW", True), ("著啦", "nan-TW", True), ("好", "nan-TW", True), ("欲", "nan-TW", True),
