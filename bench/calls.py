@@ -165,7 +165,7 @@ def main() -> None:
     ap.add_argument("--stagger", type=float, default=0.0,
                     help="callers start at random times within this many seconds (0 = all at once, the worst case)")
     ap.add_argument("--no-speculative", action="store_true", help="serve with Whisper's speculative decoding off")
-    ap.add_argument("--whisper-replicas", type=int, default=1, help="serve with Whisper loaded N times")
+    ap.add_argument("--whisper-replicas", type=int, default=2, help="serve with Whisper loaded N times (ivr serve default: 2 on 2+ cores)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "calls.json"))
     args = ap.parse_args()
 
