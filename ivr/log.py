@@ -12,6 +12,9 @@ import time
 from ivr.redact import redact, redact_obj
 
 _STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# Identifiers we mint ourselves (PBX UUIDs, ticket ids): never personal data,
+# and masking their digit runs would make calls impossible to trace.
+_IDS = frozenset({"call_id", "ticket", "ticket_id", "stream_sid", "call_sid", "uuid", "agent_id"})
 
 
 class JsonFormatter(logging.Formatter):
@@ -23,7 +26,9 @@ class JsonFormatter(logging.Formatter):
             "msg": redact(record.getMessage()),
         }
         for k, v in record.__dict__.items():
-            if k not in _STD and not k.startswith("_"):
+            if k in _IDS:
+                out[k] = str(v)
+            elif k not in _STD and not k.startswith("_"):
                 out[k] = redact_obj(v) if isinstance(v, (str, dict, list, tuple)) else v
         if record.exc_info:
             out["exc"] = redact(self.formatException(record.exc_info))

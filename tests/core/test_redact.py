@@ -44,8 +44,9 @@ def test_json_logs_are_redacted_including_extra_fields():
     buf = io.StringIO()
     setup_logging("info", json_logs=True, stream=buf)
     log = get_logger("ivr.test")
-    log.info("caller %s keyed id", "0912345678", extra={"call_id": "c1", "slots": {"id": "A123456789"}})
+    call_id = "8a2f0c1e-0000-4000-8123-456789012345"  # a PBX UUID: long digit runs, not personal
+    log.info("caller %s keyed id", "0912345678", extra={"call_id": call_id, "slots": {"id": "A123456789"}})
     line = json.loads(buf.getvalue().strip())
-    assert line["call_id"] == "c1"
+    assert line["call_id"] == call_id
     assert "0912345678" not in buf.getvalue() and "A123456789" not in buf.getvalue()
     logging.getLogger("ivr").handlers.clear()
