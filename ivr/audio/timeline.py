@@ -81,7 +81,8 @@ def format_timeline(rows: Iterable[dict[str, Any]]) -> str:
     lines = []
     for r in rows:
         if r["type"] == "speech":
-            lines.append(f"{r['start']:8.2f} - {r['end']:7.2f}  speech  ({r['duration']:.2f} s)")
+            said = f"  {r['text']!r} conf {r['confidence']:.2f} intent {r['intent']}" if "text" in r else ""
+            lines.append(f"{r['start']:8.2f} - {r['end']:7.2f}  speech  ({r['duration']:.2f} s){said}")
         elif r["type"] == "dtmf":
             lines.append(f"{r['time']:8.2f}            dtmf    {r['digit']}  ({r['source']})")
         else:  # rows other rooms add (e.g. transcripts) keep a readable fallback
