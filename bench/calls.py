@@ -165,7 +165,7 @@ def main() -> None:
     ap.add_argument("--stagger", type=float, default=0.0,
                     help="callers start at random times within this many seconds (0 = all at once, the worst case)")
     ap.add_argument("--no-speculative", action="store_true", help="serve with Whisper's speculative decoding off")
-    ap.add_argument("--whisper-replicas", type=int, default=2, help="serve with Whisper loaded N times (ivr serve default: 2 on 2+ cores)")
+    ap.add_argument("--whisper-workers", type=int, default=2, help="serve with N Whisper decode workers (ivr serve's default on 2+ cores)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "calls.json"))
     args = ap.parse_args()
 
@@ -174,7 +174,7 @@ def main() -> None:
     speech = PromptRenderer().render_text("我要查餘額", "zh-TW", RATE)
     rounds = []
     with tempfile.TemporaryDirectory(prefix="ivr-bench-calls-") as tmp:
-        extra = ["--whisper-replicas", str(args.whisper_replicas)] + (["--no-speculative"] if args.no_speculative else [])
+        extra = ["--whisper-workers", str(args.whisper_workers)] + (["--no-speculative"] if args.no_speculative else [])
         server = Server(Path(tmp), extra)
         try:
             for scenario, ns in (("speech", args.speech), ("dtmf", args.dtmf)):
@@ -187,7 +187,7 @@ def main() -> None:
         by_outcome = outcomes(Path(tmp) / "calls.sqlite3")
     result = {
         "bench": "calls", "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
-        "whisper_speculative": not args.no_speculative, "whisper_replicas": args.whisper_replicas,
+        "whisper_speculative": not args.no_speculative, "whisper_workers": args.whisper_workers,
         "rounds": rounds, "records_by_outcome": by_outcome,
         "goals": {"speech_8_calls_p50_s": 0.5, "speech_8_calls_p95_s": 0.9, "dtmf_realtime_calls": 50},
     }

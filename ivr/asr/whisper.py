@@ -11,6 +11,7 @@ latency 0.575 s plain -> 0.151 s speculative (mean). The session turns it on;
 the engine default stays off so a batch decode never spends CPU twice."""
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import threading
@@ -40,14 +41,14 @@ class WhisperEngine(Engine):
 
     def __init__(self, model_dir: Path, beam_size: int = 2, cpu_threads: int = 2,
                  compute_type: str = "int8", speculative: bool = False, pause_ms: int = 300,
-                 window_seconds: float = 10.0) -> None:
+                 window_seconds: float = 10.0, workers: int = 1) -> None:
         super().__init__(model_dir)
         from faster_whisper import WhisperModel
 
         t0 = time.perf_counter()
         try:
             self.model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type,
-                                      cpu_threads=cpu_threads, num_workers=1)
+                                      cpu_threads=cpu_threads, num_workers=workers)
         except (RuntimeError, ValueError, OSError) as e:
             raise ModelCorruptError(f"faster-whisper cannot load {model_dir}: {str(e).splitlines()[0]}",
                                     f"model {MODEL}") from None
@@ -59,8 +60,11 @@ class WhisperEngine(Engine):
         self.beam_size = beam_size
         self.speculative = speculative
         self.pause_ms = pause_ms
-        # CTranslate2 runs one decode at a time per model replica; serialise explicitly
-        self.lock = threading.Lock()
+        # CTranslate2 runs one decode per worker at a time and queues the rest
+        # itself, handing each to whichever worker is free; with one worker,
+        # serialise here so a speculative decode cannot starve a final one.
+        self.workers = workers
+        self.lock = threading.Lock() if workers == 1 else contextlib.nullcontext()
 
     def recognizer(self, sample_rate: int = 16000, speculative: bool | None = None) -> "WhisperRecognizer":
         return WhisperRecognizer(self, sample_rate, self.speculative if speculative is None else speculative,

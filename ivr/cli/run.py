@@ -40,21 +40,21 @@ def add_call_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the call record as JSON instead of a timeline")
 
 
-def engine_selector(name: str | None, live: bool = False, whisper_replicas: int = 1) -> Any:
+def engine_selector(name: str | None, live: bool = False, whisper_workers: int = 1) -> Any:
     """``live``: a real-time line (engine options that rely on real pauses).
-    ``whisper_replicas``: Whisper loaded that many times, sharing the cores."""
+    ``whisper_workers``: turns Whisper decodes side by side (CTranslate2 workers
+    sharing one copy of the weights; the cores are split between them)."""
     import os
 
     from ivr.session.engines import LIVE_OPTIONS, EngineSelector
 
     options = {k: dict(v) for k, v in LIVE_OPTIONS.items()} if live else {}
-    if whisper_replicas > 1:
-        threads = max(1, (os.cpu_count() or 2) // whisper_replicas)
-        options["whisper"] = {**options.get("whisper", {}), "cpu_threads": threads}
-    replicas = {"whisper": whisper_replicas}
+    if whisper_workers > 1:
+        threads = max(1, (os.cpu_count() or 2) // whisper_workers)
+        options["whisper"] = {**options.get("whisper", {}), "cpu_threads": threads, "workers": whisper_workers}
     if name:
-        return EngineSelector(routes={}, fallback=name, options=options, replicas=replicas)
-    return EngineSelector(options=options, replicas=replicas)
+        return EngineSelector(routes={}, fallback=name, options=options)
+    return EngineSelector(options=options)
 
 
 def local_services(args: argparse.Namespace, clock: Any, live: bool = False) -> Any:

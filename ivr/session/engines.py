@@ -41,13 +41,8 @@ class EngineSelector:
         fallback: str = "whisper",
         loader: Callable[[str], Any] | None = None,
         options: Mapping[str, Mapping[str, Any]] | None = None,
-        replicas: Mapping[str, int] | None = None,
     ) -> None:
         self._engines: dict[str, Any] = dict(engines or {})
-        # a model that decodes one turn at a time (Whisper) can be loaded more than
-        # once so turns ending together decode side by side; calls spread over them
-        self.replicas = {k: max(1, int(v)) for k, v in (replicas or {}).items()}
-        self._copies: dict[str, list[Any]] = {}
         self.routes = dict(DEFAULT_ROUTES if routes is None else routes)
         self.fallback = fallback
         self.options = dict(options or {})
@@ -80,19 +75,7 @@ class EngineSelector:
             self._engines[name] = eng
             return eng
 
-    def copy(self, name: str, key: int) -> Any:
-        """The replica of loaded engine ``name`` that call ``key`` uses."""
-        n = self.replicas.get(name, 1)
-        first = self.engine(name)
-        if n == 1 or first is None:
-            return first
-        with self._lock:
-            copies = self._copies.setdefault(name, [first])
-            while len(copies) < n:
-                copies.append(self._loader(name))
-            return copies[key % n]
-
-    def choose(self, language: str, expected: tuple[str, ...] = (), key: int = 0) -> tuple[str, Any]:
+    def choose(self, language: str, expected: tuple[str, ...] = ()) -> tuple[str, Any]:
         name = self.routes.get(language, self.fallback)
         if name in GRAMMAR_ENGINES and not expected:
             name = self.fallback
@@ -101,7 +84,7 @@ class EngineSelector:
             name, eng = self.fallback, self.engine(self.fallback)
         if eng is None:
             raise IvrError(f"no speech engine for {language}: {self._missing.get(name, 'not loaded')}", name)
-        return name, self.copy(name, key)
+        return name, eng
 
     def preload(self) -> dict[str, str]:
         """Load every routed engine now (servers do this before taking calls);
@@ -109,23 +92,19 @@ class EngineSelector:
         out = {}
         for name in {*self.routes.values(), self.fallback}:
             out[name] = "ok" if self.engine(name) is not None else self._missing.get(name, "missing")
-            if out[name] == "ok" and self.replicas.get(name, 1) > 1:
-                self.copy(name, 0)
-                out[name] = f"ok x{self.replicas[name]}"
         return out
 
 
 class CallRecognizers:
     """One recognizer per engine for one call, configured per Listen."""
 
-    def __init__(self, selector: EngineSelector, sample_rate: int, key: int = 0) -> None:
+    def __init__(self, selector: EngineSelector, sample_rate: int) -> None:
         self.selector = selector
         self.sample_rate = sample_rate
-        self.key = key  # picks this call's engine replica
         self._recs: dict[str, Any] = {}
 
     def for_listen(self, language: str, expected: tuple[str, ...]) -> tuple[str, Any]:
-        name, eng = self.selector.choose(language, expected, self.key)
+        name, eng = self.selector.choose(language, expected)
         rec = self._recs.get(name)
         if rec is None:
             rec = self._recs[name] = eng.recognizer(sample_rate=self.sample_rate)

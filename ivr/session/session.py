@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import zlib
 from typing import Any, AsyncIterator, Callable, Mapping
 
 from ivr.frames import (ActionResult, AudioFrame, CallBackend, CallEnded, CallStarted, DtmfDigit, Hangup, Listen,
@@ -56,7 +55,7 @@ class CallSession:
         self.call_id = call_id or uuid.uuid4().hex
         self.caller = caller
         selector = engine if isinstance(engine, EngineSelector) else EngineSelector.single(engine)
-        self.recognizers = CallRecognizers(selector, sink.sample_rate, key=zlib.crc32(self.call_id.encode()))
+        self.recognizers = CallRecognizers(selector, sink.sample_rate)
         self.turns = TurnTaking(self.config.barge_in)
         self._barge = asyncio.Event()
         self.decoder = TurnDecoder(self.offload)
