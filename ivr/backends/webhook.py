@@ -3,7 +3,7 @@
 Timeouts, connection errors and 5xx are retried; 4xx is an answer."""
 from __future__ import annotations
 
-import time
+import asyncio
 from typing import Any, Mapping
 
 import httpx
@@ -41,26 +41,11 @@ class Webhook:
         return ActionResult(self.name, ok=True, data=body)
 
     def call(self, args: Mapping[str, Any]) -> ActionResult:
-        last = "no attempt"
-        with httpx.Client(timeout=self.timeout, headers=self.headers, transport=self.transport) as client:
-            for attempt in range(self.retries + 1):
-                if attempt:
-                    time.sleep(self.backoff * attempt)
-                try:
-                    res = self._answer(client.post(self.url, json=dict(args)))
-                    if res is not None:
-                        return res
-                    last = "server error"
-                except httpx.TimeoutException:
-                    last = f"timeout after {self.timeout:g}s"
-                except httpx.HTTPError as e:
-                    last = f"{type(e).__name__}: {e}"
-                log.warning("webhook %s attempt %d failed: %s", self.name, attempt + 1, last)
-        return ActionResult(self.name, ok=False, error=f"{self.url}: {last}")
+        """Blocking form, for code with no event loop (``ivr chat``, scripts):
+        the same retries as ``acall``, which is the one implementation."""
+        return asyncio.run(self.acall(args))
 
     async def acall(self, args: Mapping[str, Any]) -> ActionResult:
-        import asyncio
-
         last = "no attempt"
         async with httpx.AsyncClient(timeout=self.timeout, headers=self.headers, transport=self.transport) as client:
             for attempt in range(self.retries + 1):

@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
             raise FlowError("no such flow file", str(p))
         from ivr.dialog.loader import parse_file
 
-        flows_dir, flow_id = p.parent, (parse_file(p).flow.flow if parse_file(p).flow else p.stem)
+        parsed = parse_file(p)
+        flows_dir, flow_id = p.parent, (parsed.flow.flow if parsed.flow else p.stem)
     flows = load_flows(flows_dir)
     if flow_id not in flows:
         raise FlowError(f"no flow '{flow_id}' (have: {', '.join(sorted(flows.flows))})", str(flows_dir))

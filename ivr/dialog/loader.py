@@ -10,7 +10,7 @@ from typing import Any, Collection
 from pydantic import ValidationError
 
 from ivr.dialog.models import STEP_KINDS, Flow
-from ivr.dialog.yaml_lines import LineDict, line_of, load_yaml_text
+from ivr.dialog.yaml_lines import LineDict, line_of, load_yaml_text, read_text
 from ivr.errors import FlowError
 
 SCHEMA_LINE = "# yaml-language-server: $schema=./schema.json"
@@ -119,11 +119,7 @@ def parse_text(text: str, where: str) -> ParsedFlow:
 
 
 def parse_file(path: Path) -> ParsedFlow:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise FlowError(f"cannot read: {e}", str(path)) from None
-    return parse_text(text, str(path))
+    return parse_text(read_text(path), str(path))
 
 
 def read_dir(directory: str | Path) -> tuple[list[ParsedFlow], Path]:

@@ -69,12 +69,16 @@ def load_yaml_text(text: str, where: str) -> Any:
         raise FlowError(f"YAML error: {e}", where) from None
 
 
-def load_yaml_file(path: Path) -> Any:
+def read_text(path: Path) -> str:
+    """A flow-side file's text, or a FlowError naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise FlowError(f"cannot read: {e}", str(path)) from None
-    return load_yaml_text(text, str(path))
+
+
+def load_yaml_file(path: Path) -> Any:
+    return load_yaml_text(read_text(path), str(path))
 
 
 def line_of(doc: Any, loc: Sequence[Any]) -> int:
