@@ -115,3 +115,6 @@ def test_cli_write_schema_and_graph(tmp_path):
     assert "balance__lookup -->|ok| balance__tell" in text
     assert "handoff T1: balance_lookup_failed" in text
     assert _ivr("graph", "no_such_flow").returncode == 2
+    by_file = _ivr("graph", "flows/balance.yaml")
+    assert by_file.returncode == 0, by_file.stderr
+    assert by_file.stdout.strip() == text.strip()
