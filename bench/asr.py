@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,13 +42,13 @@ def _feed(rec, x: np.ndarray, rate: int, pace: bool = False) -> None:
 
 def _mandarin():
     d = SHARED / "data" / "mandarin-real"
-    rows = [l.split("\t") for l in (d / "transcripts.tsv").read_text(encoding="utf-8").splitlines() if l]
+    rows = [ln.split("\t") for ln in (d / "transcripts.tsv").read_text(encoding="utf-8").splitlines() if ln]
     return [(d / f, ref) for f, ref in rows]
 
 
 def _taiwanese():
     d = SHARED / "data" / "taiwanese-real"
-    rows = [l.split(None, 1) for l in (d / "transcripts.txt").read_text(encoding="utf-8").splitlines() if l.strip()]
+    rows = [ln.split(None, 1) for ln in (d / "transcripts.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
     return [(d / f"{i}.wav", s.strip()) for i, s in rows]
 
 

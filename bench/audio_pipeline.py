@@ -23,7 +23,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ivr.audio import (  # noqa: E402
-    DtmfDetector, Endpointer, Resampler, dtmf_tones, frames, read_wav, resample, ulaw_decode, ulaw_encode,
+    DtmfDetector,
+    Endpointer,
+    Resampler,
+    dtmf_tones,
+    frames,
+    read_wav,
+    resample,
+    ulaw_decode,
+    ulaw_encode,
 )
 
 SHARED = Path(os.environ.get("IVR_SHARED", ROOT.parent / "shared"))

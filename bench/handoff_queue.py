@@ -13,9 +13,6 @@ phase queues callers with no agent logged in (pure durable write path).
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import argparse
 import asyncio
 import json
@@ -23,8 +20,10 @@ import platform
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,7 +41,7 @@ def _bundle(i: int) -> ContextBundle:
 
 def _pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 async def _run(url: str, calls: int, agents: int, **store_kw) -> dict:

@@ -24,7 +24,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from calls import ROOT, Server, scripts  # noqa: E402
+from calls import ROOT, Server, scripts
 
 
 async def caller_loop(server: Server, script: list[tuple], until: float, made: list, failed: list) -> None:

@@ -4,8 +4,21 @@ The public API is what this module exports."""
 from ivr.clock import Clock, RealClock, VirtualClock
 from ivr.errors import AudioFormatError, IvrError
 from ivr.frames import (
-    ActionResult, AudioFrame, CallBackend, CallEnded, CallStarted, DtmfDigit, Hangup, Listen,
-    NoInput, Say, SpeechStarted, SpeechStopped, Transcript, Transfer, UserInput,
+    ActionResult,
+    AudioFrame,
+    CallBackend,
+    CallEnded,
+    CallStarted,
+    DtmfDigit,
+    Hangup,
+    Listen,
+    NoInput,
+    Say,
+    SpeechStarted,
+    SpeechStopped,
+    Transcript,
+    Transfer,
+    UserInput,
 )
 
 __version__ = "0.1.0"

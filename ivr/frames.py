@@ -6,8 +6,9 @@ replayed on a virtual clock produces the same timeline as a live one.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class AudioFrame:
         return np.frombuffer(self.pcm, dtype="<i2")
 
     @classmethod
-    def from_array(cls, samples: np.ndarray, sample_rate: int, timestamp: float = 0.0) -> "AudioFrame":
+    def from_array(cls, samples: np.ndarray, sample_rate: int, timestamp: float = 0.0) -> AudioFrame:
         clipped = np.clip(np.asarray(samples), -32768, 32767).astype("<i2")
         return cls(clipped.tobytes(), sample_rate, timestamp)
 
@@ -172,6 +173,9 @@ class Listen:
     dtmf_terminator: str = "#"
     end_silence_ms: int = 700
     no_input_timeout_ms: int = 6000
+    # the flow step says ``secret: true`` (a PIN, a one-time code): what the caller
+    # keys or says here is masked in transcripts, records, logs and reports
+    secret: bool = False
 
 
 @dataclass(frozen=True, slots=True)

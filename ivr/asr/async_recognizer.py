@@ -4,8 +4,8 @@ is never reordered."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Sequence
 
 from ivr.asr.base import Recognizer
 from ivr.frames import Transcript

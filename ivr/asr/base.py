@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -14,6 +15,24 @@ from ivr.errors import AudioFormatError, IvrError
 from ivr.frames import Transcript
 
 SAMPLE_RATES = (8000, 16000)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineCapabilities:
+    """What an engine can do, declared by the engine (not guessed from its name).
+
+    ``grammar``: expected phrases constrain what it can hear (a grammar), rather
+    than merely hint. ``free_speech``: it can transcribe a turn with no expected
+    phrases; an engine without it is given only steps that have some (the
+    session's engine selector falls back otherwise). ``streaming``: ``accept``
+    returns partial transcripts while the caller speaks. ``languages``: what it
+    is meant to hear (empty: whatever the user-supplied model was trained on)."""
+
+    grammar: bool
+    free_speech: bool
+    streaming: bool
+    languages: tuple[str, ...]
+    sample_rates: tuple[int, ...] = SAMPLE_RATES
 
 
 class Recognizer(ABC):
@@ -50,7 +69,7 @@ class Recognizer(ABC):
     def reset(self) -> None:
         """Drop the current turn's audio."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  optional hook: most recognizers hold nothing to release
         """Release per-call resources."""
 
     # helpers for engines
@@ -74,9 +93,14 @@ class Engine(ABC):
         self.model_dir = Path(model_dir)
         self.load_seconds = 0.0
 
+    @property
+    @abstractmethod
+    def capabilities(self) -> EngineCapabilities:
+        """What this engine (with its loaded model) can do."""
+
     @abstractmethod
     def recognizer(self, sample_rate: int = 16000) -> Recognizer:
         """A fresh recognizer for one call."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  optional hook: the model is freed with the object by default
         """Free the model."""

@@ -36,6 +36,8 @@ def load_engine(name: str, model_dir: str | Path | None = None, *, model: str | 
     if model_dir is None:
         reg = registry or Registry()
         model_name = model or default_model
+        if model_name is None:
+            raise IvrError(f"engine {name} has no default model: name one with model=", "asr")
         if reg.manifest(model_name).engine != name:
             raise IvrError(f"model {model_name} is for engine {reg.manifest(model_name).engine}, not {name}", "asr")
         model_dir = reg.path(model_name)

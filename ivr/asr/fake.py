@@ -3,11 +3,11 @@ each ``finish`` returns the next scripted (text, confidence)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from ivr.asr.base import Engine, Recognizer
-from ivr.frames import Transcript
+from ivr.asr.base import Engine, EngineCapabilities, Recognizer
+from ivr.frames import LANGUAGES, Transcript
 
 
 class FakeRecognizer(Recognizer):
@@ -55,15 +55,23 @@ class FakeRecognizer(Recognizer):
 
 
 class FakeEngine(Engine):
-    """Hands out FakeRecognizers sharing one script (one entry per turn)."""
+    """Hands out FakeRecognizers sharing one script (one entry per turn).
+    ``capabilities`` lets a test stand in for a grammar-only engine."""
 
     name = "fake"
 
-    def __init__(self, script: Iterable[tuple[str, float]] = (), partials: bool = False) -> None:
+    def __init__(self, script: Iterable[tuple[str, float]] = (), partials: bool = False,
+                 capabilities: EngineCapabilities | None = None) -> None:
         super().__init__(Path("."))
         self.script = list(script)
         self.partials = partials
         self.made: list[FakeRecognizer] = []
+        self._capabilities = capabilities or EngineCapabilities(
+            grammar=False, free_speech=True, streaming=partials, languages=LANGUAGES)
+
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        return self._capabilities
 
     def recognizer(self, sample_rate: int = 16000) -> FakeRecognizer:
         r = FakeRecognizer(self.script, sample_rate, self.partials)

@@ -156,8 +156,8 @@ class Lexicon:
                     i += n
                     break
             else:
-                py = lazy_pinyin(text[i], style=Style.NORMAL, errors="ignore")
-                py = py[0].replace("ü", "v") if py else ""
+                readings = lazy_pinyin(text[i], style=Style.NORMAL, errors="ignore")
+                py = readings[0].replace("ü", "v") if readings else ""
                 if py in self.syllables:
                     out.append(self.syllables[py])
                 elif text[i].upper() + "." in self.words:  # spelled letters

@@ -11,13 +11,14 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from ivr.asr.base import Engine, Recognizer
+from ivr.asr.base import Engine, EngineCapabilities, Recognizer
 from ivr.asr.pronounce import Lexicon
+from ivr.audio.resample import Resampler
 from ivr.errors import IvrError, ModelCorruptError
 from ivr.frames import Transcript
 from ivr.log import get_logger
@@ -30,6 +31,8 @@ DICT = "lm/mandarin_notone.dic"
 
 class SphinxEngine(Engine):
     name = "sphinx"
+    # a JSGF grammar per step and nothing else: it cannot take free speech
+    capabilities = EngineCapabilities(grammar=True, free_speech=False, streaming=False, languages=("zh-TW", "nan-TW"))
 
     def __init__(self, model_dir: Path, beam: float = 1e-60, wbeam: float = 1e-40) -> None:
         super().__init__(model_dir)
@@ -72,11 +75,11 @@ class SphinxEngine(Engine):
             raise ModelCorruptError("no phone list found in mdef", str(self.hmm / "mdef"))
         return phones
 
-    def decoder(self):
+    def decoder(self, beam: float | None = None, wbeam: float | None = None, bestpath: bool = True):
         from pocketsphinx import Config, Decoder
 
         cfg = Config(hmm=str(self.hmm), dict=str(self._noise_dict), samprate=MODEL_RATE, lm=None,
-                     beam=self.beam, wbeam=self.wbeam, loglevel="ERROR")
+                     beam=beam or self.beam, wbeam=wbeam or self.wbeam, loglevel="ERROR", bestpath=bestpath)
         try:
             with self._lock:
                 return Decoder(cfg)
@@ -94,7 +97,7 @@ class SphinxEngine(Engine):
             raise IvrError(f"phrase {phrase!r} maps to phones the model lacks: {unknown}", "asr sphinx")
         return words
 
-    def recognizer(self, sample_rate: int = 16000) -> "SphinxRecognizer":
+    def recognizer(self, sample_rate: int = 16000) -> SphinxRecognizer:
         return SphinxRecognizer(self, sample_rate)
 
     def close(self) -> None:
@@ -110,7 +113,7 @@ class SphinxRecognizer(Recognizer):
         self.decoder = engine.decoder()
         self._phrases: list[str] = []
         self._grammars = 0
-        self._resampler = None
+        self._resampler: Resampler | None = None
         self._in_utt = False
         self._frames = 0
 
@@ -145,8 +148,6 @@ class SphinxRecognizer(Recognizer):
     def _feed(self, x: np.ndarray) -> None:
         if self.sample_rate != MODEL_RATE:
             if self._resampler is None:
-                from ivr.audio.resample import Resampler
-
                 self._resampler = Resampler(self.sample_rate, MODEL_RATE)
             x = self._resampler.process(x)
         if x.size:

@@ -7,7 +7,7 @@ import opencc
 
 
 @lru_cache(maxsize=4)
-def _converter(config: str) -> "opencc.OpenCC":
+def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from ivr.asr.base import Engine, Recognizer
+from ivr.asr.base import Engine, EngineCapabilities, Recognizer
 from ivr.asr.text import to_traditional
 from ivr.errors import ModelCorruptError
 from ivr.frames import Transcript
@@ -36,7 +36,12 @@ class VoskEngine(Engine):
         # grammars need the lookahead (HCLr + Gr) graph; static HCLG models ignore them
         self.supports_grammar = (self.model_dir / "graph" / "Gr.fst").is_file()
 
-    def recognizer(self, sample_rate: int = 16000) -> "VoskRecognizer":
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        # the language is the user-supplied model's own
+        return EngineCapabilities(grammar=self.supports_grammar, free_speech=True, streaming=self.partials, languages=())
+
+    def recognizer(self, sample_rate: int = 16000) -> VoskRecognizer:
         return VoskRecognizer(self, sample_rate)
 
 

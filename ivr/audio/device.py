@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from ivr.clock import Clock
 from ivr.errors import AudioFormatError
 from ivr.frames import AudioFrame
 
 from .framing import Framer, frame_samples
-from .sinks import AudioSink
+from .sinks import ClockedSink
 
 
 def _sounddevice(where: str) -> Any:
@@ -81,7 +82,7 @@ class MicSource:
             while not self._closed.is_set():
                 try:
                     chunk = await asyncio.wait_for(queue.get(), timeout=0.5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 if chunk is None:
                     break
@@ -92,7 +93,7 @@ class MicSource:
                     yield frame
 
 
-class SpeakerSink(AudioSink):
+class SpeakerSink(ClockedSink):
     """Plays to an output device; ``clear()`` silences it at once.
 
     Audio goes to the device as it is written (the device buffer is the

@@ -21,8 +21,8 @@ same key can count again, so a noisy tone is not split into two presses.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Cutting PCM into fixed-length AudioFrames (20 ms by default)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

@@ -5,7 +5,7 @@ table, both built once (vectorised) from the segment rules of G.711, so a
 telephone frame costs one numpy ``take`` each way."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -53,7 +53,7 @@ def _a_decode_exact(code: np.ndarray) -> np.ndarray:
     return np.where(a & 0x80, t, -t).astype(np.int16)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tables(law: str) -> tuple[np.ndarray, np.ndarray]:
     linear = np.arange(-32768, 32768, dtype=np.int32)
     codes = np.arange(256, dtype=np.uint8)

@@ -19,7 +19,9 @@ from ivr.clock import Clock, RealClock
 from ivr.frames import AudioFrame
 
 
-class AudioSink:
+class ClockedSink:
+    """Base of the file, memory and speaker sinks (an ``AudioSink``)."""
+
     def __init__(self, sample_rate: int, clock: Clock | None = None, lookahead: float = 0.1) -> None:
         self.sample_rate = sample_rate
         self.clock: Clock = clock or RealClock()
@@ -107,7 +109,7 @@ class AudioSink:
         self._advance()
 
 
-class MemorySink(AudioSink):
+class MemorySink(ClockedSink):
     """Keeps what was played; ``samples()`` returns it as int16."""
 
     def __init__(self, sample_rate: int, clock: Clock | None = None, lookahead: float = 0.1) -> None:
@@ -122,7 +124,7 @@ class MemorySink(AudioSink):
         return np.frombuffer(bytes(self._out), dtype="<i2").copy()
 
 
-class WavSink(AudioSink):
+class WavSink(ClockedSink):
     """Writes what was played to a 16-bit mono WAV, growing as it plays; the
     header is correct after every ``flush``/``clear``/``aclose``."""
 
@@ -130,7 +132,7 @@ class WavSink(AudioSink):
                  lookahead: float = 0.1) -> None:
         super().__init__(sample_rate, clock, lookahead)
         self.path = Path(path)
-        self._wav: wave.Wave_write | None = wave.open(str(self.path), "wb")
+        self._wav: wave.Wave_write | None = wave.open(str(self.path), "wb")  # noqa: SIM115  open while the call plays
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(sample_rate)

@@ -6,7 +6,7 @@ Without one, frames come as fast as the consumer takes them (QA replays)."""
 from __future__ import annotations
 
 import os
-from typing import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable
 
 import numpy as np
 
@@ -18,8 +18,9 @@ from .resample import resample
 from .wav import read_wav
 
 
-class AudioSource:
-    """Base: subclasses implement ``_frames()``; iteration adds the pacing."""
+class ClockedSource:
+    """Base of the file and memory sources (an ``AudioSource``): subclasses
+    implement ``_frames()``; iteration adds the pacing."""
 
     sample_rate: int
 
@@ -46,7 +47,7 @@ class AudioSource:
             yield frame
 
 
-class MemorySource(AudioSource):
+class MemorySource(ClockedSource):
     """Frames from an int16 array (or from ready-made frames)."""
 
     def __init__(self, samples: np.ndarray | Iterable[AudioFrame], sample_rate: int, *,

@@ -5,7 +5,8 @@ the analysis is here as plain functions over frames."""
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

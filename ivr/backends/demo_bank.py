@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError, InvalidHashError
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from ivr.backends.registry import BackendRegistry
 from ivr.dialog.extract import ID_LETTER_CODES, taiwan_id_valid
@@ -32,7 +32,7 @@ def make_taiwan_id(letter: str, body8: str) -> str:
     code = ID_LETTER_CODES[letter]
     digits = [code // 10, code % 10] + [int(c) for c in body8]
     weights = [1, 9, 8, 7, 6, 5, 4, 3, 2, 1]
-    check = (10 - sum(d * w for d, w in zip(digits, weights)) % 10) % 10
+    check = (10 - sum(d * w for d, w in zip(digits, weights, strict=True)) % 10) % 10
     value = f"{letter}{body8}{check}"
     assert taiwan_id_valid(value)
     return value

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ivr.backends.webhook import Webhook
 from ivr.errors import BackendError

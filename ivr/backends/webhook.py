@@ -4,7 +4,8 @@ Timeouts, connection errors and 5xx are retried; 4xx is an answer."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -36,7 +37,8 @@ class Webhook:
         if not isinstance(body, dict):
             return ActionResult(self.name, ok=True, data={"value": body})
         if "ok" in body or "data" in body:
-            data = body.get("data") if isinstance(body.get("data"), dict) else {}
+            raw = body.get("data")
+            data = raw if isinstance(raw, dict) else {}
             return ActionResult(self.name, ok=bool(body.get("ok", True)), data=data, error=str(body.get("error") or ""))
         return ActionResult(self.name, ok=True, data=body)
 

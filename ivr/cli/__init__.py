@@ -7,6 +7,7 @@ import argparse
 import importlib
 import sys
 
+from ivr.dsn import mask_secrets
 from ivr.errors import IvrError
 
 # Subcommand modules, in the order ``ivr --help`` lists them.
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--log-level", default="warning", help="debug, info, warning, error")
+    parser.add_argument("--log-level", default="warning", type=str.lower,
+                        choices=("debug", "info", "warning", "error"), help="how much to log on stderr (default: warning)")
     parser.add_argument("--json-logs", action="store_true", help="structured JSON logs on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except IvrError as e:
-        print(f"ivr {args.command}: error: {e}", file=sys.stderr)
+        print(f"ivr {args.command}: error: {mask_secrets(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         return 130

@@ -8,12 +8,14 @@ import json
 import sys
 from typing import Any, TextIO
 
+from ivr.paths import flows_dir as resolve_flows
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("chat", help="talk to a flow in text (#1 = DTMF key 1)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("flow", nargs="?", default="main", help="flow id in --flows, or a flow file path (default: main)")
-    p.add_argument("--flows", default="flows", help="flows directory (default: flows)")
+    p.add_argument("--flows", default=None, help="flows directory (default: ./flows if present, else the shipped flows)")
     p.add_argument("--caller", default="0912345678", help="caller number (the demo bank knows 0912345678)")
     p.add_argument("--language", default="zh-TW", choices=["zh-TW", "nan-TW"])
     p.add_argument("--bank", default=None, help="demo bank SQLite file (default: ~/.cache/ivr/demo_bank.sqlite)")
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
     from ivr.errors import FlowError, IvrError
 
     inp, out = stdin or sys.stdin, stdout or sys.stdout
-    flows_dir, flow_id = Path(args.flows), args.flow
+    flows_dir, flow_id = resolve_flows(args.flows), args.flow
     p = Path(args.flow)
     if p.suffix in (".yaml", ".yml"):
         from ivr.dialog.loader import parse_file
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
         if line == "/quit":
             break
         if line == "/state":
-            out.write(json.dumps(conv.state.to_dict(), ensure_ascii=False, indent=2) + "\n")
+            out.write(json.dumps(conv.state.to_dict() if conv.state else None, ensure_ascii=False, indent=2) + "\n")
             continue
         if not interactive:
             out.write(f"you> {line}\n")

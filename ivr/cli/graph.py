@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 
+from ivr.paths import flows_dir as resolve_flows
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("graph", help="draw a flow as a Mermaid flowchart")
     p.add_argument("flow", help="flow id (in --flows) or a flow file path")
-    p.add_argument("--flows", default="flows", help="flows directory (default: flows)")
+    p.add_argument("--flows", default=None, help="flows directory (default: ./flows if present, else the shipped flows)")
     p.add_argument("-o", "--output", help="write to this .mmd file instead of stdout")
     p.set_defaults(func=run)
 
@@ -19,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from ivr.dialog.graph import mermaid
     from ivr.errors import FlowError
 
-    flow_id, flows_dir = args.flow, Path(args.flows)
+    flow_id, flows_dir = args.flow, resolve_flows(args.flows)
     p = Path(args.flow)
     if p.suffix in (".yaml", ".yml"):
         if not p.is_file():

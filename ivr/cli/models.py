@@ -13,6 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="models_command", metavar="ACTION")
     ls = sub.add_parser("list", help="every known model, where it is and whether it is intact")
+    ls.add_argument("--json", action="store_true", help="print the list as JSON on stdout")
     ls.set_defaults(func=run_list)
     v = sub.add_parser("verify", help="re-hash model files against their manifests")
     v.add_argument("name", nargs="?", help="one model (default: every present model)")
@@ -40,11 +41,12 @@ def _progress(label: str):
 
 
 def _human(n: int) -> str:
+    size = float(n)
     for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return str(n)
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return str(size)
 
 
 def run_list(args) -> int:
@@ -54,6 +56,17 @@ def run_list(args) -> int:
     from ivr.registry import Registry
 
     reg = Registry()
+    if getattr(args, "json", False):
+        import json
+
+        rows = []
+        for m in reg.manifests():
+            st = reg.status(m.name)
+            rows.append({"name": m.name, "engine": m.engine, "language": list(m.language), "sample_rate": m.sample_rate,
+                         "size": m.size, "licence": m.licence, "state": st.state,
+                         "path": str(st.path) if st.path else None, "detail": st.detail})
+        print(json.dumps({"models_dir": str(reg.models_dir), "models": rows}, ensure_ascii=False, indent=1))
+        return 0
     table = Table(title=f"speech models (installed under {reg.models_dir})")
     table.add_column("name", no_wrap=True)
     for col in ("engine", "language", "rate", "size", "licence", "state"):

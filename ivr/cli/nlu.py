@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from ivr.redact import redact
 
@@ -23,12 +24,12 @@ def run(args: argparse.Namespace) -> int:
     nlu = Nlu.load(args.data)
     text = " ".join(args.text)
     res = nlu.classify(text, args.lang)
-    values = {}
+    values: dict[str, bool | int | str] = {}
     for kind in SLOT_KINDS:
         v = nlu.extract(kind, text, args.lang)
         if v is not None and kind != "free_text":
             values[kind] = v if isinstance(v, (bool, int, str)) else str(v)
-    out = {
+    out: dict[str, Any] = {
         "text": text, "normalized": nlu.normalize(text), "intent": res.intent,
         "confidence": round(res.confidence, 3),
         "ranking": [(i, round(c, 3)) for i, c in res.ranking[:3]],

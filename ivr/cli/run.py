@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -29,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_call_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flow", default="main", help="flow to start at (default: main)")
-    p.add_argument("--flows", default="flows", help="flows directory (default: flows)")
+    p.add_argument("--flows", default=None, help="flows directory (default: ./flows if present, else the shipped flows)")
     p.add_argument("--caller", default="", help="caller number (ANI) the flows see")
     p.add_argument("--language", default="zh-TW", choices=["zh-TW", "nan-TW"])
     p.add_argument("--engine", default=None,
@@ -68,7 +69,7 @@ def local_services(args: argparse.Namespace, clock: Any, live: bool = False) -> 
                           engines=engine_selector(args.engine, live), bank_path=args.bank, config=config, clock=clock)
 
 
-def format_timeline(record: Any, caller_marks: list[tuple[float, str]] = ()) -> list[str]:
+def format_timeline(record: Any, caller_marks: Sequence[tuple[float, str]] = ()) -> list[str]:
     """One line per thing that happened, in call time."""
     rows: list[tuple[float, str]] = [(t, f"caller  {what}") for t, what in caller_marks if not what.startswith("key ")]
     for e in record.events:

@@ -10,8 +10,8 @@ Asterisk dialplan:  same => n,AudioSocket(${UUID()},127.0.0.1:9092)
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
 import sys
 from typing import TextIO
 
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--websocket", metavar="HOST:PORT", help="Twilio-compatible media stream listener")
     p.add_argument("--metrics", metavar="HOST:PORT", help="Prometheus /metrics and /healthz")
     p.add_argument("--desktop", metavar="HOST:PORT", help="the agent desktop web app")
-    p.add_argument("--flows", default="flows", help="flows directory (default: flows)")
+    p.add_argument("--flows", default=None, help="flows directory (default: ./flows if present, else the shipped flows)")
     p.add_argument("--flow", default="main", help="flow every call starts at (default: main)")
     p.add_argument("--records", default="var/calls.sqlite3", help="call record database (default var/calls.sqlite3)")
     p.add_argument("--keep-audio", action="store_true", help="keep both sides of every call as WAV beside the records")
@@ -45,10 +45,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def check_ports(args: argparse.Namespace) -> None:
+    """Fail in one line before minutes of model loading when a port is taken
+    or an address is not ours (the listeners check again when they start)."""
+    import socket
+
+    from ivr.errors import IvrError
+    from ivr.transports.server import parse_hostport
+
+    for flag in ("audiosocket", "websocket", "metrics", "desktop"):
+        value = getattr(args, flag)
+        if not value:
+            continue
+        host, port = parse_hostport(value, f"--{flag}")
+        if port == 0:
+            continue
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as e:
+            raise IvrError(f"cannot resolve {host!r} ({e})", f"--{flag} {value}") from None
+        family, kind, proto, _, addr = infos[0]
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(addr)
+            except OSError as e:
+                raise IvrError(f"cannot listen on {host}:{port}: {e.strerror or e}", f"--{flag}") from None
+
+
 async def serve(args: argparse.Namespace, out: TextIO) -> None:
     import time
 
     from ivr.cli.run import engine_selector
+    from ivr.errors import IvrError
     from ivr.session import SessionConfig
     from ivr.session.factory import build_services
     from ivr.transports import IvrServer
@@ -58,12 +87,19 @@ async def serve(args: argparse.Namespace, out: TextIO) -> None:
                               engines=engine_selector(args.engine, not args.no_speculative, args.whisper_workers),
                               config=SessionConfig(max_call_seconds=args.max_call))
     try:
+        recovered = await services.recover()
+        if recovered.calls:
+            out.write(f"closed {len(recovered.calls)} call record(s) left open by a crash (interrupted); "
+                      f"withdrew {len(recovered.withdrawn)} queued ticket(s)\n")
         t0 = time.perf_counter()
         loaded = services.engines.preload()
         out.write(f"speech engines: {', '.join(f'{k} {v}' for k, v in sorted(loaded.items()))} "
                   f"({time.perf_counter() - t0:.1f} s)\n")
         server = IvrServer(services, drain_seconds=args.drain)
-        where = await server.start(args.audiosocket, args.websocket, args.metrics, args.desktop)
+        try:
+            where = await server.start(args.audiosocket, args.websocket, args.metrics, args.desktop)
+        except OSError as e:  # taken meanwhile, or an address that is not ours
+            raise IvrError(f"cannot listen: {e.strerror or e}", "ivr serve") from None
         for name in ("audiosocket", "websocket", "metrics", "desktop"):
             addr = getattr(where, name)
             if addr:
@@ -81,5 +117,6 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
 
     if not (args.audiosocket or args.websocket):
         raise IvrError("nothing to listen on: give --audiosocket HOST:PORT and/or --websocket HOST:PORT", "ivr serve")
+    check_ports(args)
     asyncio.run(serve(args, stdout or sys.stdout))
     return 0

@@ -25,7 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "kokoro = the production voice, slower)")
     p.add_argument("--keep-records", type=Path, default=None, metavar="DB",
                    help="keep each call's record and audio in this SQLite file (input for 'ivr record')")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE",
+                   help="write every scenario's verdict, transcripts and intents as JSON here ('-' = stdout)")
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    p.add_argument("--allow-audio", action="append", type=Path, default=[], metavar="DIR",
+                   help="a directory outside the fixtures tree that scenarios may read audio from (repeatable; "
+                        "see also allow_audio in _fixtures.yaml)")
+    p.add_argument("--max-audio-mb", type=float, default=100.0,
+                   help="largest audio file a scenario may name, in MB (default 100)")
     p.set_defaults(func=run)
 
 
@@ -42,10 +49,14 @@ def run(args: argparse.Namespace) -> int:
         import logging
 
         logging.getLogger("ivr.prompts").setLevel(logging.ERROR)
-    console = Console(stderr=False, highlight=False)
+    to_stderr = str(args.json) == "-"  # stdout carries the JSON then
+    console = Console(stderr=to_stderr, highlight=False)
     if not console.is_terminal:  # CI logs: wide enough that scenario names are not cut
-        console = Console(stderr=False, highlight=False, width=max(console.width, 140))
-    scenarios = load_scenarios(args.paths, args.pattern)
+        console = Console(stderr=to_stderr, highlight=False, width=max(console.width, 140))
+    from ivr.qa.paths import AudioPolicy
+
+    policy = AudioPolicy(tuple(args.allow_audio), int(args.max_audio_mb * 2**20))
+    scenarios = load_scenarios(args.paths, args.pattern, policy)
     if args.list:
         for s in scenarios:
             console.print(f"{s.name}  [dim]{s.path}  {s.language}  {', '.join(s.tags)}[/dim]")
@@ -95,6 +106,17 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"JUnit XML: {write_junit(summary, args.junit)}")
     if args.html:
         console.print(f"HTML report: {write_html(summary, args.html, embed_audio=not args.link_audio)}")
+    if args.json:
+        import json
+
+        from ivr.qa.results import summary_dict
+
+        doc = json.dumps(summary_dict(summary), ensure_ascii=False, indent=1)
+        if str(args.json) == "-":
+            print(doc)
+        else:
+            args.json.write_text(doc + "\n", encoding="utf-8")
+            console.print(f"JSON: {args.json}")
     sys.stdout.flush()
     if any(r.input_error for r in summary.results):
         return 2

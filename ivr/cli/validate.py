@@ -4,15 +4,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ivr.paths import flows_dir
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("validate", help="check flows; print file:line errors",
                               description="Validate YAML flows: schema, step references, reachability, "
                                           "prompts per language, slots before use, loops. Exit 1 on problems.")
-    p.add_argument("path", nargs="?", default="flows", help="flows directory or one flow file (default: flows)")
+    p.add_argument("path", nargs="?", default=None,
+                   help="flows directory or one flow file (default: ./flows if present, else the shipped flows)")
     p.add_argument("--write-schema", metavar="FILE", nargs="?", const="", default=None,
                    help="write the flow JSON Schema (default: <flows>/schema.json) and exit")
     p.add_argument("--no-backends", action="store_true", help="do not check action names against the backends")
+    p.add_argument("--json", action="store_true", help="print {path, ok, problems: [...]} as JSON on stdout")
     p.set_defaults(func=run)
 
 
@@ -22,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from ivr.dialog import validate_dir, write_schema
     from ivr.errors import FlowError
 
-    path = Path(args.path)
+    path = flows_dir(args.path)
     if args.write_schema is not None:
         target = Path(args.write_schema) if args.write_schema else (path if path.is_dir() else path.parent) / "schema.json"
         write_schema(target)
@@ -40,6 +44,12 @@ def run(args: argparse.Namespace) -> int:
             registry.register(name, lambda **_: None)
         backends = load_webhooks(registry, path if path.is_dir() else path.parent).names()
     problems = validate_dir(path, backends)
+    if args.json:
+        import json
+
+        print(json.dumps({"path": str(path), "ok": not problems, "problems": [str(p) for p in problems]},
+                         ensure_ascii=False, indent=1))
+        return 1 if problems else 0
     for p in problems:
         print(p)
     if problems:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import ast
 import operator
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 _CMP = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
@@ -64,7 +65,7 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
         return all(vals) if isinstance(node.op, ast.And) else any(vals)
     if isinstance(node, ast.Compare):
         left = _eval(node.left, env)
-        for op, right_node in zip(node.ops, node.comparators):
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
             right = _eval(right_node, env)
             try:
                 ok = _CMP[type(op)](left, right)

@@ -6,17 +6,47 @@ A breaker stops a flow that keeps moving without waiting for the caller."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from ivr.dialog.conditions import evaluate
 from ivr.dialog.extract import extract_value
 from ivr.dialog.loader import FlowSet
-from ivr.dialog.models import (ActionStep, BranchStep, CallStep, CollectStep, EndStep, Flow, HandoffSpec,
-                               HandoffStep, LinkStep, Prompt, ReturnStep, SayStep)
+from ivr.dialog.models import (
+    ActionStep,
+    BranchStep,
+    CallStep,
+    CollectStep,
+    EndStep,
+    Flow,
+    HandoffSpec,
+    HandoffStep,
+    LinkStep,
+    Prompt,
+    ReturnStep,
+    SayStep,
+    Step,
+)
+from ivr.dialog.protect import exhausted as protective_exhausted
+from ivr.dialog.protect import is_protective_turn, offer_confirmation, on_protective, question
+from ivr.dialog.reentry import ask_again, on_reentry
 from ivr.dialog.render import Renderer
+from ivr.dialog.seams import FlowSource
 from ivr.dialog.state import DialogState
-from ivr.frames import (ActionResult, CallBackend, CallEnded, CallStarted, Hangup, Listen, NoInput, Say,
-                        Transfer, UserInput)
+from ivr.frames import (
+    ActionResult,
+    CallBackend,
+    CallEnded,
+    CallStarted,
+    DialogAction,
+    DialogEvent,
+    Hangup,
+    Language,
+    Listen,
+    NoInput,
+    Say,
+    Transfer,
+    UserInput,
+)
 from ivr.log import get_logger
 
 log = get_logger(__name__)
@@ -50,9 +80,9 @@ class StepLimit(Exception):
 class Dialog:
     """Runs flows for many calls; holds no per-call data (that is the state)."""
 
-    def __init__(self, flows: Any, nlu: Any, *, start: str = "main", menu: tuple[str, str] = ("menu", "menu"),
+    def __init__(self, flows: FlowSource, nlu: Any, *, start: str = "main", menu: tuple[str, str] = ("menu", "menu"),
                  agent_flow: str = "agent", max_transitions: int = 50) -> None:
-        self.store = flows  # a FlowSet or a FlowStore (hot reload)
+        self.store = flows  # a FlowSet, or a FlowStore (hot reload)
         self.nlu = nlu
         self.start = start
         self.menu = menu
@@ -62,13 +92,12 @@ class Dialog:
 
     # ------------------------------------------------------------------ flows
     def _current(self) -> FlowSet:
-        return self.store.current() if hasattr(self.store, "current") else self.store
+        return self.store.current()
 
     def _flows_for(self, state: DialogState) -> FlowSet:
-        if hasattr(self.store, "get"):
-            fs = self.store.get(state.flow_version)
-            if fs is not None:
-                return fs
+        fs = self.store.get(state.flow_version)
+        if fs is not None:
+            return fs
         current = self._current()
         if current.version != state.flow_version:
             log.warning("flow version %s gone; call continues on %s", state.flow_version, current.version,
@@ -80,9 +109,9 @@ class Dialog:
         return DialogState(call_id=event.call_id, caller=event.caller, called=event.called,
                            language=event.language if event.language in ("zh-TW", "nan-TW") else "zh-TW")
 
-    def step(self, state: DialogState | None, event: Any) -> tuple[DialogState, list[Any]]:
+    def step(self, state: DialogState | None, event: DialogEvent) -> tuple[DialogState, list[DialogAction]]:
         st = state.copy() if state is not None else None
-        actions: list[Any] = []
+        actions: list[DialogAction] = []
         if isinstance(event, CallStarted):
             st = self.new_state(event)
             fs = self._current()
@@ -100,7 +129,7 @@ class Dialog:
             return st, actions
         fs = self._flows_for(st)
         run = _Run(self, fs, st, actions)
-        if st.flow not in fs or st.step not in fs[st.flow].step_index():
+        if st.flow is None or st.step is None or st.flow not in fs or st.step not in fs[st.flow].step_index():
             # a restarted worker whose flows changed under the call: the agent takes over
             run.handoff(HandoffSpec(queue="T1", reason="flow_changed", prompt=BUILTIN_PROMPTS["error"]))
             return st, actions
@@ -118,7 +147,7 @@ class Dialog:
 class _Run:
     """One event's worth of execution over one state (never shared)."""
 
-    def __init__(self, dialog: Dialog, fs: FlowSet, st: DialogState, actions: list[Any]) -> None:
+    def __init__(self, dialog: Dialog, fs: FlowSet, st: DialogState, actions: list[DialogAction]) -> None:
         self.d, self.fs, self.st, self.actions = dialog, fs, st, actions
         self.count = 0
         self.said: list[Say] = []
@@ -137,11 +166,18 @@ class _Run:
                                  "interruptible": s.interruptible} for s in self.said]
 
     @property
-    def flow(self) -> Flow:
-        return self.fs[self.st.flow]
+    def here(self) -> str:
+        """The current flow id (set from the call's first step on)."""
+        assert self.st.flow is not None, "no current flow before the first step"
+        return self.st.flow
 
-    def cur(self) -> Any:
-        return self.fs.step(self.st.flow, self.st.step)
+    @property
+    def flow(self) -> Flow:
+        return self.fs[self.here]
+
+    def cur(self) -> Step:
+        assert self.st.step is not None, "no current step before the first step"
+        return self.fs.step(self.here, self.st.step)
 
     def env(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         st = self.st
@@ -162,7 +198,8 @@ class _Run:
             return
         # a recording only stands in for its own language
         audio = str(self.fs.base_dir / own.audio) if own is not None and own.audio else None
-        text = self.d.renderer.render(p.text, self.env(extra), lang)
+        # a secret slot (a PIN, a code) is never rendered into anything said
+        text = self.d.renderer.render(p.text, self.env(extra), lang, hidden=self.st.secret_slots)
         s = Say(key=key, language=lang, text=text, audio=audio, interruptible=interruptible)
         self.actions.append(s)
         self.said.append(s)
@@ -170,12 +207,12 @@ class _Run:
     def key(self, what: str) -> str:
         return f"{self.st.flow}.{self.st.step}.{what}"
 
-    def listen(self, step: CollectStep, confirm: bool = False) -> None:
+    def listen(self, step: CollectStep, confirm: bool = False, again: bool = False) -> None:
         lang = self.st.language
         kind = "yes_no" if confirm else step.type
         expected: list[str] = []
         if not confirm:
-            expected += step.expected.get(lang, [])
+            expected += step.expected.get(cast(Language, lang), [])
         try:
             what = step.intents if kind == "intent" else kind
             expected += list(self.d.nlu.expected_phrases(what, lang) or ())
@@ -189,8 +226,10 @@ class _Run:
             slot=step.collect, kind=kind, expected=tuple(dict.fromkeys(expected)), language=lang,
             dtmf_max_digits=digits,
             end_silence_ms=(step.end_silence_ms if step.end_silence_ms and not confirm else END_SILENCE_MS[kind]),
-            no_input_timeout_ms=step.no_input_timeout_ms or 6000))
-        self.st.waiting = "confirm" if confirm else "input"
+            no_input_timeout_ms=step.no_input_timeout_ms or 6000, secret=step.secret and not confirm))
+        if step.secret and step.collect not in self.st.secret_slots:  # before any value of it exists
+            self.st.secret_slots.append(step.collect)
+        self.st.waiting = "confirm" if confirm else "reenter" if again else "input"
 
     # ---------------------------------------------------------- movement
     def enter(self, flow_id: str, step_id: str | None) -> None:
@@ -216,19 +255,19 @@ class _Run:
                 return  # waiting for the caller or a backend, or the call is over
             flow_id, step_id = nxt
 
-    def follow(self, step: Any, flow_id: str | None = None) -> str | None:
-        flow = self.fs[flow_id or self.st.flow]
+    def follow(self, step: Step, flow_id: str | None = None) -> str | None:
+        flow = self.fs[flow_id or self.here]
         if step.next:
             return step.next
         i = flow.step_index()[step.id]
         return flow.steps[i + 1].id if i + 1 < len(flow.steps) else None
 
     def go(self, target: str | None) -> None:
-        self.enter(self.st.flow, target)
+        self.enter(self.here, target)
 
-    def execute(self, step: Any) -> tuple[str, str | None] | None:
+    def execute(self, step: Step) -> tuple[str, str | None] | None:
         st = self.st
-        here = st.flow
+        here = self.here
         if isinstance(step, SayStep):
             self.say(step.say, self.key("say"), interruptible=step.interruptible)
             return here, self.follow(step)
@@ -248,7 +287,7 @@ class _Run:
             for rule in step.branch:
                 if rule.else_ is not None:
                     return here, str(rule.else_)
-                if evaluate(rule.if_, env):
+                if rule.if_ is not None and evaluate(rule.if_, env):
                     return here, str(rule.then)
             return here, self.follow(step)
         if isinstance(step, LinkStep):
@@ -279,8 +318,10 @@ class _Run:
             priority = spec.priority
         else:
             for rule in spec.priority:
-                if rule.else_ is not None or evaluate(rule.if_, env):
-                    priority = int(rule.else_ if rule.else_ is not None else rule.then)
+                if rule.else_ is not None or (rule.if_ is not None and evaluate(rule.if_, env)):
+                    target = rule.else_ if rule.else_ is not None else rule.then
+                    assert target is not None  # a rule has 'then' with 'if' (models.Rule)
+                    priority = int(target)
                     break
         self.say(spec.prompt or BUILTIN_PROMPTS["transfer"], self.key("handoff"), interruptible=False)
         st.handoff_reason = spec.reason
@@ -311,14 +352,15 @@ class _Run:
         st = self.st
         turn: dict[str, Any] = {"t": ev.timestamp, "step": f"{st.flow}/{st.step}"}
         step = self.cur() if st.flow and st.step else None
-        hide = isinstance(step, CollectStep) and step.secret and st.waiting == "input"
+        hide = isinstance(step, CollectStep) and step.secret and st.waiting in ("input", "reenter")
         if ev.text:
             turn["text"] = "*" * len(ev.text) if hide else ev.text
         if ev.dtmf:
             turn["dtmf"] = "*" * len(ev.dtmf) if hide else ev.dtmf
         st.turns.append(turn)
-        if st.waiting not in ("input", "confirm"):
+        if st.waiting not in ("input", "confirm", "reenter"):
             return  # talking over a backend call: nothing to do with it
+        assert isinstance(step, CollectStep)  # only a collect step waits for the caller
         cmd = self._command(step, ev)
         if cmd:
             turn["command"] = cmd
@@ -331,6 +373,10 @@ class _Run:
             if cmd == "agent":
                 self._note_agent_request(step, turn)
             return self.command(cmd, step)
+        if st.waiting == "reenter":
+            return on_reentry(self, step, ev, turn)
+        if is_protective_turn(step, st.waiting):  # never decided on a guess: see ivr/dialog/protect.py
+            return on_protective(self, step, ev, turn)
         if st.waiting == "confirm":
             try:
                 value, _ = extract_value(_YES_NO, ev.text, ev.dtmf, st.language, self.d.nlu)
@@ -349,6 +395,8 @@ class _Run:
             value, conf = None, 0.0
         turn["confidence"] = round(conf, 3)
         if value is None:
+            if offer_confirmation(self, step, ev, turn):  # "請問您是要掛失卡片嗎？"
+                return None
             return self.nomatch(step)
         v = step.validation
         if v and v.regex and not re.fullmatch(v.regex, str(value)):
@@ -376,6 +424,8 @@ class _Run:
 
     def accept(self, step: CollectStep, value: Any, turn: dict[str, Any] | None = None, confirmed: bool = False) -> None:
         st = self.st
+        if step.confirm_by_reentry and not confirmed:
+            return ask_again(self, step, value)
         if step.confirm and not confirmed:
             st.pending = value
             self.say(step.confirm, self.key("confirm"), {step.collect: value})
@@ -399,7 +449,7 @@ class _Run:
             for s in st.last_say:
                 self.actions.append(Say(**s))
             self.said = [Say(**s) for s in st.last_say]
-            self.listen(step, confirm=st.waiting == "confirm")
+            self.listen(step, confirm=st.waiting == "confirm", again=st.waiting == "reenter")
         elif cmd == "main_menu" and self.d.menu[0] in self.fs:
             st.stack.clear()
             flow_id, step_id = self.d.menu
@@ -421,8 +471,11 @@ class _Run:
     def reask(self, step: CollectStep, before: Prompt | None, key: str = "reprompt") -> None:
         self.say(before, self.key(key))
         if self.st.waiting == "confirm":
-            self.say(step.confirm, self.key("confirm"), {step.collect: self.st.pending})
+            self.say(question(self, step, self.st.pending), self.key("confirm"), {step.collect: self.st.pending})
             self.listen(step, confirm=True)
+        elif self.st.waiting == "reenter" and step.confirm_by_reentry:
+            self.say(step.confirm_by_reentry.prompt, self.key("reenter"))
+            self.listen(step, again=True)
         else:
             self.say(step.prompt, self.key("prompt"))
             self.listen(step)
@@ -431,6 +484,8 @@ class _Run:
         return step.retries if step.retries is not None else self.flow.defaults.retries
 
     def exhausted(self, step: CollectStep, why: str) -> None:
+        if step.protective:
+            return protective_exhausted(self, step, why)
         target = step.on_exhausted or self.flow.defaults.on_exhausted
         self.st.last_error = why
         if isinstance(target, str):
@@ -454,9 +509,10 @@ class _Run:
     def on_no_input(self, ev: NoInput) -> None:
         st = self.st
         st.turns.append({"t": ev.timestamp, "step": f"{st.flow}/{st.step}", "no_input": True})
-        if st.waiting not in ("input", "confirm"):
+        if st.waiting not in ("input", "confirm", "reenter"):
             return
         step = self.cur()
+        assert isinstance(step, CollectStep)  # only a collect step waits for the caller
         st.no_input += 1
         if st.no_input + st.no_match > self._retries(step):
             return self.exhausted(step, "no_input")

@@ -8,7 +8,7 @@ from typing import Any
 from ivr.dialog.models import CollectStep
 
 # Taiwan ID letter codes as keyed on a phone: A=10 ... (the checksum table)
-ID_LETTER_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36)))
+ID_LETTER_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=True))
 _CODE_LETTERS = {v: k for k, v in ID_LETTER_CODES.items()}
 
 
@@ -19,7 +19,7 @@ def taiwan_id_valid(value: str) -> bool:
     code = ID_LETTER_CODES[v[0]]
     digits = [code // 10, code % 10] + [int(c) for c in v[1:]]
     weights = [1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1]
-    return sum(d * w for d, w in zip(digits, weights)) % 10 == 0
+    return sum(d * w for d, w in zip(digits, weights, strict=False)) % 10 == 0
 
 
 def taiwan_id_from_keys(keys: str) -> str | None:
@@ -82,6 +82,9 @@ def extract_value(step: CollectStep, text: str, dtmf: str, language: str, nlu: A
         return None, 0.0
     if kind == "intent":
         candidates = list(step.intents) or [v for v in step.dtmf.values() if isinstance(v, str)]
+        if hasattr(nlu, "understand"):  # the closed-set decision (a 'confirm' is the engine's to ask)
+            u = nlu.understand("intent", text, language, candidates=candidates, min_confidence=step.min_confidence)
+            return (u.value, float(u.confidence)) if u.outcome == "accept" else (None, float(u.confidence))
         res = nlu.classify(text, language, candidates)
         if res.intent in candidates and res.confidence >= step.min_confidence:
             return res.intent, float(res.confidence)

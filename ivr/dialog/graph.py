@@ -2,8 +2,19 @@
 from __future__ import annotations
 
 from ivr.dialog.loader import FlowSet
-from ivr.dialog.models import (ActionStep, BranchStep, CallStep, CollectStep, EndStep, Flow, HandoffSpec,
-                               HandoffStep, LinkStep, ReturnStep, SayStep)
+from ivr.dialog.models import (
+    ActionStep,
+    BranchStep,
+    CallStep,
+    CollectStep,
+    EndStep,
+    Flow,
+    HandoffSpec,
+    HandoffStep,
+    LinkStep,
+    ReturnStep,
+    SayStep,
+)
 from ivr.dialog.validate import successors
 
 

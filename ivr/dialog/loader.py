@@ -3,14 +3,15 @@ a ``FlowSet`` stamped with a content hash, the version a call keeps."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Collection
+from typing import Any
 
 from pydantic import ValidationError
 
-from ivr.dialog.models import STEP_KINDS, Flow
-from ivr.dialog.yaml_lines import LineDict, line_of, load_yaml_text, read_text
+from ivr.dialog.models import STEP_KINDS, Flow, Step
+from ivr.dialog.yaml_lines import LineDict, YamlLimitError, line_of, load_yaml_text, read_text
 from ivr.errors import FlowError
 
 SCHEMA_LINE = "# yaml-language-server: $schema=./schema.json"
@@ -52,9 +53,16 @@ class FlowSet:
     def __contains__(self, flow_id: object) -> bool:
         return flow_id in self.flows
 
-    def step(self, flow_id: str, step_id: str):
+    def step(self, flow_id: str, step_id: str) -> Step:
         flow = self.flows[flow_id]
         return flow.steps[flow.step_index()[step_id]]
+
+    # A fixed set is a FlowSource (ivr.dialog.source) that never changes.
+    def current(self) -> FlowSet:
+        return self
+
+    def get(self, version: str) -> FlowSet | None:
+        return self if version == self.version else None
 
 
 def flow_files(directory: Path) -> list[Path]:
@@ -97,6 +105,8 @@ def parse_text(text: str, where: str) -> ParsedFlow:
     path = Path(where)
     try:
         raw = load_yaml_text(text, where)
+    except YamlLimitError:
+        raise  # not a flow file at all: the caller stops (exit 2), like an unreadable file
     except FlowError as e:
         file, _, line = e.where.rpartition(":")
         return ParsedFlow(path, None, None, [Problem(file, int(line or 0), e.message)])

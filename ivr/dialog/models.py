@@ -7,13 +7,14 @@ is decided by the key present (``collect: pin`` is a collect step)."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ivr.dialog.conditions import ConditionError, parse_condition
+from ivr.frames import Language
 
-LANGS = ("zh-TW", "nan-TW")
+LANGS: tuple[Language, ...] = ("zh-TW", "nan-TW")
 SLOT_KINDS = ("intent", "yes_no", "digits", "amount", "date", "taiwan_id", "free_text")
 QUEUES = ("T1", "T2", "T3", "TQ")
 # The intent vocabulary shared with ivr.nlu (menu intents and global commands).
@@ -32,7 +33,7 @@ class PromptText(_Strict):
     audio: str | None = Field(None, description="Recorded audio file, relative to the flows directory")
 
 
-PromptValue = Union[str, PromptText]
+PromptValue = str | PromptText
 
 
 class Prompt(_Strict):
@@ -68,7 +69,7 @@ class Rule(_Strict):
     _c = field_validator("if_")(_check_condition)
 
     @model_validator(mode="after")
-    def _shape(self) -> "Rule":
+    def _shape(self) -> Rule:
         if self.else_ is not None:
             if self.if_ is not None or self.then is not None:
                 raise ValueError("a rule has either 'if' and 'then', or only 'else'")
@@ -101,6 +102,13 @@ class Validation(_Strict):
         return v
 
 
+class Reentry(_Strict):
+    """Confirm by entering the value twice; it is never read back (new PINs)."""
+
+    prompt: Prompt = Field(description="asks for the value a second time, e.g. 請再輸入一次新密碼")
+    mismatch: Prompt | None = Field(None, description="said when the two entries differ, before asking from the start")
+
+
 class _StepBase(_Strict):
     id: str = Field(pattern=_ID, description="unique within the flow")
     next: str | None = Field(None, description="step id to go to next (default: the following step)")
@@ -123,6 +131,9 @@ class CollectStep(_StepBase):
     min_confidence: float = Field(0.45, ge=0, le=1)
     validation: Validation | None = Field(None, alias="validate")
     confirm: Prompt | None = Field(None, description="yes/no question after the value is heard, e.g. '{amount:amount}，對嗎？'")
+    confirm_by_reentry: Reentry | None = Field(
+        None, description="ask for the value a second time and compare (a mismatch re-asks and counts as a retry); "
+                          "the way to confirm a secret step, which is never read back")
     no_input: Prompt | None = None
     no_match: Prompt | None = None
     retries: int | None = Field(None, ge=0, le=10, description="re-asks after no-input/no-match (flow default 2)")
@@ -130,7 +141,21 @@ class CollectStep(_StepBase):
     end_silence_ms: int | None = Field(None, ge=100, le=5000)
     no_input_timeout_ms: int | None = Field(None, ge=1000, le=60000)
     ask_always: bool = Field(True, description="false: skip the step if the slot is already filled")
-    secret: bool = Field(False, description="a PIN or code: masked in the caller's turns and the handoff context")
+    secret: bool = Field(False, description="a PIN or one-time code: never spoken in a prompt, masked in transcripts, "
+                                            "records, logs and reports, left out of the handoff context")
+    protective: bool = Field(
+        False, description="an irreversible or protective decision (card block, PIN change, payment): only a clear "
+                           "voice yes/no or key 1/2 decides; anything else asks again, then asks for keys, then "
+                           "hands off to an agent. Needs type yes_no or a confirm prompt; on_exhausted must be a handoff")
+
+    @model_validator(mode="after")
+    def _protective(self) -> CollectStep:
+        if self.protective:
+            if self.type != "yes_no" and self.confirm is None:
+                raise ValueError("protective needs type yes_no or a confirm prompt (the yes that it protects)")
+            if isinstance(self.on_exhausted, str):
+                raise ValueError("a protective step must end in a handoff, not a step (it never decides on a guess)")
+        return self
 
     @field_validator("dtmf")
     @classmethod
@@ -204,13 +229,9 @@ _CLASSES = {"say": "SayStep", "collect": "CollectStep", "action": "ActionStep", 
             "return": "ReturnStep"}
 
 Step = Annotated[
-    Union[
-        Annotated[SayStep, Tag("say")], Annotated[CollectStep, Tag("collect")],
-        Annotated[ActionStep, Tag("action")], Annotated[BranchStep, Tag("branch")],
-        Annotated[LinkStep, Tag("link")], Annotated[CallStep, Tag("call")],
-        Annotated[HandoffStep, Tag("handoff")], Annotated[EndStep, Tag("end")],
-        Annotated[ReturnStep, Tag("return")],
-    ],
+    Annotated[SayStep, Tag("say")] | Annotated[CollectStep, Tag("collect")] | Annotated[ActionStep, Tag("action")]
+    | Annotated[BranchStep, Tag("branch")] | Annotated[LinkStep, Tag("link")] | Annotated[CallStep, Tag("call")]
+    | Annotated[HandoffStep, Tag("handoff")] | Annotated[EndStep, Tag("end")] | Annotated[ReturnStep, Tag("return")],
     Discriminator(_step_kind, custom_error_type="step_kind",
                   custom_error_message="a step needs exactly one of: " + ", ".join(STEP_KINDS)),
 ]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z_]+))?\}")
 _DIGIT = "零一二三四五六七八九"
@@ -97,8 +98,13 @@ class Renderer:
     def __init__(self) -> None:
         self.verbalize = _verbalizers()
 
-    def render(self, template: str, env: Mapping[str, Any], language: str) -> str:
+    def render(self, template: str, env: Mapping[str, Any], language: str, hidden: Collection[str] = ()) -> str:
+        """``hidden``: secret slots (a step said ``secret: true``); they render
+        as nothing, whatever the template asks (``ivr validate`` rejects such a
+        template, this is the run-time guard)."""
         def sub(m: re.Match[str]) -> str:
+            if m.group(1) in hidden:
+                return ""
             value = env.get(m.group(1))
             if value is None:
                 return ""

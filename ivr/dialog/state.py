@@ -42,7 +42,7 @@ class DialogState:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DialogState":
+    def from_dict(cls, d: dict[str, Any]) -> DialogState:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -51,10 +51,10 @@ class DialogState:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, default=str)
 
     @classmethod
-    def from_json(cls, text: str) -> "DialogState":
+    def from_json(cls, text: str) -> DialogState:
         return cls.from_dict(json.loads(text))
 
-    def copy(self) -> "DialogState":
+    def copy(self) -> DialogState:
         return DialogState.from_dict(json.loads(json.dumps(self.to_dict(), default=str)))
 
     def context(self) -> dict[str, Any]:

@@ -3,8 +3,8 @@ loaded version is kept so calls in flight finish on the flows they started with.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Callable, Collection
 
 from ivr.dialog.loader import FlowSet, flow_files, load_flows
 from ivr.errors import FlowError

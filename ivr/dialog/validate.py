@@ -2,15 +2,28 @@
 Every problem carries the file and line of the offending key."""
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Any, Collection, Iterator
+from typing import Any
 
 from pydantic import BaseModel
 
 from ivr.dialog.conditions import condition_names
 from ivr.dialog.loader import ParsedFlow, Problem, read_dir
-from ivr.dialog.models import KNOWN_INTENTS, ActionStep, BranchStep, CallStep, CollectStep, Flow, LinkStep, Prompt, PromptText, SayStep
+from ivr.dialog.models import (
+    KNOWN_INTENTS,
+    ActionStep,
+    BranchStep,
+    CallStep,
+    CollectStep,
+    Flow,
+    LinkStep,
+    Prompt,
+    PromptText,
+    SayStep,
+)
 from ivr.dialog.render import TEMPLATE_VAR
+from ivr.dialog.secrecy import check_secrets, secret_slots
 from ivr.dialog.yaml_lines import LineDict, LineList, line_of
 
 # Names every condition/template may use without collecting them.
@@ -57,9 +70,8 @@ def successors(flow: Flow, flows: dict[str, Flow] | None = None) -> dict[str, li
             if follow:
                 called = (flows or {}).get(s.call)
                 edges.append((follow, "", flow_sets(called) if called else frozenset()))
-        elif isinstance(s, SayStep):
-            if follow:
-                edges.append((follow, "", frozenset()))
+        elif isinstance(s, SayStep) and follow:
+            edges.append((follow, "", frozenset()))
         out[s.id] = edges
     return out
 
@@ -95,7 +107,7 @@ def _uses(raw: Any, line: int = 0, in_args: bool = False) -> Iterator[tuple[str,
             elif k not in ("expected", "dtmf", "save"):
                 yield from _uses(v, ln, in_args or k == "args")
     elif isinstance(raw, LineList):
-        for v, ln in zip(raw, raw.item_lines):
+        for v, ln in zip(raw, raw.item_lines, strict=False):
             yield from _uses(v, ln, in_args)
 
 
@@ -172,7 +184,7 @@ def check_flow(pf: ParsedFlow, all_flows: dict[str, Flow], base: Path,
             if isinstance(s, (LinkStep, CallStep)) and target is not None and target not in all_flows:
                 add(step_line(i, key), f"step '{s.id}': {key} to unknown flow '{target}'")
         if backends is not None:
-            names = []
+            names: list[tuple[str, tuple[str, ...]]] = []
             if isinstance(s, ActionStep):
                 names.append((s.action, ("action",)))
             if isinstance(s, CollectStep) and s.validation and s.validation.backend:
@@ -269,8 +281,10 @@ def validate_parsed(parsed: list[ParsedFlow], base: Path, backends: Collection[s
             continue
         first[fid] = pf
         flows[fid] = pf.flow
+    secrets = secret_slots(flows.values())
     for pf in first.values():
         problems.extend(check_flow(pf, flows, base, backends))
+        problems.extend(check_secrets(pf, secrets))
     return sorted(set(problems), key=lambda p: (p.file, p.line, p.message))
 
 

@@ -13,10 +13,19 @@ The call session uses::
 from __future__ import annotations
 
 from ivr.handoff.bundle import ContextBundle, TranscriptTurn
+from ivr.handoff.call_side import CallHandoff
 from ivr.handoff.erlang import erlang_c, mean_wait, positional_wait, service_level
 from ivr.handoff.errors import HandoffError, StateConflict, StoreError, UnknownTicket
 from ivr.handoff.models import (
-    AGENT_STATUSES, DISPOSITIONS, TIERS, AgentProfile, AgentState, QueueConfig, Ticket, default_queues)
+    AGENT_STATUSES,
+    DISPOSITIONS,
+    TIERS,
+    AgentProfile,
+    AgentState,
+    QueueConfig,
+    Ticket,
+    default_queues,
+)
 from ivr.handoff.service import CALL_OUTCOMES, HandoffService, Offer, WaitInfo
 from ivr.handoff.simulate import SimResult, simulate_mmc
 from ivr.handoff.store import Store, default_store_url, open_store
@@ -33,7 +42,8 @@ def create_app(service: HandoffService, **kw):
 
 
 __all__ = [
-    "AGENT_STATUSES", "CALL_OUTCOMES", "DISPOSITIONS", "TIERS", "AgentProfile", "AgentState", "ContextBundle",
+    "AGENT_STATUSES", "CALL_OUTCOMES", "DISPOSITIONS", "TIERS", "AgentProfile", "AgentState", "CallHandoff",
+    "ContextBundle",
     "HandoffError", "HandoffQueue", "HandoffService", "Offer", "QueueConfig", "SimResult", "StateConflict", "Store",
     "StoreError", "Ticket", "TranscriptTurn", "UnknownTicket", "WaitInfo", "create_app", "default_queues",
     "default_store_url", "erlang_c", "mean_wait", "open_store", "positional_wait", "service_level", "simulate_mmc",

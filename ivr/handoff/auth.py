@@ -1,8 +1,17 @@
 """Agent passwords: argon2id hashes, never the password itself."""
 from __future__ import annotations
 
+import asyncio
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, TypeVar
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+T = TypeVar("T")
 
 
 def _hasher() -> PasswordHasher:
@@ -21,3 +30,53 @@ def verify_password(hashed: str, password: str) -> bool:
         return _hasher().verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+class HasherBusy(Exception):
+    """The password pool is full: answer 503 rather than queue more argon2."""
+
+
+class PasswordPool:
+    """argon2 in its own small thread pool with a short queue.
+
+    Each hash costs ~64 MiB and tens of milliseconds of a core; in the shared
+    default executor a login flood made live calls wait seconds for their
+    decoding and TTS. Here at most ``workers`` hash at once and ``queue`` more
+    wait; anything beyond is refused at once with ``HasherBusy``."""
+
+    def __init__(self, workers: int = 1, queue: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._slots = threading.BoundedSemaphore(workers + queue)
+        self.typical_seconds = 0.05  # running mean of one verify, for unknown-id answers
+        self.refused = 0
+        self.runs = 0
+
+    async def _run(self, fn: Callable[..., T], *args: str) -> T:
+        if not self._slots.acquire(blocking=False):
+            self.refused += 1
+            raise HasherBusy("password hashing is busy")
+        self.runs += 1
+        try:
+            fut = self._pool.submit(fn, *args)
+        except BaseException:
+            self._slots.release()
+            raise
+        fut.add_done_callback(lambda _: self._slots.release())  # on completion, even if the caller went away
+        return await asyncio.wrap_future(fut)
+
+    async def hash(self, password: str) -> str:
+        return await self._run(hash_password, password)
+
+    async def verify(self, hashed: str, password: str) -> bool:
+        t0 = time.perf_counter()
+        ok = await self._run(verify_password, hashed, password)
+        self.typical_seconds = 0.8 * self.typical_seconds + 0.2 * (time.perf_counter() - t0)
+        return ok
+
+    async def equalize(self) -> None:
+        """For an unknown agent id: take about as long as a verify would, without
+        hashing anything, so answer times do not tell which ids exist."""
+        await asyncio.sleep(self.typical_seconds * random.uniform(0.85, 1.15))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ivr.handoff.errors import HandoffError
-from ivr.redact import redact, redact_obj
+from ivr.redact import mask_taiwan_ids, redact, redact_obj
 
 SPEAKERS = ("caller", "bot", "agent", "system")
 
@@ -76,10 +77,10 @@ class ContextBundle:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ContextBundle":
+    def from_dict(cls, d: Mapping[str, Any]) -> ContextBundle:
         if not isinstance(d, Mapping):
             raise HandoffError(f"expected an object, got {type(d).__name__}", "ContextBundle")
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         extra = set(d) - known
         if extra:
             raise HandoffError(f"unknown field(s) {sorted(extra)}", "ContextBundle")
@@ -106,6 +107,18 @@ class ContextBundle:
         d["slots"] = {k: (redact(str(v)) if not isinstance(v, bool) else v) for k, v in self.slots.items()}
         return d
 
+    def agent_view(self) -> dict[str, Any]:
+        """What the agent desktop shows: everything an agent needs, with Taiwan
+        IDs masked as A12****789 in the customer id, slots, note and transcript
+        (secrets never reach a bundle at all)."""
+        d = self.to_dict()
+        d["customer_id"] = mask_taiwan_ids(d["customer_id"])
+        d["note"] = mask_taiwan_ids(d["note"])
+        d["slots"] = _mask_ids_in(d["slots"])
+        for t in d["transcript"]:
+            t["text"] = mask_taiwan_ids(t["text"])
+        return d
+
     def summary(self) -> str:
         """One line for queue lists: intent, verification, language (no personal data)."""
         v = f"verified ({self.verified_by})" if self.verified else "not verified"
@@ -113,13 +126,14 @@ class ContextBundle:
 
     @classmethod
     def from_dialog(cls, state: Any, *, call_id: str, caller_number: str = "", reason: str = "",
-                    note: str = "", started_at: float | None = None) -> "ContextBundle":
+                    note: str = "", started_at: float | None = None) -> ContextBundle:
         """Build from a dialog state (dict or object exposing language, slots,
         intent, verified, verified_by/verify_method, path, turns)."""
         get = (lambda k, dflt=None: state.get(k, dflt)) if isinstance(state, Mapping) else (lambda k, dflt=None: getattr(state, k, dflt))
+        secret = frozenset(get("secret_slots") or ())
         turns = []
         for t in get("turns") or ():
-            tg = (lambda k, dflt=None: t.get(k, dflt)) if isinstance(t, Mapping) else (lambda k, dflt=None: getattr(t, k, dflt))
+            tg = (lambda k, dflt=None, t=t: t.get(k, dflt)) if isinstance(t, Mapping) else (lambda k, dflt=None, t=t: getattr(t, k, dflt))
             text = tg("text")
             if text is None:
                 continue
@@ -134,13 +148,24 @@ class ContextBundle:
             customer_name=str(get("customer_name") or ""),
             customer_tier=str(get("customer_tier") or ""),
             intent=str(get("intent") or ""),
-            slots=dict(get("slots") or {}),
+            # secret slots (PINs, codes: their flow step says secret) never travel to an agent
+            slots={k: v for k, v in dict(get("slots") or {}).items() if k not in secret},
             reason=reason,
             note=note,
             transcript=tuple(turns),
             path=tuple(str(p) for p in (get("path") or ())),
             started_at=started_at if started_at is not None else time.time(),
         )
+
+
+def _mask_ids_in(v: Any) -> Any:
+    if isinstance(v, str):
+        return mask_taiwan_ids(v)
+    if isinstance(v, dict):
+        return {k: _mask_ids_in(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_mask_ids_in(x) for x in v]
+    return v
 
 
 def _mask_all(s: str) -> str:

@@ -2,8 +2,9 @@
 handoff), agents (profile + live state) and queue settings."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ivr.handoff.errors import HandoffError
 
@@ -61,11 +62,11 @@ class Ticket:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Ticket":
+    def from_dict(cls, d: Mapping[str, Any]) -> Ticket:
         fields = cls.__dataclass_fields__
         return cls(**{k: v for k, v in d.items() if k in fields})
 
-    def with_(self, **changes: Any) -> "Ticket":
+    def with_(self, **changes: Any) -> Ticket:
         return replace(self, **changes)
 
     @property
@@ -110,7 +111,7 @@ class AgentProfile:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "AgentProfile":
+    def from_dict(cls, d: Mapping[str, Any]) -> AgentProfile:
         fields = cls.__dataclass_fields__
         kw = {k: v for k, v in d.items() if k in fields}
         kw["skills"] = tuple(kw.get("skills") or ())
@@ -131,7 +132,7 @@ class AgentState:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "AgentState":
+    def from_dict(cls, d: Mapping[str, Any]) -> AgentState:
         fields = cls.__dataclass_fields__
         return cls(**{k: v for k, v in d.items() if k in fields})
 

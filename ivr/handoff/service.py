@@ -24,18 +24,39 @@ import math
 import secrets
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from ivr.handoff import erlang
-from ivr.handoff.auth import hash_password, verify_password
-from ivr.handoff.bundle import ContextBundle
-from ivr.handoff.errors import HandoffError, StateConflict, UnknownTicket
-from ivr.handoff.models import (
-    ABANDONED, AGENT_OFFERED, AGENT_WRAP_UP, AVAILABLE, AWAY, BUSY, CANCELLED, CONNECTED, DISPOSITIONS,
-    DONE, MAX_PRIORITY, OFFERED, SETTABLE_STATUSES, TIERS, WAITING, WRAP_UP, AgentProfile, AgentState,
-    QueueConfig, Ticket, default_queues)
 from ivr.frames import Transfer
+from ivr.handoff import erlang
+from ivr.handoff.auth import PasswordPool, hash_password
+from ivr.handoff.bundle import ContextBundle
+from ivr.dsn import mask_secrets
+from ivr.handoff.errors import HandoffError, StateConflict, StoreError, UnknownTicket
+from ivr.handoff.models import (
+    ABANDONED,
+    AGENT_OFFERED,
+    AGENT_WRAP_UP,
+    AVAILABLE,
+    AWAY,
+    BUSY,
+    CANCELLED,
+    CONNECTED,
+    DISPOSITIONS,
+    DONE,
+    MAX_PRIORITY,
+    OFFERED,
+    SETTABLE_STATUSES,
+    TIERS,
+    WAITING,
+    WRAP_UP,
+    AgentProfile,
+    AgentState,
+    QueueConfig,
+    Ticket,
+    default_queues,
+)
 from ivr.handoff.stats import supervisor_stats
 from ivr.handoff.store import Store
 from ivr.log import get_logger
@@ -86,6 +107,7 @@ class HandoffService:
         self.callback_threshold = callback_threshold
         self.stats_window = stats_window
         self.session_ttl = session_ttl
+        self.passwords = PasswordPool()
         self._waiters: dict[asyncio.Event, asyncio.AbstractEventLoop] = {}
 
     # -- plumbing ---------------------------------------------------------
@@ -290,9 +312,13 @@ class HandoffService:
         """A session token, or None for a wrong id/password (same answer for both)."""
         prof = await self._io(self.store.get_agent, agent_id)
         if prof is None:
-            await self._io(hash_password, password)  # same time as a wrong password
+            # No argon2 for ids that do not exist (a flood of made-up ids must cost
+            # nothing), but about the same answer time as a wrong password.
+            await self.passwords.equalize()
             return None
-        if not await self._io(verify_password, prof.password_hash, password):
+        # argon2 in its own bounded pool: calls never wait behind a login flood
+        # (HasherBusy when full; the desktop answers 503).
+        if not await self.passwords.verify(prof.password_hash, password):
             return None
         token = secrets.token_urlsafe(32)
         await self._io(self.store.put_session, token, agent_id, self.now() + self.session_ttl)
@@ -388,11 +414,19 @@ class HandoffService:
 
     async def run(self, interval: float = 1.0) -> None:
         """Tick forever (a background task of the desktop app or a worker)."""
+        failing = 0
         while True:
             try:
                 await self.tick()
-            except Exception:  # a store hiccup must not stop routing
-                log.exception("handoff tick failed")
+                if failing:
+                    log.warning("handoff routing resumed after %d failed tick(s)", failing)
+                failing = 0
+            except Exception as e:  # a store hiccup must not stop routing
+                failing += 1
+                if failing == 1:  # once per outage, not a traceback a second
+                    store_down = isinstance(e, (OSError, StoreError)) or type(e).__module__.startswith(("redis", "sqlite3"))
+                    log.error("handoff routing tick failed (%s: %s); retrying every %g s, counting failures",
+                              type(e).__name__, mask_secrets(str(e))[:300], interval, exc_info=not store_down)
             await asyncio.sleep(interval)
 
     # -- agent actions ----------------------------------------------------
@@ -444,7 +478,7 @@ class HandoffService:
         if disposition not in DISPOSITIONS:
             raise HandoffError(f"unknown disposition {disposition!r} (one of {', '.join(DISPOSITIONS)})", "wrap_up")
         t = await self._ticket(ticket)
-        prof, st = await self.agent(agent_id)
+        _prof, st = await self.agent(agent_id)
         if st.ticket != t.id or st.status not in (BUSY, AGENT_WRAP_UP):
             raise StateConflict(f"agent {agent_id} is not on handoff {t.id}", "wrap_up")
         now = self.now()

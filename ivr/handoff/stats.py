@@ -11,7 +11,8 @@ Definitions (so they can be checked):
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ivr.handoff.models import OFFERED, RESOLVED_DISPOSITIONS, WAITING, AgentProfile, AgentState, QueueConfig, Ticket
 

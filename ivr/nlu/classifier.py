@@ -16,6 +16,7 @@ Training ~600 samples takes a fraction of a second, so the model is trained
 when ``Nlu.load`` runs: no weights file to go stale against the YAML."""
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,11 +42,11 @@ class Featurizer:
         han = [c for c in _LATIN.sub(" ", text) if not c.isspace()]
         chars = ["^"] + han + ["$"]
         feats.extend("c:" + c for c in han)
-        feats.extend("c2:" + a + b for a, b in zip(chars, chars[1:]))
+        feats.extend("c2:" + a + b for a, b in itertools.pairwise(chars))
         readings = [("^",)] + [self._py.readings(c) for c in han] + [("$",)]
         for r in readings[1:-1]:
             feats.extend("p:" + s for s in r)
-        for ra, rb in zip(readings, readings[1:]):
+        for ra, rb in itertools.pairwise(readings):
             feats.extend(f"p2:{a}_{b}" for a in ra for b in rb)
         return feats
 

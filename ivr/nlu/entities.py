@@ -8,75 +8,31 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-# Longest phrases first so 毋是 wins over 是, 不對 over 對, 沒問題 over 沒.
-YES_NO: dict[str, tuple[tuple[str, bool], ...]] = {
-    "zh-TW": (
-        ("沒問題", True), ("沒有錯", True), ("沒錯", True), ("不錯", True),
-        ("不是", False), ("不要", False), ("不對", False), ("不用", False), ("不行", False),
-        ("不可以", False), ("不需要", False), ("不好", False), ("不確定", False), ("沒有", False),
-        ("取消", False), ("錯了", False), ("否", False),
-        ("是的", True), ("是", True), ("對的", True), ("對", True), ("好的", True), ("好", True),
-        ("可以", True), ("確定", True), ("正確", True), ("要", True), ("需要", True),
-        ("有", True), ("行", True), ("ok", True), ("yes", True), ("no", False),
-    ),
-    "nan-TW": (
-        ("無問題", True), ("毋著", False), ("毋是", False), ("毋免", False), ("毋好", False),
-        ("毋要", False), ("毋欲", False), ("無愛", False), ("袂使", False), ("免矣", False),
-        ("毋", False), ("免", False), ("無", False),
-        ("著", True), ("是", True), ("好", True), ("欲", True), ("愛", True), ("會使", True),
-        ("有", True), ("對", True), ("ok", True),
-    ),
-}
-
-LETTER_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36)))
-# How a recogniser writes a spoken English letter in Han characters, and NATO words.
+LETTER_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=True))
+_CODE_LETTERS = {v: k for k, v in LETTER_CODES.items()}
+# A letter said as a word: NATO, the example word callers use (Apple 的 A), and how
+# a recogniser writes the letter's sound in Han characters.
 LETTER_WORDS = {
-    "A": ("alpha", "alfa", "欸", "誒", "ㄟ", "a"), "B": ("bravo", "逼", "比", "必"),
-    "C": ("charlie", "西", "細"), "D": ("delta", "低", "迪", "弟"), "E": ("echo", "伊", "衣"),
-    "F": ("foxtrot", "艾符", "欸夫"), "G": ("golf", "雞", "基", "吉"), "H": ("hotel", "欸取"),
-    "I": ("india", "愛"), "J": ("juliet", "juliett", "傑", "街"), "K": ("kilo", "開", "凱"),
-    "L": ("lima", "欸囉", "愛囉"), "M": ("mike", "欸姆", "恩姆"), "N": ("november", "恩"),
-    "O": ("oscar", "歐", "喔"), "P": ("papa", "批", "屁"), "Q": ("quebec", "丘", "摳"),
-    "R": ("romeo", "阿爾", "啊"), "S": ("sierra", "愛司", "艾斯"), "T": ("tango", "替", "踢"),
-    "U": ("uniform", "優", "悠"), "V": ("victor", "威"), "W": ("whiskey", "whisky", "達布溜"),
-    "X": ("xray", "x-ray", "愛克斯"), "Y": ("yankee", "歪"), "Z": ("zulu", "賊", "如"),
+    "A": ("alpha", "alfa", "apple", "欸", "誒", "ㄟ"), "B": ("bravo", "boy", "逼", "比", "必"),
+    "C": ("charlie", "cat", "西", "細"), "D": ("delta", "dog", "低", "迪", "弟"), "E": ("echo", "egg", "伊", "衣"),
+    "F": ("foxtrot", "fish", "艾符", "欸夫"), "G": ("golf", "girl", "雞", "基", "吉"),
+    "H": ("hotel", "happy", "欸取"), "I": ("india", "ice", "愛"), "J": ("juliet", "juliett", "jack", "傑", "街"),
+    "K": ("kilo", "king", "開", "凱"), "L": ("lima", "lion", "欸囉", "愛囉"), "M": ("mike", "mother", "欸姆", "恩姆"),
+    "N": ("november", "nice", "恩"), "O": ("oscar", "orange", "歐"), "P": ("papa", "pig", "批", "屁"),
+    "Q": ("quebec", "queen", "丘", "摳"), "R": ("romeo", "red", "阿爾"), "S": ("sierra", "sun", "愛司", "艾斯"),
+    "T": ("tango", "tiger", "替", "踢"), "U": ("uniform", "umbrella", "優", "悠"), "V": ("victor", "威"),
+    "W": ("whiskey", "whisky", "達布溜"), "X": ("xray", "x-ray", "愛克斯"), "Y": ("yankee", "yellow", "歪"),
+    "Z": ("zulu", "zoo", "賊"),
 }
-_ID_TAIL = re.compile(r"[1289]\d{8}")
+_WORD_LETTER = {w: letter for letter, words in LETTER_WORDS.items() for w in words if w.isascii()}
+_SOUND_LETTER = sorted(((w, letter) for letter, words in LETTER_WORDS.items() for w in words if not w.isascii()),
+                       key=lambda item: -len(item[0]))
+# Words around the letter that are not letters (開頭 holds 開 = K)
+_ID_FRAME_WORDS = re.compile(r"英文字母|英文|字母|大寫的|大寫|小寫|開頭|數字是|數字|身分證字號|身分證|字號|號碼")
+_LATIN_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
 
 CURRENCY_AFTER = ("元", "塊", "箍", "圓", "dollars", "dollar")
 _NUMBER = re.compile(r"\d+")
-
-
-# Words that may surround a yes/no answer without changing it (好的謝謝, 我不要).
-# 得 and 這 are what Whisper writes for an unstressed 的 / a hesitation (好得沒問題, 好,這沒問題).
-YES_NO_NEUTRAL = ("麻煩你", "謝謝", "多謝", "感謝", "這樣", "按呢", "真的", "就是", "確定", "我", "阮",
-                  "你", "了", "的", "得", "這", "矣", "囉", "啦", "喔", "啊", "呀", "嗯", "欸", "請", "嘛", "咧", "耶")
-
-
-def yes_no(text: str, language: str) -> bool | None:
-    """True/False when the whole utterance is a yes/no answer (with polite
-    words around it), else None: 我要查餘額 holds 要 but answers nothing."""
-    text = text.replace(" ", "")
-    if not text:
-        return None
-    # The caller's language first, then the other: people mix them.
-    lexicon: list[tuple[str, bool | None]] = []
-    for lang in [language] + [lang for lang in YES_NO if lang != language]:
-        lexicon.extend(YES_NO[lang])
-    lexicon.extend((w, None) for w in YES_NO_NEUTRAL)
-    lexicon.sort(key=lambda item: -len(item[0]))  # stable: caller's language wins ties
-    answer: bool | None = None
-    pos = 0
-    while pos < len(text):
-        for phrase, value in lexicon:
-            if text.startswith(phrase, pos):
-                if answer is None and value is not None:
-                    answer = value
-                pos += len(phrase)
-                break
-        else:
-            return None
-    return answer
 
 
 def digits(text: str, min_len: int = 1, max_len: int = 64) -> str | None:
@@ -104,18 +60,34 @@ def amount(text: str) -> int | None:
 
 def taiwan_id(text: str) -> str | None:
     """'A123456789' if the utterance spells a national ID (or new-style ARC
-    number) whose checksum holds."""
-    compact = text.replace(" ", "")
-    for letter, words in LETTER_WORDS.items():
-        for word in (letter.lower(),) + words:
-            start = 0
-            while (pos := compact.find(word, start)) >= 0:
-                start = pos + 1
-                m = _ID_TAIL.match(compact, pos + len(word))
-                if m and (m.end() == len(compact) or not compact[m.end()].isdigit()):
-                    candidate = letter + m.group()
-                    if id_checksum_ok(candidate):
-                        return candidate
+    number) whose checksum holds: the letter as a letter (A, a, 大寫的A), as a
+    word (Alpha, Apple 的 A), as its sound (欸), or as its two-digit phone key code
+    (10 for A) before the nine digits. Digits must already be ASCII (see
+    numbers.spell_digits)."""
+    compact = _ID_FRAME_WORDS.sub(" ", text.replace(" ", ""))
+    latin: list[tuple[int, str]] = []
+    for m in _LATIN_WORD.finditer(compact):
+        word = m.group()
+        letter = word.upper() if len(word) == 1 else _WORD_LETTER.get(word)
+        if letter:
+            latin.append((m.end(), letter))
+    sounds: list[tuple[int, str]] = []
+    for word, letter in _SOUND_LETTER:
+        start = 0
+        while (pos := compact.find(word, start)) >= 0:
+            sounds.append((pos + len(word), letter))
+            start = pos + 1
+    # a letter said as a letter beats a Han syllable that may be a filler (欸, 喔)
+    for mentions in (latin, sorted(sounds)):
+        for end, letter in reversed(mentions):
+            tail = "".join(re.findall(r"\d", compact[end:]))
+            if len(tail) == 9 and id_checksum_ok(letter + tail):
+                return letter + tail
+    every = "".join(re.findall(r"\d", compact))
+    if len(every) == 11 and int(every[:2]) in _CODE_LETTERS:
+        candidate = _CODE_LETTERS[int(every[:2])] + every[2:]
+        if id_checksum_ok(candidate):
+            return candidate
     return None
 
 
@@ -125,7 +97,7 @@ def id_checksum_ok(value: str) -> bool:
     code = LETTER_CODES[value[0]]
     nums = [code // 10, code % 10] + [int(c) for c in value[1:]]
     weights = [1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1]
-    return sum(n * w for n, w in zip(nums, weights)) % 10 == 0
+    return sum(n * w for n, w in zip(nums, weights, strict=False)) % 10 == 0
 
 
 RELATIVE_DAYS = (
@@ -133,7 +105,9 @@ RELATIVE_DAYS = (
     ("昨昏", -1), ("今天", 0), ("今日", 0), ("明天", 1), ("明日", 1), ("後天", 2),
     ("昨天", -1), ("昨日", -1), ("前天", -2), ("前日", -2),
 )
-_YMD = re.compile(r"(?:民國|西元)?\s*(\d{2,4})\s*(?:年|/|-|\.|\s)\s*(\d{1,2})\s*(?:月|/|-|\.|\s)\s*(\d{1,2})")
+_YMD = re.compile(r"(?:民國|西元)?\s*(\d{2,4})\s*(?:年的|年|/|-|\.|\s)\s*(\d{1,2})\s*(?:月的|月|/|-|\.|\s)\s*(\d{1,2})")
+# the keyed form said aloud: 0740315 (ROC) or 19850315
+_KEYED_DATE = re.compile(r"^\D*?(\d{7,8})\D*$")
 _MD = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|號)?")
 
 
@@ -149,6 +123,11 @@ def date(text: str, today: dt.date | None = None) -> dt.date | None:
         if roc:
             year += 1911
         return _valid(year, month, day)
+    m = _KEYED_DATE.match(text.replace(" ", ""))
+    if m:
+        keyed = m.group(1)
+        year = int(keyed[:-4]) + (1911 if len(keyed) == 7 else 0)
+        return _valid(year, int(keyed[-4:-2]), int(keyed[-2:]))
     if today is None:
         return None
     for word, delta in RELATIVE_DAYS:

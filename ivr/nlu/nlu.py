@@ -3,24 +3,34 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
-from . import entities
+from . import answers, entities
 from .classifier import OUT_OF_SCOPE, Featurizer, Model, softmax, train
-from .errors import NluError
+from .commands import find_command
+from .errors import NluDataError, NluError
 from .normalize import Normalizer
-from .phonetic import PinyinTable
+from .numbers import spell_digits
+from .phonetic import PhoneticMatcher, PinyinTable
 from .training_data import LANGUAGES, Example, load_examples
 
 DEFAULT_DATA = Path(__file__).with_name("data") / "nlu.yml"
+SOUNDS_DATA = Path(__file__).with_name("data") / "sounds.yml"
+OUTCOMES = ("accept", "confirm", "reject")
+# A phonetic match this good (a key phrase heard by sound, 掛石 for 掛失) is worth a confirmation.
+PHONETIC_CONFIRM = 0.75
+# Clause boundaries as a recogniser writes them; a self-correction ("不是，我是要…") is a new clause.
+_CLAUSES = re.compile(r"[，,。．.！!？?、…;；]+")
 COMMANDS = ("agent", "repeat", "main_menu", "lang_zh", "lang_nan", "goodbye")
 # The global command "agent" and the menu intent talk_to_agent are one meaning.
-ALIASES = {"agent": "talk_to_agent"}
+AGENT_INTENT = "talk_to_agent"
+ALIASES = {"agent": AGENT_INTENT}
 SLOT_KINDS = ("yes_no", "digits", "amount", "date", "taiwan_id", "free_text")
 # Words around a command that do not change it (我要轉專人 is 轉專人).
 _COMMAND_WRAP = re.compile(r"^(?:我想要|我想|我要|我欲|阮欲|請你|請|幫我|共我|給我|可以|麻煩)+|(?:好嗎|嗎|謝謝|多謝)+$")
@@ -35,8 +45,19 @@ _KIND_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "date": {"zh-TW": tuple(_DIGIT_WORDS) + ("十", "年", "月", "日", "號", "民國", "今天", "明天", "後天", "昨天"),
              "nan-TW": tuple(_DIGIT_WORDS) + ("十", "年", "月", "日", "號", "民國", "今仔日", "明仔載", "後日", "昨昏")},
     "taiwan_id": {lang: tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + tuple(_DIGIT_WORDS) for lang in LANGUAGES},
-    "free_text": {lang: () for lang in LANGUAGES},
+    "free_text": dict.fromkeys(LANGUAGES, ()),
 }
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What a closed-set step heard and what the dialog should do with it:
+    ``accept`` the value, ``confirm`` it first ("請問您是要查詢餘額嗎？" — ``heard``
+    is the key phrase recognised), or ``reject`` (reprompt; ``value`` is None)."""
+    value: Any
+    confidence: float
+    outcome: str      # one of OUTCOMES
+    heard: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,8 @@ class Nlu:
         self._threshold = threshold
         self._command_threshold = command_threshold
         self._norm = Normalizer()
-        self._feat = Featurizer(PinyinTable())
+        self._pinyin = PinyinTable()
+        self._feat = Featurizer(self._pinyin)
         samples = []
         for e in self._examples:
             feats = self._feat.features(self._norm.clean(e.text))
@@ -73,9 +95,13 @@ class Nlu:
         to_command = {ALIASES.get(c, c): c for c in COMMANDS}
         self._command_phrases = {self._norm.clean(e.text): to_command[e.intent]
                                  for e in self._examples if e.intent in to_command}
+        self._labels, sounds = _load_sounds(SOUNDS_DATA)
+        self._phonetic = PhoneticMatcher(self._pinyin, sounds)
+        self._yes_no_sounds = {self._pinyin.first(p): v for lang in answers.YES_NO
+                               for p, v in answers.YES_NO[lang] if not p.isascii()}
 
     @classmethod
-    def load(cls, path: str | Path | None = None, **options: Any) -> "Nlu":
+    def load(cls, path: str | Path | None = None, **options: Any) -> Nlu:
         path = Path(path) if path is not None else DEFAULT_DATA
         return cls(load_examples(path), source=str(path), **options)
 
@@ -91,7 +117,16 @@ class Nlu:
         """Best intent among ``candidates`` (default: every intent). Both
         languages' examples are used whatever ``language`` says: callers mix."""
         self._check_language(language)
-        return self._classify_clean(self._norm.clean(text), self._allowed(candidates))
+        allowed = self._allowed(candidates)
+        best = self._classify_clean(self._norm.clean(text), allowed)
+        clauses = [c for c in (self._norm.clean(part) for part in _CLAUSES.split(text)) if c]
+        if len(clauses) > 1:
+            # "不是，我是要查餘額" / "我剛剛按錯了，我要找真人": the clause that carries the request
+            for clause in clauses:
+                r = self._classify_clean(clause, allowed)
+                if r.intent is not None and (best.intent is None or r.confidence > best.confidence):
+                    best = r
+        return best
 
     def _classify_clean(self, clean: str, allowed: list[str]) -> IntentResult:
         if not clean:
@@ -101,7 +136,7 @@ class Nlu:
         if OUT_OF_SCOPE in self._label_index:
             cols.append(self._label_index[OUT_OF_SCOPE])
         probs = softmax(z[cols])
-        ranking = sorted(((name, round(float(p), 4)) for name, p in zip(allowed, probs)),
+        ranking = sorted(((name, round(float(p), 4)) for name, p in zip(allowed, probs[: len(allowed)], strict=True)),
                          key=lambda item: (-item[1], item[0]))
         top_p = float(probs.max())
         top = int(np.argmax(probs))
@@ -116,12 +151,15 @@ class Nlu:
         clean = self._norm.clean(text)
         if not clean or _DIGIT_RUN.search(clean) or sum(c.isdigit() for c in clean) * 2 >= len(clean):
             return None  # an account number or a DTMF-like answer, not a command
+        ruled = find_command(clean)
+        if ruled is not None:
+            return ruled
         core = _COMMAND_WRAP.sub("", clean) or clean
         if core in self._command_phrases:
             return self._command_phrases[core]
         if clean in self._command_phrases:
             return self._command_phrases[clean]
-        if len(clean) > 10 or entities.yes_no(clean, language) is not None:
+        if len(clean) > 10 or answers.judge(text, language, self._norm.fold).value is not None:
             return None  # 沒有 / 不用了 answer a question; only the exact 沒有了 is goodbye
         result = self._classify_clean(clean, list(COMMANDS))
         if result.intent is None or result.confidence < self._command_threshold:
@@ -137,10 +175,11 @@ class Nlu:
         folded = self._norm.fold(text)
         if kind == "yes_no":
             self._no_params(kind, params)
-            return entities.yes_no(self._norm.clean(text) or folded, language)
+            return answers.judge(text, language, self._norm.fold).value
         if kind == "digits":
             self._no_params(kind, params, {"min_len", "max_len"})
-            return entities.digits(folded, int(params.get("min_len", 1)), int(params.get("max_len", 64)))
+            spelled = self._norm.fold(spell_digits(text))
+            return entities.digits(spelled, int(params.get("min_len", 1)), int(params.get("max_len", 64)))
         if kind == "amount":
             self._no_params(kind, params)
             return entities.amount(folded)
@@ -149,14 +188,67 @@ class Nlu:
             today = params.get("today")
             if today is not None and not isinstance(today, dt.date):
                 today = dt.date.fromisoformat(str(today))
-            return entities.date(folded, today)
+            return entities.date(self._norm.clean(text), today)
         if kind == "taiwan_id":
             self._no_params(kind, params)
-            return entities.taiwan_id(folded)
+            return entities.taiwan_id(self._norm.fold(spell_digits(text)))
         if kind == "free_text":
             self._no_params(kind, params)
             return self._norm.clean(text) or None
         raise NluError(f"unknown slot kind {kind!r} (one of {', '.join(SLOT_KINDS)})", "nlu.extract")
+
+    # -- closed-set decisions ---------------------------------------------
+    def understand(self, kind: str, text: str, language: str = "zh-TW",
+                   candidates: Sequence[str] | None = None, min_confidence: float = 0.45,
+                   **params: Any) -> Understanding:
+        """Decide a closed-set step with an explicit outcome. ``intent``: the
+        classifier's answer at or above ``min_confidence`` is accepted; a weaker
+        one, or an answer heard only by sound (掛石 for 掛失), is to be confirmed;
+        nothing else is guessed. ``yes_no``: a clear answer (with its reason,
+        particles, fillers) is accepted; a hedge or a contradiction is rejected;
+        a word that only sounds like an answer (使得 for 是的) is to be confirmed.
+        Other kinds: the extracted value is accepted, or rejected when absent."""
+        self._check_language(language)
+        if kind == "intent":
+            return self._understand_intent(text, language, candidates, min_confidence)
+        if kind == "yes_no":
+            self._no_params(kind, params)
+            answer = answers.judge(text, language, self._norm.fold)
+            if answer.value is not None:
+                return Understanding(answer.value, answer.confidence, "accept")
+            if answer.reason == "none":
+                heard = self._norm.clean(text)
+                sounds = self._pinyin.first(heard) if heard else ""
+                if sounds in self._yes_no_sounds:
+                    return Understanding(self._yes_no_sounds[sounds], 0.5, "confirm", heard)
+            return Understanding(None, 0.0, "reject")
+        value = self.extract(kind, text, language, **params)
+        return Understanding(value, 1.0, "accept") if value is not None else Understanding(None, 0.0, "reject")
+
+    def _understand_intent(self, text: str, language: str, candidates: Sequence[str] | None,
+                           min_confidence: float) -> Understanding:
+        allowed = self._allowed(candidates)
+        clean = self._norm.clean(text)
+        if find_command(clean) == "agent":  # 我要人工服務: the agent command's shapes hold at a menu too
+            offered = [a for a in allowed if ALIASES.get(a, a) == AGENT_INTENT]
+            if offered:
+                return Understanding(offered[0], 0.9, "accept")
+        result = self.classify(text, language, allowed)
+        if result.intent is not None and result.confidence >= min_confidence:
+            return Understanding(result.intent, result.confidence, "accept")
+        label, score, phrase = self._phonetic.best(clean, [ALIASES.get(a, a) for a in allowed])
+        if label is not None and score >= PHONETIC_CONFIRM:
+            name = next(a for a in allowed if ALIASES.get(a, a) == label)
+            prior = dict(result.ranking).get(name, 0.0)
+            return Understanding(name, round(max(prior, min_confidence * score), 4), "confirm", phrase)
+        if result.intent is not None and result.confidence >= min_confidence * 0.6:
+            return Understanding(result.intent, result.confidence, "confirm")
+        return Understanding(None, result.confidence, "reject")
+
+    def describe(self, intent: str, language: str = "zh-TW") -> str | None:
+        """How the dialog names an intent when it confirms it (查詢餘額), or None."""
+        self._check_language(language)
+        return self._labels.get(ALIASES.get(intent, intent), {}).get(language)
 
     # -- recogniser hints -------------------------------------------------
     def expected_phrases(self, what: str | Iterable[str], language: str = "zh-TW") -> tuple[str, ...]:
@@ -168,7 +260,7 @@ class Nlu:
             if what in _KIND_PHRASES:
                 return _KIND_PHRASES[what][language]
             if what == "yes_no":
-                return tuple(p for p, _ in entities.YES_NO[language] if not p.isascii())
+                return tuple(p for p, _ in answers.YES_NO[language] if not p.isascii())
             what = [what]
         names = [ALIASES.get(n, n) for n in what]
         unknown = [n for n in names if n not in self._label_index]
@@ -204,7 +296,25 @@ class Nlu:
             raise NluError(f"unknown language {language!r} (one of {', '.join(LANGUAGES)})", "nlu")
 
     @staticmethod
-    def _no_params(kind: str, params: dict[str, Any], allowed: set[str] = frozenset()) -> None:
+    def _no_params(kind: str, params: dict[str, Any], allowed: Collection[str] = frozenset()) -> None:
         extra = set(params) - set(allowed)
         if extra:
             raise NluError(f"unexpected parameter {sorted(extra)[0]!r} for {kind}", "nlu.extract")
+
+
+def _load_sounds(path: Path) -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, ...]]]:
+    """Intent labels and key phrases for phonetic matching (data/sounds.yml)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise NluDataError(f"cannot read phonetic key phrases: {err}".splitlines()[0], str(path)) from None
+    if not isinstance(data, dict):
+        raise NluDataError("must be a mapping of intent -> {label, phrases}", str(path))
+    labels: dict[str, dict[str, str]] = {}
+    phrases: dict[str, tuple[str, ...]] = {}
+    for intent, entry in data.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("phrases"), list):
+            raise NluDataError(f"intent {intent!r} needs a 'phrases' list", str(path))
+        labels[str(intent)] = {str(k): str(v) for k, v in (entry.get("label") or {}).items()}
+        phrases[str(intent)] = tuple(str(p) for p in entry["phrases"])
+    return labels, phrases

@@ -9,6 +9,7 @@ that makes it a number (月, 號, 元…) follows it."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 DIGIT_CHARS = {
     "零": 0, "〇": 0, "○": 0, "洞": 0, "空": 0,
@@ -98,9 +99,8 @@ def fold_numerals(text: str) -> str:
         if not run:
             continue
         nxt = text[m.end()] if m.end() < len(text) else ""
-        if len(run) == 1 and run not in "十拾":
-            if run in AMBIGUOUS or nxt not in COUNTERS or nxt in SMALL_UNITS:
-                continue
+        if len(run) == 1 and run not in "十拾" and (run in AMBIGUOUS or nxt not in COUNTERS or nxt in SMALL_UNITS):
+            continue
         if len(run) == 2 and all(c in AMBIGUOUS for c in run):
             continue  # 空洞, 么么: words; three or more (么洞拐) is a radio-style number
         folded = _fold_run(run)
@@ -137,3 +137,27 @@ def _fold_run(run: str) -> str | None:
         return str(value)
     # digits read one by one that end in a unit word, e.g. 一二三十: keep the digits only
     return None
+
+
+_UNIT_CHARS = "".join(SMALL_UNITS) + "".join(BIG_UNITS) + "元塊块箍年月號号日"
+_DIGIT_ONLY = "".join(DIGIT_CHARS)
+_DIGIT_GROUPS = re.compile(f"[{_DIGIT_ONLY}0-9]+(?:[\\s{_SEP_MARKS}\\-]*[{_DIGIT_ONLY}0-9]+)*")
+
+
+def spell_digits(text: str) -> str:
+    """For a step that expects a digit string (PIN, OTP, account, ID): digits said
+    one by one in any grouping (四三 二一, 零九一二，三四五，六七八, 二七 七三 三)
+    become one ASCII run. A lone numeral (一下) and numbers with units (兩千,
+    三月) are left to ``fold_numerals``."""
+    def sub(m: re.Match[str]) -> str:
+        found = m.group()
+        chars = [c for c in found if c in DIGIT_CHARS or c.isdigit()]
+        before = text[m.start() - 1] if m.start() else ""
+        after = text[m.end()] if m.end() < len(text) else ""
+        if (before and before in _UNIT_CHARS) or (after and after in _UNIT_CHARS):
+            return found
+        if len(chars) < 2 or (len(chars) == 2 and all(c in AMBIGUOUS for c in chars)):
+            return found
+        return "".join(str(DIGIT_CHARS[c]) if c in DIGIT_CHARS else c for c in chars)
+    text = unicodedata.normalize("NFKC", text)
+    return _DIGIT_GROUPS.sub(sub, text)

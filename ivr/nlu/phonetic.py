@@ -51,3 +51,58 @@ class PinyinTable:
     def first(self, text: str) -> str:
         """One reading per character, space separated (for string matching)."""
         return " ".join(self.readings(c)[0] for c in text)
+
+
+# Initials a recogniser (or a Taiwan accent) swaps for each other.
+_NEAR_INITIALS = ({"l", "n", "r"}, {"f", "h"}, {"b", "p"}, {"d", "t"}, {"g", "k"}, {"j", "z", "q", "c", "x", "s"})
+_INITIAL_LIST = ("z", "c", "s", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "y", "w")
+
+
+def _split(syllable: str) -> tuple[str, str]:
+    if syllable[:1] in _INITIAL_LIST:
+        return syllable[:1], syllable[1:]
+    return "", syllable
+
+
+def syllable_similarity(a: str, b: str) -> float:
+    """1 for the same toneless (folded) syllable; 0.6 when only the initial is a
+    near one (l/n, f/h…) or only the final differs; else 0."""
+    if a == b:
+        return 1.0
+    ia, fa = _split(a)
+    ib, fb = _split(b)
+    if fa == fb and any(ia in g and ib in g for g in _NEAR_INITIALS):
+        return 0.6
+    if ia == ib and ia and (fa[:1] == fb[:1] or fa[-1:] == fb[-1:]):
+        return 0.6
+    return 0.0
+
+
+class PhoneticMatcher:
+    """Finds an expected answer's key phrase by sound inside a transcript:
+    掛石 matches 掛失, 秘馬 matches 密碼, 於額 matches 餘額 (toneless pinyin,
+    heteronyms and near syllables allowed). A phrase must have two or more
+    syllables: one syllable matches too much by chance."""
+
+    def __init__(self, table: PinyinTable, phrases: dict[str, tuple[str, ...]]) -> None:
+        self._py = table
+        self._phrases = {label: [(p, [table.readings(c) for c in p]) for p in items if len(p) >= 2]
+                         for label, items in phrases.items()}
+
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self._phrases)
+
+    def best(self, text: str, labels: tuple[str, ...] | list[str]) -> tuple[str | None, float, str]:
+        """(label, score 0..1, the phrase heard) of the best match among ``labels``."""
+        han = [c for c in text if not c.isspace()]
+        said = [self._py.readings(c) for c in han]
+        top: tuple[str | None, float, str] = (None, 0.0, "")
+        for label in labels:
+            for phrase, sounds in self._phrases.get(label, ()):
+                k = len(sounds)
+                for i in range(len(said) - k + 1):
+                    score = sum(max(syllable_similarity(x, y) for x in said[i + j] for y in sounds[j])
+                                for j in range(k)) / k
+                    if score > top[1]:
+                        top = (label, score, phrase)
+        return top

@@ -22,8 +22,10 @@ log = get_logger(__name__)
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("IVR_TTS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ivr" / "tts"
-    return Path(base)
+    from ivr.paths import cache_home
+
+    base = os.environ.get("IVR_TTS_CACHE")
+    return Path(base) if base else cache_home() / "tts"
 
 
 def cache_key(engine: str, voice: str, text: str, rate: int) -> str:

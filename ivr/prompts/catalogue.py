@@ -12,9 +12,10 @@ YAML form (``prompts.yml``)::
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ivr.frames import LANGUAGES, Say
 from ivr.prompts.errors import PromptError
@@ -61,7 +62,7 @@ class PromptCatalogue:
         return [v.text for p in self.prompts.values() for v in p.variants.values() if v.text]
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], where: str = "prompts") -> "PromptCatalogue":
+    def from_dict(cls, data: Mapping[str, Any], where: str = "prompts") -> PromptCatalogue:
         if not isinstance(data, Mapping):
             raise PromptError("prompt catalogue must be a mapping of key -> languages", where)
         prompts = {}
@@ -81,7 +82,7 @@ class PromptCatalogue:
         return cls(prompts)
 
     @classmethod
-    def load(cls, path: str | Path) -> "PromptCatalogue":
+    def load(cls, path: str | Path) -> PromptCatalogue:
         import yaml
 
         p = Path(path)

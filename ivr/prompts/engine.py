@@ -21,8 +21,11 @@ TTS_ENGINES = ("kokoro", "espeak", "pyttsx3")
 class TtsEngine(Protocol):
     name: str
     voice: str
-    # settings that change the sound (speed, rate): part of the cache key
-    variant: str
+
+    @property
+    def variant(self) -> str:
+        """Settings that change the sound (speed, rate): part of the cache key."""
+        ...
 
     @property
     def loaded(self) -> bool: ...

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ivr.log import get_logger
 from ivr.prompts.engine import check_text, yao_for_g2p
 from ivr.prompts.errors import TtsError
+
+if TYPE_CHECKING:
+    import opencc
 
 log = get_logger(__name__)
 
@@ -67,7 +71,7 @@ class EspeakTts:
         self.voice = voice
         self.words_per_minute = words_per_minute
         self._lib: _Library | None = None
-        self._t2s = None
+        self._t2s: opencc.OpenCC | None = None
 
     @property
     def variant(self) -> str:

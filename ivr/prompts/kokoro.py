@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -41,11 +42,12 @@ class KokoroTts:
         self.threads = threads or min(2, os.cpu_count() or 1)
         self.sentence_pause = sentence_pause
         self._lock = threading.Lock()
-        self._session = None
+        # set by _load() on first use (untyped third-party objects)
+        self._session: Any = None
         self._vocab: dict[str, int] = {}
-        self._style = None
-        self._g2p = None
-        self._t2s = None
+        self._style: np.ndarray = np.zeros((0, 0), np.float32)
+        self._g2p: Any = None
+        self._t2s: Any = None
 
     @property
     def variant(self) -> str:

@@ -30,9 +30,7 @@ def _group(g: int, *, leading: bool, two_alone: bool, zero: str) -> str:
         if gap:
             out.append(zero)
             gap = False
-        if d == 2 and pos < 2:
-            word = "兩"
-        elif d == 2 and pos == 3 and not started and two_alone:
+        if (d == 2 and pos < 2) or (d == 2 and pos == 3 and not started and two_alone):
             word = "兩"
         elif d == 1 and pos == 2 and not started and leading:
             word = ""
@@ -74,7 +72,7 @@ def cardinal(n: int, *, zero: str = "零", measure: bool = False) -> str:
 
 def digit_string(digits: str, *, zero: str = "零", one: str = "一") -> str:
     """Digit-by-digit reading ("0912" -> 零九一二); ``one`` may be 么."""
-    table = dict(zip("0123456789", zero + one + DIGITS[2:]))
+    table = dict(zip("0123456789", zero + one + DIGITS[2:], strict=False))
     bad = [c for c in digits if c not in table]
     if bad or not digits:
         raise VerbalizeError(f"not a digit string: {digits!r}", "digits")

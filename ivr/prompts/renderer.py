@@ -8,8 +8,9 @@ warns once per prompt key to tell flow designers which recordings are missing.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
+from typing import Protocol
 
 import numpy as np
 
@@ -26,6 +27,14 @@ from ivr.prompts.wavio import read_wav, resample
 log = get_logger(__name__)
 
 SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
+
+
+class SayRenderer(Protocol):
+    """What a call session needs of the prompts room (``PromptRenderer`` is one)."""
+
+    def render(self, say: Say, sample_rate: int) -> np.ndarray:
+        """Mono int16 samples of the prompt at ``sample_rate``."""
+        ...
 
 
 class PromptRenderer:
@@ -88,7 +97,7 @@ class PromptRenderer:
         """An amount of money: Taiwanese from recorded number clips when ``clips_dir``
         has them, else the verbalized text through TTS."""
         if language == "nan-TW":
-            if has_number_clips(self.clips_dir, language):
+            if self.clips_dir is not None and has_number_clips(self.clips_dir, language):
                 return number_clips(value, self.clips_dir, sample_rate, language=language)
             return self.render_text(verbalize_amount_nan(value), language, sample_rate, key="amount")
         return self.render_text(verbalize_amount_zh(value), language, sample_rate, key="amount")

@@ -18,7 +18,7 @@ def normalize_for_cer(text: str) -> str:
     def han(m: re.Match) -> str:
         digits = m.group(1).replace(",", "")
         # years (2026年), numbers with a leading zero and long strings are read digit by digit
-        if m.group(2) == "年" and len(digits) == 4 or digits.startswith("0") or len(digits) > 16:
+        if (m.group(2) == "年" and len(digits) == 4) or digits.startswith("0") or len(digits) > 16:
             return "".join("零一二三四五六七八九"[int(c)] for c in digits) + m.group(2)
         return cardinal(int(digits)) + m.group(2)
 

@@ -10,8 +10,8 @@ line until the bot's timer fires.
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable
 
 import numpy as np
 
@@ -174,13 +174,13 @@ class ScenarioLine:
         return self._run()
 
     def _silence(self, seconds: float) -> np.ndarray:
-        return np.zeros(int(round(seconds * self.sample_rate)), np.int16)
+        return np.zeros(round(seconds * self.sample_rate), np.int16)
 
     async def _frames(self, samples: np.ndarray):
         """20 ms frames, delivered a block at a time (like a jitter buffer
         handing over 100 ms packets): far fewer clock wake-ups per call."""
         n = int(self.sample_rate * FRAME_S)
-        per_block = max(1, int(round(BLOCK_S / FRAME_S)))
+        per_block = max(1, round(BLOCK_S / FRAME_S))
         pad = (-len(samples)) % n
         if pad:
             samples = np.concatenate([samples, np.zeros(pad, np.int16)])

@@ -97,7 +97,7 @@ def render_html(summary: RunSummary, out_dir: Path | None = None, embed_audio: b
     results = sorted(summary.results, key=lambda r: (order[r.status], r.scenario.name))
     return _env().get_template("report.html").render(
         title=title,
-        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         total=len(summary.results), wall=summary.wall_seconds,
         counts={s: summary.count(s) for s in ("passed", "failed", "error", "skipped")},
         results=[_view(r, out_dir, embed_audio) for r in results],

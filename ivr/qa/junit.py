@@ -65,7 +65,7 @@ def write_junit(summary: RunSummary, path: str | Path, suite_name: str = "ivr sc
     root = ET.Element("testsuites", name=suite_name)
     suite = junit_xml(summary, suite_name)
     for k in ("tests", "failures", "errors", "skipped", "time"):
-        root.set(k, suite.get(k))
+        root.set(k, suite.get(k, "0"))
     root.append(suite)
     ET.indent(root)
     p = Path(path)

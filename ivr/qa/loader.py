@@ -5,13 +5,16 @@ a pydantic error's location is then mapped back to that line."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from ivr.dialog.yaml_lines import LimitedSafeLoader, read_limited, text_problem
 from ivr.errors import IvrError
+from ivr.qa.paths import AudioPolicy
 from ivr.qa.scenario import Scenario
 
 SUFFIXES = (".yaml", ".yml")
@@ -32,6 +35,7 @@ def _to_python(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(v, path + (i,), lines) for i, v in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)  # compose() yields only these three kinds
     return _scalar(node)
 
 
@@ -52,7 +56,7 @@ def _line_for(loc: tuple, lines: dict[tuple, int]) -> int:
     return 1
 
 
-def _describe(err: dict) -> str:
+def _describe(err: Mapping[str, Any]) -> str:
     loc = ".".join(str(p) for p in err["loc"])
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
@@ -67,13 +71,16 @@ def _describe(err: dict) -> str:
 def parse_scenario(text: str, path: Path) -> Scenario:
     """One scenario from YAML text; ``path`` is used for messages and for
     resolving audio files next to it."""
+    if (problem := text_problem(text)) is not None:
+        raise ScenarioError(problem, f"{path}:1")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=LimitedSafeLoader)
     except yaml.MarkedYAMLError as e:
-        line = (e.problem_mark or e.context_mark).line + 1 if (e.problem_mark or e.context_mark) else 1
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else 1
         raise ScenarioError(f"YAML syntax: {e.problem or e.context}", f"{path}:{line}") from None
     except yaml.YAMLError as e:
-        raise ScenarioError(f"YAML: {e}", str(path)) from None
+        raise ScenarioError(f"YAML: {str(e).splitlines()[0][:200]}", str(path)) from None
     if node is None:
         raise ScenarioError("empty scenario file", f"{path}:1")
     if not isinstance(node, yaml.MappingNode):
@@ -100,36 +107,62 @@ def parse_scenario(text: str, path: Path) -> Scenario:
         raise ScenarioError(_describe(first) + more, f"{path}:{_line_for(loc, lines)}") from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, policy: AudioPolicy | None = None, root: Path | None = None) -> Scenario:
+    """One scenario file; every file it names is checked against ``policy``
+    (confined to its fixtures tree, audio a regular file under the cap)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("no such scenario file", str(p)) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(f"cannot read: {e}", str(p)) from None
-    return parse_scenario(text, p)
+    if not p.exists():
+        raise ScenarioError("no such scenario file", str(p))
+    sc = parse_scenario(read_limited(p, ScenarioError), p)
+    check_paths(sc, policy or AudioPolicy(), root)
+    return sc
+
+
+def check_paths(sc: Scenario, policy: AudioPolicy, root: Path | None = None) -> None:
+    roots = policy.roots_for(sc.path, root)
+    for req in sc.requires:
+        policy.check_required(sc.resolve(req), roots, f"{sc.path}:{sc.line or 1}")
+    for t in sc.turns:
+        if t.audio is None:
+            continue
+        where = f"{sc.path}:{t.line or 1}"
+        p = sc.resolve(t.audio)
+        if p.exists() or p.is_symlink():
+            policy.check_audio(p, roots, where)
+        else:  # absent: the runner skips or reports it; it still may not point outside
+            policy.check_required(p, roots, where)
 
 
 def find_scenario_files(paths: Iterable[str | Path]) -> list[Path]:
     """Scenario files under the given files/directories, sorted, recursive;
     files named _*.yaml (generator inputs, shared settings) are not scenarios."""
-    out: list[Path] = []
+    return [f for f, _ in _found(paths)]
+
+
+def _found(paths: Iterable[str | Path]) -> list[tuple[Path, Path | None]]:
+    """(scenario file, the directory it was found under or None for a file argument)."""
+    out: list[tuple[Path, Path | None]] = []
     for raw in paths:
+        if "\x00" in str(raw):
+            raise ScenarioError("path contains a NUL byte", repr(str(raw))[:200])
         p = Path(raw)
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.suffix in SUFFIXES and f.is_file() and not f.name.startswith((".", "_")))
+            out += [(f, p) for f in sorted(p.rglob("*"))
+                    if f.suffix in SUFFIXES and f.is_file() and not f.name.startswith((".", "_"))]
         elif p.is_file():
-            out.append(p)
+            out.append((p, None))
         else:
             raise ScenarioError("no such file or directory", str(p))
     return out
 
 
-def load_scenarios(paths: Iterable[str | Path], pattern: str | None = None) -> list[Scenario]:
+def load_scenarios(paths: Iterable[str | Path], pattern: str | None = None,
+                   policy: AudioPolicy | None = None) -> list[Scenario]:
     """All scenarios under ``paths``; ``pattern`` keeps those whose name, file
-    or tags contain it (like pytest -k, a plain substring)."""
-    scenarios = [load_scenario(f) for f in find_scenario_files(paths)]
+    or tags contain it (like pytest -k, a plain substring). ``policy``: which
+    files scenarios may read besides their fixtures tree (``ivr.qa.paths``)."""
+    policy = policy or AudioPolicy()
+    scenarios = [load_scenario(f, policy, root) for f, root in _found(paths)]
     names: dict[str, Path] = {}
     for s in scenarios:
         if s.name in names and names[s.name] != s.path:

@@ -32,13 +32,11 @@ def _safe_name(s: str) -> str:
 
 
 def _masked(turn_event: dict[str, Any]) -> bool:
-    """Keys of a secret slot (PIN, password) are stored as '*'s by the session,
-    and a record store that redacts masks any long digit run the same way."""
-    from ivr.session.session import SECRET_SLOTS
-
-    slot = str(turn_event.get("slot", "")).lower()
+    """Keys of a secret step (PIN, one-time code) are stored as '*'s by the
+    session (the event says ``secret``), and a record store that redacts masks
+    any long digit run the same way."""
     keys = str(turn_event.get("dtmf", ""))
-    return any(s in slot for s in SECRET_SLOTS) or (len(keys) > 1 and set(keys) == {"*"})
+    return bool(turn_event.get("secret")) or (len(keys) > 1 and "*" in keys)
 
 
 def _turn_blocks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,10 +14,11 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ivr.clock import VirtualClock
 from ivr.errors import AudioFormatError, IvrError
@@ -76,10 +77,9 @@ class RunOptions:
 
 
 def default_flows_dir() -> Path:
-    cwd = Path.cwd() / "flows"
-    if cwd.is_dir():
-        return cwd
-    return Path(__file__).resolve().parents[2] / "flows"
+    from ivr.paths import flows_dir
+
+    return flows_dir(None)
 
 
 class Resources:
@@ -254,9 +254,12 @@ async def _drive(clock: VirtualClock, task: asyncio.Task, executor: TrackingExec
         if task.done():
             break
         if executor.inflight:
-            t0 = time.perf_counter()
+            # Computation (a decode, a prompt render, a backend call) takes no
+            # call time: the virtual clock waits for it. Advancing the clock by
+            # the wall time it took made verdicts depend on how fast and how
+            # busy the machine was (a slow decode let the caller's next turn
+            # start early); replay must give the same result on every run.
             await asyncio.sleep(0.002)
-            await clock.advance(time.perf_counter() - t0)
             continue
         deadline = clock.next_deadline()
         if deadline is None:

@@ -9,19 +9,23 @@ answers with the scripted text; every other turn is decoded by the real engine.
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
-from ivr.frames import Transcript
+from ivr.asr.base import Engine, EngineCapabilities, Recognizer
+from ivr.frames import LANGUAGES, Transcript
 from ivr.qa.caller import TextScript
 
+# ``engine: text``: no speech model, so nothing but the scripted text is heard
+TEXT_ONLY = EngineCapabilities(grammar=False, free_speech=True, streaming=False, languages=LANGUAGES)
 
-class TextTurnRecognizer:
-    def __init__(self, real: Any | None, script: TextScript, sample_rate: int, name: str) -> None:
+
+class TextTurnRecognizer(Recognizer):
+    def __init__(self, real: Recognizer | None, script: TextScript, sample_rate: int, name: str) -> None:
+        super().__init__(sample_rate)
         self.real = real
         self.script = script
-        self.sample_rate = sample_rate
         self.engine_name = name
-        self.language = "zh-TW"
 
     def set_expected(self, phrases: Sequence[str] | None, language: str = "zh-TW") -> None:
         self.language = language
@@ -46,13 +50,18 @@ class TextTurnRecognizer:
             self.real.reset()
 
 
-class TextTurnEngine:
+class TextTurnEngine(Engine):
     """One per call: wraps the process-wide engine with this call's script."""
 
-    def __init__(self, real: Any | None, script: TextScript, name: str) -> None:
+    def __init__(self, real: Engine | None, script: TextScript, name: str) -> None:
+        super().__init__(real.model_dir if real is not None else Path("."))
         self.real = real
         self.script = script
         self.name = name
+
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        return self.real.capabilities if self.real is not None else TEXT_ONLY
 
     def recognizer(self, sample_rate: int = 16000) -> TextTurnRecognizer:
         rec = self.real.recognizer(sample_rate=sample_rate) if self.real is not None else None

@@ -8,8 +8,8 @@ own size and sha256 are in the manifest too, so a failure names the file."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 CHUNK = 1 << 20
 

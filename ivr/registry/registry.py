@@ -15,24 +15,24 @@ import shutil
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ivr.errors import IvrError, ModelCorruptError, ModelMissingError
 from ivr.log import get_logger
 from ivr.registry.hashing import file_sha256, tree_sha256
+from ivr.paths import cache_home, shipped
 from ivr.registry.manifest import Manifest, load_manifest
 
 log = get_logger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
 # called as progress(done_bytes, total_bytes, what)
 ProgressFn = Callable[[int, int, str], None]
 
 
 def ivr_home() -> Path:
-    return Path(os.environ.get("IVR_HOME") or "~/.cache/ivr").expanduser()
+    return cache_home()
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ModelStatus:
 class Registry:
     def __init__(self, home: Path | None = None, manifest_dir: Path | None = None) -> None:
         self.home = Path(home) if home else ivr_home()
-        self.manifest_dir = Path(manifest_dir) if manifest_dir else ROOT / "models"
+        self.manifest_dir = Path(manifest_dir) if manifest_dir else shipped("models")
         self.models_dir = self.home / "models"
         self._manifests: dict[str, Manifest] | None = None
 
@@ -98,7 +98,7 @@ class Registry:
             spec = importlib.util.find_spec(pkg)
             if spec is None or not spec.submodule_search_locations:
                 continue
-            d = Path(list(spec.submodule_search_locations)[0]) / src.get("subdir", "")
+            d = Path(next(iter(spec.submodule_search_locations))) / src.get("subdir", "")
             if d.is_dir():
                 out.append(d)
         return out
@@ -280,7 +280,7 @@ class Registry:
                     parts = sorted((p for d in dirs for p in d.glob(pattern)), key=lambda p: p.name)
                     parts_total += sum(p.stat().st_size for p in parts)
                     _concat(parts, out / target, progress)
-                joined = {pat for pat in join.values()}
+                joined = set(join.values())
                 for d in dirs:
                     for p in d.rglob("*"):
                         if p.is_file() and not any(p.match(g) for g in joined) and p.suffix != ".pyc":
@@ -289,9 +289,9 @@ class Registry:
                             shutil.copyfile(p, out / rel)
                 return out
             if src.get("kind") == "dir":
-                d = self._source_dir(src)
-                if d is not None:
-                    _copy_tree(d, out, progress)
+                folder = self._source_dir(src)
+                if folder is not None:
+                    _copy_tree(folder, out, progress)
                     return out
         raise ModelMissingError(f"no local source found; install it with: {self.install_command(m)}", f"model {m.name}")
 

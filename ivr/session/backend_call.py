@@ -5,7 +5,8 @@ branch; the call never drops over a backend."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ivr.frames import ActionResult, CallBackend
 

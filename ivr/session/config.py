@@ -16,4 +16,10 @@ class SessionConfig:
     hold_poll_s: float = 1.0
     max_hold_s: float = 1800.0
     error_queue: str = "T1"  # where a call goes when the bot itself fails
+    # The handoff store down or hung: the caller hears the busy prompt and a hold
+    # tone while it is retried this long, then the fallback (call back later,
+    # or this emergency number when set).
+    store_retry_s: float = 20.0
+    store_retry_every_s: float = 2.0
+    emergency_number: str = ""
     language: str = "zh-TW"

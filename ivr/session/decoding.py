@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 
 class TurnDecoder:
@@ -44,7 +45,7 @@ class TurnDecoder:
             self._put(("reset", self._active[1]))
         self._active = None
 
-    def end(self) -> "asyncio.Future[tuple[str, Any, float]] | None":
+    def end(self) -> asyncio.Future[tuple[str, Any, float]] | None:
         """The turn is over: a future of (engine, Transcript, seconds the
         caller waited for it)."""
         if self._active is None:

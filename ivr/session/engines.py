@@ -2,23 +2,26 @@
 
 Defaults: Mandarin (zh-TW) goes to the embedded Whisper model; Taiwanese
 (nan-TW) goes to pocketsphinx with the step's expected phrases as a grammar
-when that model is installed, else to Whisper. A grammar engine cannot take
-free speech, so a step without expected phrases uses the free-speech engine.
+when that model is installed, else to Whisper. An engine that declares it
+cannot take free speech (``EngineCapabilities.free_speech``: pocketsphinx's
+grammar-only decoding) is not given a step without expected phrases: that
+step uses the fallback engine.
 Engines are loaded once per process (they hold the model); each call gets its
 own recognizer per engine.
 """
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
+from ivr.asr.base import Engine, Recognizer
 from ivr.errors import IvrError
 from ivr.log import get_logger
 
 log = get_logger(__name__)
 
 DEFAULT_ROUTES: Mapping[str, str] = {"zh-TW": "whisper", "nan-TW": "sphinx"}
-GRAMMAR_ENGINES = frozenset({"sphinx"})
 
 
 # For live lines: Whisper decodes speculatively in the caller's pauses, so the
@@ -36,13 +39,13 @@ class EngineSelector:
 
     def __init__(
         self,
-        engines: Mapping[str, Any] | None = None,
+        engines: Mapping[str, Engine] | None = None,
         routes: Mapping[str, str] | None = None,
         fallback: str = "whisper",
-        loader: Callable[[str], Any] | None = None,
+        loader: Callable[[str], Engine] | None = None,
         options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        self._engines: dict[str, Any] = dict(engines or {})
+        self._engines: dict[str, Engine] = dict(engines or {})
         self.routes = dict(DEFAULT_ROUTES if routes is None else routes)
         self.fallback = fallback
         self.options = dict(options or {})
@@ -50,17 +53,17 @@ class EngineSelector:
         self._missing: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def _load(self, name: str) -> Any:
+    def _load(self, name: str) -> Engine:
         from ivr.asr import load_engine
 
         return load_engine(name, **self.options.get(name, {}))
 
     @classmethod
-    def single(cls, engine: Any, name: str = "default") -> "EngineSelector":
+    def single(cls, engine: Engine, name: str = "default") -> EngineSelector:
         """Every language on one engine (tests, or a deployment with one model)."""
         return cls({name: engine}, routes={}, fallback=name)
 
-    def engine(self, name: str) -> Any | None:
+    def engine(self, name: str) -> Engine | None:
         with self._lock:
             if name in self._engines:
                 return self._engines[name]
@@ -75,11 +78,11 @@ class EngineSelector:
             self._engines[name] = eng
             return eng
 
-    def choose(self, language: str, expected: tuple[str, ...] = ()) -> tuple[str, Any]:
+    def choose(self, language: str, expected: tuple[str, ...] = ()) -> tuple[str, Engine]:
         name = self.routes.get(language, self.fallback)
-        if name in GRAMMAR_ENGINES and not expected:
-            name = self.fallback
         eng = self.engine(name)
+        if eng is not None and not expected and not eng.capabilities.free_speech and name != self.fallback:
+            eng = None  # a grammar-only engine cannot hear a free-speech step
         if eng is None and name != self.fallback:
             name, eng = self.fallback, self.engine(self.fallback)
         if eng is None:
@@ -101,9 +104,9 @@ class CallRecognizers:
     def __init__(self, selector: EngineSelector, sample_rate: int) -> None:
         self.selector = selector
         self.sample_rate = sample_rate
-        self._recs: dict[str, Any] = {}
+        self._recs: dict[str, Recognizer] = {}
 
-    def for_listen(self, language: str, expected: tuple[str, ...]) -> tuple[str, Any]:
+    def for_listen(self, language: str, expected: tuple[str, ...]) -> tuple[str, Recognizer]:
         name, eng = self.selector.choose(language, expected)
         rec = self._recs.get(name)
         if rec is None:

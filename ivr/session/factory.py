@@ -8,9 +8,10 @@ build ``CallServices`` directly with fakes where they need to.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ivr.session.engines import EngineSelector
 from ivr.session.metrics import SessionMetrics
@@ -51,6 +52,12 @@ class CallServices:
         return lambda info, source, sink: self.session(source, sink, call_id=info.call_id, caller=info.caller,
                                                        transport=info.transport)
 
+    async def recover(self) -> Any:
+        """At start-up: close calls a crashed worker left open, withdraw their queued tickets."""
+        from ivr.session.recovery import recover_interrupted
+
+        return await recover_interrupted(self.records, self.handoff)
+
     def close(self) -> None:
         for fn in reversed(self.closers):
             fn()
@@ -58,7 +65,7 @@ class CallServices:
 
 
 def build_services(
-    flows_dir: str | Path = "flows",
+    flows_dir: str | Path | None = None,
     *,
     flow: str = "main",
     records_path: str | Path = "var/calls.sqlite3",
@@ -79,6 +86,9 @@ def build_services(
     from ivr.nlu import Nlu
     from ivr.prompts import PromptRenderer
 
+    from ivr.paths import flows_dir as resolve_flows
+
+    flows_dir = resolve_flows(flows_dir)
     registry = default_registry(flows_dir, bank_path)
     flows = load_flows(flows_dir, backends=registry.names())
     dialog = Dialog(flows, Nlu.load(), start=flow)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
+from ivr.audio.base import AudioSource
 from ivr.frames import AudioFrame, DtmfDigit, SpeechStarted, SpeechStopped
 from ivr.session.turns import BargeIn, TurnTaking
 
@@ -30,7 +32,7 @@ class Utterance:
     sample_rate: int
     during_prompt: bool = False
     # (engine, Transcript, seconds waited after the end) from the streaming decoder, if it heard this turn
-    result: "asyncio.Future[tuple[str, Any, float]] | None" = None
+    result: asyncio.Future[tuple[str, Any, float]] | None = None
 
     @property
     def duration(self) -> float:
@@ -62,7 +64,7 @@ class CallerInput:
 
     def __init__(
         self,
-        source: AsyncIterator[AudioFrame | DtmfDigit],
+        source: AudioSource,
         turns: TurnTaking,
         on_barge_in: Callable[[BargeIn], None],
         endpointer_factory: Callable[[int], Any] | None = None,

@@ -29,6 +29,18 @@ class SessionMetrics:
         self.errors = Counter("ivr_errors", "Errors, by kind", ["kind"], registry=r)
         self.protocol_errors = Counter(
             "ivr_protocol_errors", "Malformed frames or messages from a peer", ["transport"], registry=r)
+        self.store_up = Gauge("ivr_store_up", "1 while a store answers, 0 during an outage", ["store"], registry=r)
+        self.store_errors = Counter("ivr_store_errors", "Failed store operations", ["store"], registry=r)
+        from ivr.session.outage import StoreHealth
+
+        # every call of this server reports store outages here (/healthz reads it)
+        self.stores = StoreHealth()
+        self.stores.on_change = self._store_changed
+
+    def _store_changed(self, store: str, up: bool, errors: int) -> None:
+        self.store_up.labels(store).set(1 if up else 0)
+        if errors:
+            self.store_errors.labels(store).inc(errors)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -7,8 +7,9 @@ barge-in event fires first, the sink's queue is dropped with ``clear()``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -12,14 +12,18 @@ import json
 import sqlite3
 import threading
 import wave
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Protocol
 
 from ivr.errors import IvrError
 from ivr.redact import redact_obj
+from ivr.session.owner import is_dead
+from ivr.session.owner import token as owner_token
 
-OUTCOMES = ("self_served", "handed_off", "abandoned", "failed")
+# "interrupted": the worker died mid-call (closed at the next start-up, see close_interrupted)
+OUTCOMES = ("self_served", "handed_off", "abandoned", "failed", "interrupted")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -33,7 +37,8 @@ CREATE TABLE IF NOT EXISTS calls (
     outcome TEXT,
     end_reason TEXT,
     caller_audio TEXT,
-    bot_audio TEXT
+    bot_audio TEXT,
+    owner TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     call_id TEXT NOT NULL REFERENCES calls(call_id),
@@ -87,8 +92,29 @@ class CallRecord:
         return asdict(self)
 
 
+class RecordStore(Protocol):
+    """Where a call's record goes as the call runs (``RecordWriter`` is its
+    only writer): the record's header at the start, each event as it happens,
+    the outcome at the end, and where to put the call's audio when kept."""
+
+    @property
+    def keep_audio(self) -> bool: ...
+
+    def begin(self, record: CallRecord) -> str:
+        """Start the record; returns the call id it is stored under (set on ``record``)."""
+        ...
+
+    def add_event(self, call_id: str, event: dict[str, Any]) -> None: ...
+
+    def finish(self, record: CallRecord) -> None: ...
+
+    def audio_path(self, call_id: str, side: str) -> Path | None:
+        """Where one side's WAV goes; ``None`` when audio is not kept."""
+        ...
+
+
 class CallRecordStore:
-    """SQLite call records. Safe to share between the calls of one process
+    """SQLite call records (a ``RecordStore``). Safe to share between the calls of one process
     (one connection, serialised by a lock; each write is one short commit).
 
     ``redact=True`` (default) masks personal data (IDs, card/account/phone
@@ -102,6 +128,7 @@ class CallRecordStore:
         self.keep_audio = keep_audio and self.path != ":memory:"
         self._lock = threading.Lock()
         self._seq: dict[str, int] = {}
+        self._owner = owner_token()
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -109,6 +136,8 @@ class CallRecordStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            if "owner" not in {r[1] for r in self._db.execute("PRAGMA table_info(calls)")}:
+                self._db.execute("ALTER TABLE calls ADD COLUMN owner TEXT")  # a database from before owners
         except sqlite3.Error as e:
             raise RecordStoreError(f"cannot open call records: {e}", self.path) from e
 
@@ -123,12 +152,51 @@ class CallRecordStore:
         except sqlite3.Error as e:
             raise RecordStoreError(f"cannot write call record: {e}", self.path) from e
 
-    def begin(self, record: CallRecord) -> None:
+    def begin(self, record: CallRecord) -> str:
+        """Add the call's row. A call id already recorded (Asterisk dialplans
+        with a fixed UUID, a Twilio reconnect reusing its callSid) gets the
+        next free ``<id>-a2``, ``-a3``…: the earlier record is never touched.
+        Sets and returns ``record.call_id``."""
+        base, n = record.call_id, 1
+        while True:
+            try:
+                with self._lock:
+                    self._db.execute(
+                        "INSERT INTO calls (call_id, transport, caller, language, started_wall, owner) "
+                        "VALUES (?,?,?,?,?,?)",
+                        (record.call_id, record.transport, self._clean(record.caller), record.language,
+                         record.started_wall, self._owner))
+                break
+            except sqlite3.IntegrityError:
+                n += 1
+                record.call_id = f"{base}-a{n}"
+            except sqlite3.Error as e:
+                raise RecordStoreError(f"cannot write call record: {e}", self.path) from e
         self._seq[record.call_id] = 0
-        self._exec(
-            "INSERT OR REPLACE INTO calls (call_id, transport, caller, language, started_wall) VALUES (?,?,?,?,?)",
-            (record.call_id, record.transport, self._clean(record.caller), record.language, record.started_wall),
-        )
+        return record.call_id
+
+    def close_interrupted(self) -> list[tuple[str, list[str]]]:
+        """Close the records of calls whose worker died mid-call (outcome
+        ``interrupted``); returns ``(call_id, handoff tickets it queued)`` for
+        each, so the caller of this can withdraw those tickets. Calls of live
+        workers (this process included) are left alone."""
+        with self._lock:
+            rows = self._db.execute("SELECT call_id, owner, started_wall FROM calls WHERE outcome IS NULL").fetchall()
+        out: list[tuple[str, list[str]]] = []
+        for call_id, owner, started in rows:
+            if owner == self._owner or not is_dead(owner):
+                continue
+            with self._lock:
+                evs = self._db.execute("SELECT t, kind, data FROM events WHERE call_id=? ORDER BY seq",
+                                       (call_id,)).fetchall()
+                last_t = max((t for t, _, _ in evs), default=0.0)
+                self._db.execute(
+                    "UPDATE calls SET ended_wall=?, duration=?, outcome='interrupted', end_reason='worker_died' "
+                    "WHERE call_id=? AND outcome IS NULL", (started + last_t, round(last_t, 3), call_id))
+            tickets = [str(json.loads(d).get("ticket")) for _, kind, d in evs
+                       if kind == "transfer" and json.loads(d).get("ticket")]
+            out.append((call_id, tickets))
+        return out
 
     def add_event(self, call_id: str, event: dict[str, Any]) -> None:
         seq = self._seq.get(call_id, 0)
@@ -202,7 +270,7 @@ class AudioTrack:
 
     def __init__(self, path: Path, sample_rate: int) -> None:
         self.path = path
-        self._w = wave.open(str(path), "wb")
+        self._w = wave.open(str(path), "wb")  # noqa: SIM115  open for the whole call
         self._w.setnchannels(1)
         self._w.setsampwidth(2)
         self._w.setframerate(sample_rate)
@@ -212,7 +280,7 @@ class AudioTrack:
     def write_at(self, pcm: bytes, t: float) -> None:
         """Write ``pcm`` so that it starts at call time ``t``, padding with
         silence: both sides then line up when played together."""
-        gap = int(round(t * self.sample_rate)) - self.samples
+        gap = round(t * self.sample_rate) - self.samples
         if gap > 0:
             self._w.writeframesraw(b"\x00\x00" * gap)
             self.samples += gap
@@ -227,7 +295,7 @@ class RecordWriter:
     """The session's pen for one call: events go to the in-memory record and
     the store at once; audio of either side streams to its WAV."""
 
-    def __init__(self, store: CallRecordStore, record: CallRecord) -> None:
+    def __init__(self, store: RecordStore, record: CallRecord) -> None:
         self.store = store
         self.record = record
         self._tracks: dict[str, AudioTrack] = {}
@@ -245,6 +313,7 @@ class RecordWriter:
         tr = self._tracks.get(side)
         if tr is None:
             path = self.store.audio_path(self.record.call_id, side)
+            assert path is not None  # keep_audio is on
             tr = self._tracks[side] = AudioTrack(path, sample_rate)
             setattr(self.record, f"{side}_audio", str(path))
         tr.write_at(pcm, t)

@@ -10,24 +10,48 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any, AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from ivr.frames import (ActionResult, AudioFrame, CallBackend, CallEnded, CallStarted, DtmfDigit, Hangup, Listen,
-                        NoInput, Say, Transfer, UserInput)
+from ivr.frames import (
+    ActionResult,
+    AudioFrame,
+    CallBackend,
+    CallEnded,
+    CallStarted,
+    DtmfDigit,
+    Hangup,
+    Listen,
+    NoInput,
+    Say,
+    Transfer,
+    UserInput,
+)
+from ivr.asr.base import Engine, Recognizer
+from ivr.audio.base import AudioSink, AudioSource
+from ivr.clock import Clock
+from ivr.dialog.seams import DialogStepper
+from ivr.handoff.call_side import CallHandoff
 from ivr.log import get_logger
+from ivr.prompts.renderer import SayRenderer
 from ivr.session.backend_call import run_backend
 from ivr.session.config import SessionConfig
 from ivr.session.decoding import TurnDecoder
 from ivr.session.engines import CallRecognizers, EngineSelector
 from ivr.session.hearing import CallerInput, HungUp, Utterance
 from ivr.session.metrics import SessionMetrics
+from ivr.session.outage import FALLBACK_KEY, OutageLine, fallback_text, hold_tone
 from ivr.session.playback import Playback
-from ivr.session.records import CallRecord, CallRecordStore, RecordWriter
+from ivr.session.records import CallRecord, CallRecordStore, RecordStore, RecordWriter
 from ivr.session.transfer import QueueLink
 from ivr.session.turns import BargeIn, TurnTaking
 
 log = get_logger(__name__)
-SECRET_SLOTS = ("pin", "password", "passcode", "otp")
+
+
+def masked(text: str) -> str:
+    """What is kept of a secret turn (the flow step said ``secret: true``): its length."""
+    return "*" * len(text.replace(" ", "")) if text else text
 
 
 def _get(state: Any, key: str, default: Any = None) -> Any:
@@ -35,8 +59,9 @@ def _get(state: Any, key: str, default: Any = None) -> Any:
 
 
 class CallSession:
-    def __init__(self, source: AsyncIterator[AudioFrame | DtmfDigit], sink: Any, engine: Any, dialog: Any,
-                 prompts: Any, handoff: Any = None, clock: Any = None, records: CallRecordStore | None = None, *,
+    def __init__(self, source: AudioSource, sink: AudioSink, engine: Engine | EngineSelector,
+                 dialog: DialogStepper[Any], prompts: SayRenderer, handoff: CallHandoff | None = None,
+                 clock: Clock | None = None, records: RecordStore | None = None, *,
                  call_id: str | None = None, caller: str = "", transport: str = "",
                  config: SessionConfig | None = None, backends: Callable[..., Any] | None = None,
                  metrics: SessionMetrics | None = None, endpointer_factory: Callable[[int], Any] | None = None,
@@ -45,9 +70,9 @@ class CallSession:
         from ivr.clock import RealClock
 
         self.sink, self.dialog, self.prompts, self.handoff = sink, dialog, prompts, handoff
-        self.clock = clock or RealClock()
+        self.clock: Clock = clock or RealClock()
         self.config = config or SessionConfig()
-        self.records = records or CallRecordStore()
+        self.records: RecordStore = records or CallRecordStore()
         self.metrics = metrics or SessionMetrics()
         self.backends = backends
         # blocking work (TTS, decoding) runs here; tests on a VirtualClock run it inline
@@ -66,36 +91,43 @@ class CallSession:
         self.writer: RecordWriter | None = None
         self.queue: QueueLink | None = None
         self.transcript: list[dict] = []  # for the agent: who said what, when
-        self.state: Any = None
+        self.state: Any = None  # the dialog's own state (opaque here; see DialogStepper)
         self._outcome: str | None = None
         self._skip_prompts = False
         self._turn_end: float | None = None
-        self._rec: tuple[str, Any] = ("", None)
+        self._rec: tuple[str, Recognizer | None] = ("", None)
         self._drive_task: asyncio.Future[Any] | None = None
         self._forced_end: str | None = None
         self.log = logging_adapter(self.call_id)
 
     # -- recording --------------------------------------------------------
+    def _pen(self) -> RecordWriter:
+        assert self.writer is not None, "CallSession: record written before run()"
+        return self.writer
+
     def call_time(self, t: float | None = None) -> float:
         """Seconds since the call began (clock time ``t``, default now)."""
         return (self.clock.now() if t is None else t) - self.t0
 
     def _event(self, kind: str, **data: Any) -> None:
-        self.writer.event(kind, self.call_time(), **data)
+        self._pen().event(kind, self.call_time(), **data)
 
     def _record_caller_audio(self, frame: AudioFrame) -> None:
-        self.writer.audio("caller", frame.pcm, frame.timestamp, frame.sample_rate)
+        self._pen().audio("caller", frame.pcm, frame.timestamp, frame.sample_rate)
 
     def _record_bot_audio(self, frame: AudioFrame) -> None:
         if self._turn_end is not None:
             self.metrics.turn_latency.observe(max(0.0, self.clock.now() - self._turn_end))
             self._turn_end = None
-        self.writer.audio("bot", frame.pcm, frame.timestamp, frame.sample_rate)
+        self._pen().audio("bot", frame.pcm, frame.timestamp, frame.sample_rate)
 
     # -- the call ---------------------------------------------------------
     async def run(self) -> CallRecord:
         self.t0 = self.clock.now()  # frames and events are on this clock; records count from here
         self.writer = RecordWriter(self.records, self.record)
+        if self.record.call_id != self.call_id:  # a repeated call id: this call is recorded as <id>-a2…
+            self.call_id = self.record.call_id
+            self.log = logging_adapter(self.call_id)
         self.queue = None if self.handoff is None else QueueLink(
             self.handoff, self.clock, self._event, call_id=self.call_id, caller=self.caller,
             started_wall=self.record.started_wall)
@@ -147,7 +179,7 @@ class CallSession:
             except Exception as e:  # the call is over; a dialog bug here must not lose the record
                 self.log.warning("dialog rejected CallEnded: %s", e)
         language = str(_get(self.state, "language", "") or self.config.language) if self.state else self.config.language
-        rec = self.writer.finish(self._outcome, reason, self.call_time(), language)
+        rec = self._pen().finish(self._outcome, reason, self.call_time(), language)
         self.metrics.calls_active.dec()
         self.metrics.calls.labels(rec.outcome).inc()
         self.log.info("call ended", extra={"outcome": rec.outcome, "reason": reason, "duration": rec.duration})
@@ -167,9 +199,31 @@ class CallSession:
         if self.queue is None or self._outcome == "handed_off":
             return
         try:
-            await self._enqueue(Transfer(self.config.error_queue, reason="bot_error", note=why[:200]))
+            ok, _ = await self._outage_line().run(
+                lambda: self._enqueue(Transfer(self.config.error_queue, reason="bot_error", note=why[:200])))
+            if not ok:
+                await self._store_fallback()
         except Exception as e:
             self.log.error("fail-safe handoff failed too: %s", e)
+
+    # -- store outages (ivr.session.outage) --------------------------------
+    def _outage_line(self) -> OutageLine:
+        c = self.config
+        return OutageLine(self.metrics.stores, self.clock, self.say, self._hold_tone,
+                          lambda: str(_get(self.state, "language", "") or c.language),
+                          retry_for=c.store_retry_s, retry_every=c.store_retry_every_s)
+
+    async def _hold_tone(self, seconds: float) -> None:
+        await self.playback.play(hold_tone(seconds, self.sink.sample_rate), asyncio.Event(), False)
+
+    async def _store_fallback(self) -> str:
+        """The queue stayed down: tell the caller what to do instead of dropping them."""
+        if self._outcome != "handed_off":
+            self._outcome = "failed"
+        self._event("action", name="store_outage", emergency_number=self.config.emergency_number or None)
+        language = str(_get(self.state, "language", "") or self.config.language)
+        await self.say(Say(FALLBACK_KEY, language, fallback_text(self.config.emergency_number), interruptible=False))
+        return "store_outage"
 
     async def _drive(self) -> str:
         """Step the dialog until it hangs up or transfers; returns the end reason."""
@@ -177,7 +231,7 @@ class CallSession:
                                                              language=self.config.language))
         while True:
             self.state = state
-            event = None
+            event: UserInput | NoInput | ActionResult | None = None
             listen = next((a for a in actions if isinstance(a, Listen)), None)
             if listen is not None:
                 self._prepare(listen)  # before the prompts: a caller who barges in is heard by the right model
@@ -217,9 +271,9 @@ class CallSession:
         duration = len(samples) / self.sink.sample_rate
         self.turns.prompt_started(action.interruptible, started)
         self.transcript.append({"at": self.call_time(started), "speaker": "bot", "text": action.text or action.key})
-        info = dict(key=action.key, text=action.text, language=action.language,
-                    started=round(self.call_time(started), 3),
-                    duration=round(duration, 3))
+        info = {"key": action.key, "text": action.text, "language": action.language,
+                    "started": round(self.call_time(started), 3),
+                    "duration": round(duration, 3)}
         try:
             played = await self.playback.play(samples, self._barge, action.interruptible)
         except asyncio.CancelledError:  # hangup, shutdown or max length mid-prompt: still say what was heard
@@ -264,6 +318,7 @@ class CallSession:
                 return NoInput(self.clock.now())
             if isinstance(item, HungUp):
                 await asyncio.Event().wait()  # run() sees the pump end and cancels this task
+                continue
             if isinstance(item, DtmfDigit):
                 if item.digit == listen.dtmf_terminator and listen.dtmf_max_digits > 1:
                     return self._user_input(listen, UserInput(dtmf=digits or item.digit, timestamp=item.timestamp))
@@ -292,20 +347,22 @@ class CallSession:
             return "", 0.0
         if utt.duration > 0 and tr.decode_seconds:
             self.metrics.recognizer_rtf.labels(engine).observe(tr.decode_seconds / utt.duration)
+        secret = {"secret": True} if listen.secret else {}
         self._event("recognized", slot=listen.slot, start=round(self.call_time(utt.start), 3),
-                    end=round(self.call_time(utt.end), 3), text=tr.text, confidence=round(tr.confidence, 3),
-                    engine=engine, decode_s=round(waited, 3), barge_in=utt.during_prompt)
+                    end=round(self.call_time(utt.end), 3), text=masked(tr.text) if listen.secret else tr.text,
+                    confidence=round(tr.confidence, 3), engine=engine, decode_s=round(waited, 3),
+                    barge_in=utt.during_prompt, **secret)
         return tr.text, tr.confidence
 
     def _user_input(self, listen: Listen, ui: UserInput) -> UserInput:
         self._turn_end = self._turn_end if ui.text else self.clock.now()
-        secret = any(s in listen.slot.lower() for s in SECRET_SLOTS)
-        dtmf = "*" * len(ui.dtmf) if secret else ui.dtmf
-        self._event("turn", slot=listen.slot, slot_kind=listen.kind, text=ui.text, dtmf=dtmf,
-                    confidence=round(ui.confidence, 3))
+        # The one secrecy rule: the step's own flag (Listen.secret), never a guess from the slot name.
+        text, dtmf = (masked(ui.text), masked(ui.dtmf)) if listen.secret else (ui.text, ui.dtmf)
+        self._event("turn", slot=listen.slot, slot_kind=listen.kind, text=text, dtmf=dtmf,
+                    confidence=round(ui.confidence, 3), **({"secret": True} if listen.secret else {}))
         if ui.text or ui.dtmf:
             self.transcript.append({"at": self.call_time(ui.timestamp), "speaker": "caller",
-                                    "text": ui.text or f"[DTMF {dtmf}]", "confidence": ui.confidence})
+                                    "text": text or f"[DTMF {dtmf}]", "confidence": ui.confidence})
         return ui
 
     async def _backend(self, action: CallBackend) -> ActionResult:
@@ -316,6 +373,7 @@ class CallSession:
         return result
 
     async def _enqueue(self, action: Transfer) -> Any:
+        assert self.queue is not None, "enqueue without a handoff queue"
         ticket = await self.queue.enqueue(self.state, action, self.transcript)
         self._outcome = "handed_off"
         self.metrics.handoffs.labels(action.queue).inc()
@@ -326,10 +384,16 @@ class CallSession:
             self._outcome = "handed_off"
             self._event("transfer", queue=action.queue, reason=action.reason, ticket=None)
             return "transferred"
-        await self._enqueue(action)
+        line = self._outage_line()
+        queue = self.queue
+        ok, _ = await line.run(lambda: self._enqueue(action), late=lambda t: queue.handoff.cancel(t, "store_outage"))
+        if not ok:
+            return await self._store_fallback()
         c = self.config
-        await self.queue.hold(self.say, str(_get(self.state, "language", "") or "zh-TW"), c.hold_announce_every_s,
-                              c.hold_poll_s, c.max_hold_s)
+        held = await self.queue.hold(self.say, str(_get(self.state, "language", "") or "zh-TW"),
+                                     c.hold_announce_every_s, c.hold_poll_s, c.max_hold_s, outage=line)
+        if held == "store_outage":
+            return await self._store_fallback()
         return "transferred"
 
     def end(self, reason: str = "shutdown") -> None:
@@ -360,7 +424,7 @@ def logging_adapter(call_id: str) -> Any:
         """Every record carries the call id, and keeps its own extra fields too."""
 
         def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-            kwargs["extra"] = {**self.extra, **(kwargs.get("extra") or {})}
+            kwargs["extra"] = {**(self.extra or {}), **(kwargs.get("extra") or {})}
             return msg, kwargs
 
     return CallLog(log, {"call_id": _CallId(call_id)})

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ivr.frames import Say, Transfer
 
@@ -59,7 +60,9 @@ class Hold:
     prompt path, so it is recorded like any other prompt)."""
 
     def __init__(self, handoff: Any, clock: Any, say: Callable[[Say], Awaitable[Any]],
-                 announce_every: float = 30.0, poll_every: float = 1.0, max_hold: float = 1800.0) -> None:
+                 announce_every: float = 30.0, poll_every: float = 1.0, max_hold: float = 1800.0,
+                 outage: Any = None) -> None:
+        self.outage = outage  # ivr.session.outage.OutageLine: rides out a store outage with the caller
         self.handoff = handoff
         self.clock = clock
         self.say = say
@@ -76,18 +79,29 @@ class Hold:
         wait = info.estimated_wait
         return info.position, (None if wait is None or math.isinf(wait) else float(wait))
 
+    async def _guarded(self, op: Callable[[], Awaitable[Any]]) -> tuple[bool, Any]:
+        if self.outage is None:
+            return True, await op()
+        return await self.outage.run(op)
+
     async def run(self, ticket: Any, language: str) -> str:
-        """Returns ``taken``, ``left_queue`` or ``max_hold`` (a hangup cancels this task)."""
+        """Returns ``taken``, ``left_queue``, ``max_hold`` or ``store_outage``
+        (a hangup cancels this task)."""
         start = self.clock.now()
         next_announce = start
         while self.clock.now() - start < self.max_hold:
-            status = await self._status(ticket)
+            ok, status = await self._guarded(lambda: self._status(ticket))
+            if not ok:
+                return "store_outage"
             if status in TAKEN_STATES:
                 return "taken"
             if status in GONE_STATES:
                 return "left_queue"
             if self.clock.now() >= next_announce:
-                pos, wait = await self._position(ticket)
+                ok, where = await self._guarded(lambda: self._position(ticket))
+                if not ok:
+                    return "store_outage"
+                pos, wait = where
                 await self.say(Say("hold.position", language, hold_text(language, pos, wait)))
                 next_announce = self.clock.now() + self.announce_every
             await self.clock.sleep(self.poll_every)
@@ -122,8 +136,8 @@ class QueueLink:
         return self.ticket
 
     async def hold(self, say: Callable[[Say], Awaitable[Any]], language: str, announce_every: float,
-                   poll_every: float, max_hold: float) -> str:
-        hold = Hold(self.handoff, self.clock, say, announce_every, poll_every, max_hold)
+                   poll_every: float, max_hold: float, outage: Any = None) -> str:
+        hold = Hold(self.handoff, self.clock, say, announce_every, poll_every, max_hold, outage)
         self.hold_result = await hold.run(self.ticket, language)
         self.event("hold", result=self.hold_result)
         return self.hold_result

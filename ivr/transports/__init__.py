@@ -4,8 +4,8 @@ network ones behind ``ivr serve``."""
 from ivr.transports.audiosocket import AudioSocketServer, CallInfo, encode_frame, read_frame
 from ivr.transports.callers import CallerResult, audiosocket_call, websocket_call
 from ivr.transports.channel import PacedSink, StreamSource
-from ivr.transports.media_stream import MediaStreamServer
 from ivr.transports.local import LocalLine, run_on_virtual_clock
+from ivr.transports.media_stream import MediaStreamServer
 from ivr.transports.server import IvrServer, parse_hostport, serve
 
 __all__ = [

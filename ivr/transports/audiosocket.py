@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import struct
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ivr.errors import ProtocolError
 from ivr.frames import AudioFrame
-from ivr.log import get_logger
+from ivr.log import LimitedLog, get_logger
 from ivr.transports.channel import PacedSink, StreamSource
 
 log = get_logger(__name__)
@@ -66,6 +67,7 @@ class AudioSocketServer:
         self.calls = calls if calls is not None else {}  # call_id -> running session (shared with the server)
         self.first_frame_timeout = first_frame_timeout
         self.server: asyncio.base_events.Server | None = None
+        self._warn: dict[str, LimitedLog] = {}  # peer -> its connection's warnings
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         self.server = await asyncio.start_server(self._handle, host, port)
@@ -78,15 +80,21 @@ class AudioSocketServer:
     def _bad(self, peer: str, what: str) -> None:
         if self.metrics is not None:
             self.metrics.protocol_errors.labels("audiosocket").inc()
-        log.warning("%s", ProtocolError(what, f"audiosocket {peer}"))
+        warn = self._warn.get(peer)
+        if warn is None:
+            log.warning("%s", ProtocolError(what, f"audiosocket {peer}"))
+        else:
+            warn.warning(what)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = "%s:%s" % tuple(writer.get_extra_info("peername") or ("?", 0))[:2]
+        peer = "{}:{}".format(*tuple(writer.get_extra_info("peername") or ("?", 0))[:2])
+        self._warn[peer] = LimitedLog(log, f"audiosocket {peer}")
         try:
             await self._call(reader, writer, peer)
         except Exception as e:  # one broken call must never take the server down
             log.exception("audiosocket %s: call handler failed: %s", peer, e)
         finally:
+            self._warn.pop(peer).close()
             writer.close()
             try:
                 await writer.wait_closed()
@@ -96,7 +104,7 @@ class AudioSocketServer:
     async def _call(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
         try:
             kind, payload = await asyncio.wait_for(read_frame(reader), self.first_frame_timeout)
-        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             self._bad(peer, "no UUID frame at call start")
             return
         if kind != KIND_UUID or len(payload) != 16:
@@ -119,6 +127,9 @@ class AudioSocketServer:
         try:
             await asyncio.wait({run, pump}, return_when=asyncio.FIRST_COMPLETED)
             if pump.done():
+                if not pump.cancelled() and (exc := pump.exception()) is not None:
+                    log.error("audiosocket %s: stream reader failed (%s: %s); ending the call", peer,
+                              type(exc).__name__, str(exc)[:200])
                 source.hangup()  # the peer hung up or the stream broke: the session ends the call
             await run
         finally:
@@ -129,7 +140,7 @@ class AudioSocketServer:
             writer.write(encode_frame(KIND_HANGUP))
             try:
                 await asyncio.wait_for(writer.drain(), 2.0)
-            except (ConnectionError, OSError, asyncio.TimeoutError):
+            except (TimeoutError, ConnectionError, OSError):
                 pass
 
     async def _pump(self, reader: asyncio.StreamReader, source: StreamSource, peer: str) -> None:

@@ -19,8 +19,8 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -100,7 +100,7 @@ async def _play_script(script: Sequence[tuple], send_audio, send_dtmf, result: C
             await pacer.tick()
 
     async def silent(seconds: float) -> None:
-        for _ in range(max(1, int(round(seconds * 50)))):
+        for _ in range(max(1, round(seconds * 50))):
             if done.is_set():
                 return
             await send_audio(silence)
@@ -130,9 +130,9 @@ async def _play_script(script: Sequence[tuple], send_audio, send_dtmf, result: C
             while pacer.now() < limit and not done.is_set():
                 await silent(0.02)
                 new = [(t, p) for t, p in result.received[-400:] if t >= begin + 0.06]
-                if sum(len(p) for _, p in new) / 2 / RATE >= 0.3:
-                    if kind == "wait_audio" or pacer.now() - new[-1][0] > 0.5:
-                        break
+                heard = sum(len(p) for _, p in new) / 2 / RATE
+                if heard >= 0.3 and (kind == "wait_audio" or pacer.now() - new[-1][0] > 0.5):
+                    break
         elif kind == "react":
             for more in reversed(list(step[1](result))):
                 pending.insert(0, more)
@@ -178,7 +178,7 @@ async def audiosocket_call(host: str, port: int, script: Sequence[tuple], *, cal
     rx = asyncio.ensure_future(receive())
     try:
         await asyncio.wait_for(_play_script(script, send_audio, send_dtmf, result, pacer, done), max_seconds)
-    except (ConnectionError, asyncio.TimeoutError):
+    except (TimeoutError, ConnectionError):
         pass
     finally:
         if not result.hung_up_by_bot and not writer.is_closing():
@@ -251,7 +251,7 @@ async def websocket_call(url: str, script: Sequence[tuple], *, call_sid: str | N
         rx = asyncio.ensure_future(receive())
         try:
             await asyncio.wait_for(_play_script(script, send_audio, send_dtmf, result, pacer, done), max_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         except Exception as e:
             if not type(e).__name__.startswith("ConnectionClosed"):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections import deque
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from ivr.audio.framing import Framer
 from ivr.frames import AudioFrame, DtmfDigit

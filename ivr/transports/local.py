@@ -11,7 +11,8 @@ the same timeline every time.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,7 @@ class LocalLine:
         end = self._bot_quiet_since() or 0.0
         out = np.zeros(int(end * self.sample_rate) + self._n, np.int16)
         for t, pcm in self.bot:
-            i = int(round(t * self.sample_rate))
+            i = round(t * self.sample_rate)
             x = np.frombuffer(pcm, dtype="<i2")
             out[i:i + len(x)] = x[: len(out) - i]
         return out

@@ -6,8 +6,10 @@ customParameters, mediaFormat), ``media`` (base64 8 kHz mu-law), ``dtmf``,
 (base64 mu-law, paced at 20 ms), ``mark`` after each prompt, ``clear`` on
 barge-in so the far end drops what it has buffered.
 
-Malformed messages are counted and skipped; only a stream that never sends
-``start`` is closed.
+Malformed messages (not JSON, nested past any sane depth, missing fields)
+are counted and skipped, with rate-limited warnings per connection; only a
+stream that never sends ``start`` is closed. If the reader itself fails, the
+reason is logged and the call ends through the session like a hangup.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Any
 from ivr.audio.g711 import ulaw_decode, ulaw_encode
 from ivr.errors import ProtocolError
 from ivr.frames import AudioFrame
-from ivr.log import get_logger
+from ivr.log import LimitedLog, get_logger
 from ivr.transports.audiosocket import DTMF_KEYS, CallInfo, SessionFactory
 from ivr.transports.channel import PacedSink, StreamSource
 
@@ -58,6 +60,7 @@ class MediaStreamServer:
         self.calls = calls if calls is not None else {}
         self.start_timeout = start_timeout
         self.server: Any = None
+        self._warn: dict[str, LimitedLog] = {}  # peer -> its connection's warnings
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         from websockets.asyncio.server import serve
@@ -73,7 +76,11 @@ class MediaStreamServer:
     def _bad(self, peer: str, what: str) -> None:
         if self.metrics is not None:
             self.metrics.protocol_errors.labels("websocket").inc()
-        log.warning("%s", ProtocolError(what, f"websocket {peer}"))
+        warn = self._warn.get(peer)
+        if warn is None:
+            log.warning("%s", ProtocolError(what, f"websocket {peer}"))
+        else:
+            warn.warning(what)
 
     def _parse(self, raw: Any, peer: str) -> dict | None:
         if not isinstance(raw, str):
@@ -82,7 +89,10 @@ class MediaStreamServer:
         try:
             msg = json.loads(raw)
         except ValueError as e:
-            self._bad(peer, f"message is not JSON ({e})")
+            self._bad(peer, f"message is not JSON ({str(e)[:80]})")
+            return None
+        except RecursionError:  # [[[[... a million deep: the C parser gives up; the call must not
+            self._bad(peer, "message nested too deeply; dropped")
             return None
         if not isinstance(msg, dict) or not isinstance(msg.get("event"), str):
             self._bad(peer, "message has no 'event'")
@@ -90,13 +100,16 @@ class MediaStreamServer:
         return msg
 
     async def _handle(self, ws: Any) -> None:
-        peer = "%s:%s" % tuple(ws.remote_address or ("?", 0))[:2]
+        peer = "{}:{}".format(*tuple(ws.remote_address or ("?", 0))[:2])
+        self._warn[peer] = LimitedLog(log, f"websocket {peer}")
         try:
             await self._call(ws, peer)
         except Exception as e:  # one broken call must never take the server down
             if type(e).__name__.startswith("ConnectionClosed"):
                 return
             log.exception("websocket %s: call handler failed: %s", peer, e)
+        finally:
+            self._warn.pop(peer).close()
 
     async def _wait_start(self, ws: Any, peer: str) -> dict | None:
         async for raw in ws:
@@ -111,7 +124,7 @@ class MediaStreamServer:
     async def _call(self, ws: Any, peer: str) -> None:
         try:
             start = await asyncio.wait_for(self._wait_start(ws, peer), self.start_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             start = None
         if start is None:
             self._bad(peer, "no 'start' message; closing")
@@ -143,6 +156,10 @@ class MediaStreamServer:
         try:
             await asyncio.wait({run, pump}, return_when=asyncio.FIRST_COMPLETED)
             if pump.done():
+                if not pump.cancelled() and (exc := pump.exception()) is not None:
+                    # never silent: say why the line is being released
+                    log.error("websocket %s: stream reader failed (%s: %s); ending the call", peer,
+                              type(exc).__name__, str(exc)[:200])
                 source.hangup()
             await run
         finally:

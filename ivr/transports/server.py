@@ -99,7 +99,7 @@ class IvrServer:
             writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
                          "Connection: close\r\n\r\n".encode() + body)
             await writer.drain()
-        except (asyncio.TimeoutError, ConnectionError, UnicodeDecodeError):
+        except (TimeoutError, ConnectionError, UnicodeDecodeError):
             pass
         finally:
             writer.close()

@@ -1,13 +1,14 @@
 """Helpers for the asr tests: reading audio and feeding it like a call does."""
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+
 
 def read_pcm(path: Path) -> tuple[np.ndarray, int]:
     from ivr.audio.wav import read_wav
@@ -28,13 +29,13 @@ def feed(rec, samples: np.ndarray, rate: int, ms: int = 20):
 
 def espeak(text: str, voice: str, rate: int = 16000) -> np.ndarray:
     """Synthesize ``text`` with Debian espeak-ng, resampled to ``rate``."""
-    import soundfile as sf
-
     from ivr.asr.resampling import resample
+    from ivr.audio.wav import read_wav
 
     if not shutil.which("espeak-ng"):
         pytest.skip("needs espeak-ng (Debian package espeak-ng)")
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "--stdout", text],
-                         capture_output=True, check=True).stdout
-    x, sr = sf.read(io.BytesIO(wav), dtype="int16")
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "espeak.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(out), text], capture_output=True, check=True)
+        x, sr = read_wav(out)
     return resample(x, sr, rate)

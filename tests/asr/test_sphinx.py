@@ -6,6 +6,7 @@ import pytest
 
 from ivr.asr.pronounce import Lexicon, split_tailo, tailo_phones, tailo_syllables
 from ivr.errors import IvrError
+
 from .helpers import feed, read_pcm
 
 

@@ -9,6 +9,8 @@ PHRASES = ["안녕하세요", "감사합니다", "아니요", "계좌 잔액 확
 
 def test_grammar_recognizes_expected_phrases(vosk_ko_engine):
     assert vosk_ko_engine.supports_grammar
+    caps = vosk_ko_engine.capabilities  # declared from the model's graph, not assumed
+    assert caps.grammar and caps.free_speech and caps.streaming
     rec = vosk_ko_engine.recognizer(16000)
     rec.set_expected(PHRASES, language="ko-KR")
     right = 0

@@ -5,12 +5,13 @@ import numpy as np
 
 from ivr.asr import cer, to_simplified
 from ivr.asr.text import to_traditional
+
 from .helpers import feed, read_pcm
 
 
 def _refs(mandarin_real):
     rows = [l.split("\t") for l in (mandarin_real / "transcripts.tsv").read_text(encoding="utf-8").splitlines() if l]
-    return {f: ref for f, ref in rows}
+    return dict(rows)
 
 
 def test_real_mandarin_cer_under_bound(whisper_engine, mandarin_real):

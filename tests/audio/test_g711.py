@@ -35,7 +35,7 @@ def test_known_code_points():
 def test_every_code_survives_decode_encode(enc, dec):
     codes = bytes(range(256))
     back = enc(dec(codes))
-    diff = [c for c, b in zip(codes, back) if c != b]
+    diff = [c for c, b in zip(codes, back, strict=True) if c != b]
     assert diff in ([], [0x7F])  # mu-law has two zeros (0x7F and 0xFF); 0 encodes as 0xFF
 
 

@@ -4,7 +4,6 @@ import pytest
 from ivr.audio import Resampler, resample
 
 
-
 def tone(freq: float, rate: int, seconds: float, amp: float = 10000.0) -> np.ndarray:
     t = np.arange(int(rate * seconds)) / rate
     return np.rint(amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)

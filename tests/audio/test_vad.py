@@ -53,7 +53,7 @@ def test_segments_match_hand_checked_boundaries(mandarin_real, name, rate):
     got = segments(resample(x, r, rate), rate, 500)
     want = TRUTH[name]
     assert len(got) == len(want), (got, want)
-    for (gs, ge), (ws, we) in zip(got, want):
+    for (gs, ge), (ws, we) in zip(got, want, strict=True):
         assert abs(gs - ws) <= TOLERANCE and abs(ge - we) <= TOLERANCE, (got, want)
 
 
@@ -64,7 +64,7 @@ def test_end_silence_is_per_step(mandarin_real):
     longer = segments(x, r, 800)
     want = [(0.16, 5.18), (6.30, 12.10)]
     assert len(longer) == 2
-    for (gs, ge), (ws, we) in zip(longer, want):
+    for (gs, ge), (ws, we) in zip(longer, want, strict=True):
         assert abs(gs - ws) <= TOLERANCE and abs(ge - we) <= TOLERANCE
     ep = Endpointer(r, 500)
     ep.set_end_silence(800)
@@ -95,7 +95,7 @@ def test_state_machine_walks_quiet_starting_speaking_stopping(rate):
     assert seen[:5] == [VadState.QUIET, VadState.STARTING, VadState.SPEAKING, VadState.STOPPING, VadState.QUIET]
     stops = [e for e in events if isinstance(e, SpeechStopped)]
     assert len(stops) == 2
-    for s, (ws, we) in zip(stops, want):
+    for s, (ws, we) in zip(stops, want, strict=True):
         assert abs(s.start - ws) <= 0.06 and abs(s.timestamp - we) <= 0.06
 
 

@@ -111,7 +111,7 @@ def test_other_bad_inputs(tmp_path, make_wav):
         read_wav(make_wav(WAVE_PCM, 1, 12345, 16, b"\0\0" * 10))
     with pytest.raises(AudioFormatError, match="IEEE float"):
         read_wav(make_wav(3, 1, 16000, 32, b"\0" * 40))
-    with pytest.raises(AudioFormatError, match="G.711 is 8-bit"):
+    with pytest.raises(AudioFormatError, match=r"G\.711 is 8-bit"):
         read_wav(make_wav(WAVE_MULAW, 1, 8000, 16, b"\0" * 40))
 
 

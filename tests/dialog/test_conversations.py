@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from .support import backends, hangup, listen, said, says, transfer
 from ivr.backends import BackendRegistry
 from ivr.backends.demo_bank import SEED_CUSTOMERS
 from ivr.dialog import Conversation, Dialog
+
+from .support import backends, hangup, listen, said, says, transfer
 
 WANG, CHEN, LIN = SEED_CUSTOMERS
 MENU = {"zh-TW": "請說出您要辦理的服務", "nan-TW": "請講你欲辦的服務"}
@@ -83,16 +84,20 @@ def test_password_reset_with_one_time_code(call, bank, language):
     assert said(out, "驗證碼不正確" if language == "zh-TW" else "驗證碼無正確")
     out = conv.key(bank.last_code(1))
     assert listen(out).slot == "new_pin"
-    out = conv.key("8642")
-    assert listen(out).kind == "yes_no" and said(out, "八六四二")
-    out = conv.key("2")  # "no, let me key it again"
-    assert listen(out).slot == "new_pin"
+    out = conv.key("8642")  # a new PIN is keyed twice, never read back
+    assert listen(out).slot == "new_pin" and listen(out).kind == "digits" and listen(out).secret
+    assert said(out, "再輸入一次" if language == "zh-TW" else "閣揤一擺") and not said(out, "八六四二")
+    out = conv.key("8643")  # the two entries differ: start over
+    assert said(out, "不一樣" if language == "zh-TW" else "無仝款") and listen(out).slot == "new_pin"
+    conv.key("1111")
     out = conv.key("1111")
-    out = conv.key("1")
     assert said(out, "太簡單" if language == "zh-TW" else "傷簡單")
     conv.key("8642")
-    out = conv.key("1")
+    out = conv.key("8642")
     assert said(out, "重設完成" if language == "zh-TW" else "重設好勢")
+    assert "new_pin" in conv.state.secret_slots and "new_pin" not in conv.state.context()["slots"]
+    keyed = [t.get("dtmf") for t in conv.state.turns if t["step"] == "password_reset/ask_new_pin"]
+    assert keyed == ["****"] * 6
     assert conv.state.verify_method == "one_time_code"
     assert "customer_id" in bank.verify_id_pin(WANG[1], "8642")
 

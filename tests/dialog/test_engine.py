@@ -8,11 +8,11 @@ import textwrap
 
 import pytest
 
-from .support import FLOWS
-from .support import listen, said, says, transfer
 from ivr.dialog import Conversation, Dialog, DialogState, FlowStore, load_flows
 from ivr.errors import FlowError
 from ivr.frames import ActionResult, CallBackend, CallEnded, CallStarted, NoInput, Say, UserInput
+
+from .support import FLOWS, listen, said, says, transfer
 
 
 def test_step_is_pure(flows, fake_nlu):
@@ -219,7 +219,7 @@ def test_say_carries_final_text(flows, fake_nlu, registry):
     conv.key("2")
     conv.key("1")
     out = conv.key("0790701")
-    text = [a for a in out if isinstance(a, Say) and a.key == "balance.tell.say"][0].text
+    text = next(a for a in out if isinstance(a, Say) and a.key == "balance.tell.say").text
     assert "{" not in text and "兩百三十五萬箍" in text and text.startswith("陳美玲")
 
 

@@ -7,10 +7,11 @@ import subprocess
 import jsonschema
 import yaml
 
-from .support import FLOWS, HERE, ROOT
 from ivr.backends.demo_bank import DemoBank
 from ivr.dialog import flow_json_schema, validate_dir
 from ivr.dialog.loader import SCHEMA_LINE, flow_files
+
+from .support import FLOWS, HERE, ROOT
 
 BROKEN = HERE / "broken_flows"
 B = "tests/dialog/broken_flows"

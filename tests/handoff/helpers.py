@@ -7,13 +7,13 @@ PASSWORD = "correct horse battery"
 
 
 def bundle(call_id: str, **kw) -> ContextBundle:
-    base = dict(
-        caller_number="0912345678", language="zh-TW", intent="technical_support",
-        slots={"product": "網路銀行"}, reason="caller asked for an agent",
-        transcript=(TranscriptTurn(0.5, "bot", "您好，請問需要什麼服務？"),
+    base = {
+        "caller_number": "0912345678", "language": "zh-TW", "intent": "technical_support",
+        "slots": {"product": "網路銀行"}, "reason": "caller asked for an agent",
+        "transcript": (TranscriptTurn(0.5, "bot", "您好，請問需要什麼服務？"),
                     TranscriptTurn(3.2, "caller", "網路銀行沒辦法登入", 0.91)),
-        path=("main.greet", "main.menu", "tech.login_help"),
-    )
+        "path": ("main.greet", "main.menu", "tech.login_help"),
+    }
     base.update(kw)
     return ContextBundle(call_id=call_id, **base)
 

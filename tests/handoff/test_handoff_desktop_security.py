@@ -29,7 +29,7 @@ async def _login(client: httpx.AsyncClient, agent_id: str, password: str = PASSW
 
 
 async def test_unauthenticated_http_is_refused(live):
-    svc, srv = live
+    _svc, srv = live
     async with httpx.AsyncClient(base_url=srv.url) as c:
         for path in ("/api/me", "/api/queues", "/api/meta", "/api/supervisor", "/api/tickets/x"):
             assert (await c.get(path)).status_code == 401, path
@@ -45,7 +45,7 @@ async def test_unauthenticated_http_is_refused(live):
 
 
 async def test_unauthenticated_websocket_is_refused(live):
-    svc, srv = live
+    _svc, srv = live
     ws_url = srv.url.replace("http", "ws") + "/ws"
     for extra in ("", "?token=forged"):
         with pytest.raises(websockets.exceptions.InvalidStatus) as e:

@@ -41,8 +41,8 @@ def test_kill_9_keeps_every_queued_handoff_in_order(store_url):
     call_no = [int(r[2].split("-")[1]) for r in rows]
     prios = [int(r[1]) for r in rows]
     assert prios == sorted(prios, reverse=True)
-    high = [c for c, p in zip(call_no, prios) if p == 3]
-    low = [c for c, p in zip(call_no, prios) if p == 0]
+    high = [c for c, p in zip(call_no, prios, strict=True) if p == 3]
+    low = [c for c, p in zip(call_no, prios, strict=True) if p == 0]
     assert high == sorted(high) and low == sorted(low)
     assert sorted(call_no) == list(range(len(call_no)))
     if store_url.startswith("redis"):

@@ -79,7 +79,7 @@ async def test_service_estimate_tracks_a_simulated_queue(store, clock):
     assert observed / 2.5 < est < observed * 2.5
     free = [0.0] * 3
     fcfs = []
-    for arrived, handle in zip(arrivals, handles):
+    for arrived, handle in zip(arrivals, handles, strict=False):
         start = max(arrived, min(free))
         free[free.index(min(free))] = start + handle
         fcfs.append(start - arrived)

@@ -9,7 +9,6 @@ from ivr.prompts.kokoro import KokoroTts
 from ivr.prompts.wavio import write_wav
 
 
-
 def test_cache_hit_is_identical_and_skips_the_engine(counting, tmp_path):
     r = PromptRenderer(tts=counting, cache_dir=tmp_path)
     say = Say("welcome", "zh-TW", "您好，歡迎致電")

@@ -67,7 +67,7 @@ def _segments(x: np.ndarray, rate: int) -> list[tuple[int, int]]:
     env = np.convolve(np.abs(x.astype(float)), np.ones(win) / win, mode="same")
     voiced = env > 500
     edges = np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(int), [0]])))
-    return list(zip(edges[::2], edges[1::2]))
+    return list(zip(edges[::2], edges[1::2], strict=True))
 
 
 def _dominant(seg: np.ndarray, rate: int) -> float:
@@ -82,7 +82,7 @@ def test_amount_from_clips_in_order(clips_dir, rate):
     expected = ["1", "千", "兩", "百", "3", "10", "元"]
     segs = _segments(x, rate)
     assert len(segs) == len(expected)
-    for (a, b), name in zip(segs, expected):
+    for (a, b), name in zip(segs, expected, strict=True):
         assert abs((b - a) - _length(name) * rate / CLIP_RATE) <= rate * 0.005
         assert abs(_dominant(x[a:b].astype(float), rate) - _freq(name)) < 15
     gaps = [segs[i + 1][0] - segs[i][1] for i in range(len(segs) - 1)]

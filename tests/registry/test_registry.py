@@ -49,7 +49,7 @@ def test_missing_model_names_the_install_command(reg):
 def test_missing_model_through_load_engine(reg):
     from ivr.asr import load_engine
 
-    with pytest.raises(ModelMissingError, match="ivr models install vosk-model-cn-0.22"):
+    with pytest.raises(ModelMissingError, match=r"ivr models install vosk-model-cn-0\.22"):
         load_engine("vosk", registry=reg)
 
 
@@ -124,7 +124,7 @@ def test_corrupt_model_through_load_engine(reg, ps_src):
 
     dest = _installed(reg, ps_src)
     (dest / "lm" / "mandarin_notone.dic").unlink()
-    with pytest.raises(ModelCorruptError, match="mandarin_notone.dic is missing"):
+    with pytest.raises(ModelCorruptError, match=r"mandarin_notone\.dic is missing"):
         load_engine("sphinx", registry=reg)
 
 

@@ -3,13 +3,28 @@ a scripted dialog, a tone renderer, an energy endpointer, a clocked source.
 (The real parts are used in the end-to-end tests.)"""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import SimpleNamespace
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
-from ivr.frames import (ActionResult, AudioFrame, CallBackend, CallEnded, CallStarted, DtmfDigit, Hangup, Listen,
-                        NoInput, Say, SpeechStarted, SpeechStopped, Transfer, UserInput)
+from ivr.frames import (
+    ActionResult,
+    AudioFrame,
+    CallBackend,
+    CallEnded,
+    CallStarted,
+    DtmfDigit,
+    Hangup,
+    Listen,
+    NoInput,
+    Say,
+    SpeechStarted,
+    SpeechStopped,
+    Transfer,
+    UserInput,
+)
 
 RATE = 8000
 

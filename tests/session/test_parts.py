@@ -8,7 +8,7 @@ import wave
 
 import pytest
 
-from ivr.asr import FakeEngine
+from ivr.asr import EngineCapabilities, FakeEngine
 from ivr.clock import VirtualClock
 from ivr.frames import AudioFrame
 from ivr.session import BargeInPolicy, CallRecord, CallRecordStore, EngineSelector, Floor, TurnTaking
@@ -150,6 +150,23 @@ def test_engine_selection_falls_back():
     assert sel.choose("nan-TW", ("是", "毋是"))[0] == "whisper"  # sphinx missing -> whisper
     assert sel.choose("nan-TW", ())[0] == "whisper"
     assert loaded == ["whisper", "sphinx"]  # a missing model is tried once
-    sel2 = EngineSelector(loader=lambda n: FakeEngine())
+    sel2 = EngineSelector(loader=lambda n: FakeEngine(capabilities=GRAMMAR_ONLY if n == "sphinx" else None))
     assert sel2.choose("nan-TW", ("是",))[0] == "sphinx"
-    assert sel2.choose("nan-TW", ())[0] == "whisper"  # free speech: not a grammar engine
+    assert sel2.choose("nan-TW", ())[0] == "whisper"  # free speech: sphinx declares it cannot take it
+
+
+GRAMMAR_ONLY = EngineCapabilities(grammar=True, free_speech=False, streaming=False, languages=("nan-TW",))
+
+
+def test_engine_selection_follows_declared_capabilities_not_names():
+    # a grammar-only engine under any name is kept off free-speech steps...
+    sel = EngineSelector(routes={"nan-TW": "kws"}, fallback="whisper",
+                         loader=lambda n: FakeEngine(capabilities=GRAMMAR_ONLY if n == "kws" else None))
+    assert sel.choose("nan-TW", ("是", "毋是"))[0] == "kws"
+    assert sel.choose("nan-TW", ())[0] == "whisper"
+    # ...and an engine called "sphinx" that can take free speech is given it
+    sel2 = EngineSelector(loader=lambda n: FakeEngine())
+    assert sel2.choose("nan-TW", ())[0] == "sphinx"
+    # with one engine there is nothing to fall back to: it hears every step
+    only = EngineSelector.single(FakeEngine(capabilities=GRAMMAR_ONLY), "kws")
+    assert only.choose("nan-TW", ())[0] == "kws"

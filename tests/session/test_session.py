@@ -6,16 +6,25 @@ import asyncio
 import numpy as np
 import pytest
 
+from ivr.asr import FakeEngine
 from ivr.clock import VirtualClock
 from ivr.frames import ActionResult, DtmfDigit
 from ivr.session import CallRecordStore, CallSession, SessionConfig, SessionMetrics
 from ivr.transports.channel import PacedSink
 from tests.session.session_fakes import (
-    RATE, BalanceDialog, ClockedSource, EnergyEndpointer, FakeHandoff, NoDtmf, ToneRenderer, bank_backend, inline,
-    silence, to_frames, tone,
+    RATE,
+    BalanceDialog,
+    ClockedSource,
+    EnergyEndpointer,
+    FakeHandoff,
+    NoDtmf,
+    ToneRenderer,
+    bank_backend,
+    inline,
+    silence,
+    to_frames,
+    tone,
 )
-
-from ivr.asr import FakeEngine
 
 
 class Recorder:
@@ -67,7 +76,7 @@ async def test_balance_call_self_served():
     record = await run_call(clock, s)
     assert record.outcome == "self_served", record.events
     turns = record.of_kind("turn")
-    assert [t["text"] for t in turns][0] == "我要查餘額"
+    assert next(t["text"] for t in turns) == "我要查餘額"
     assert turns[1]["dtmf"] == "6789"
     prompts = {p["key"]: p for p in record.prompts}
     assert set(prompts) == {"greeting", "ask_id", "balance", "bye"}
@@ -111,12 +120,13 @@ async def test_non_interruptible_prompt_plays_through_and_drops_speech():
         def step(self, state, event):
             s, actions = super().step(state, event)
             from dataclasses import replace
+
             from ivr.frames import Say
             return s, [replace(a, interruptible=False) if isinstance(a, Say) and a.key == "greeting" else a
                        for a in actions]
 
     audio = caller_audio([("silence", 0.5), ("speech", 0.8), ("silence", 8.0)])
-    s, rec = make_session(clock, to_frames(audio), script=[("我要查餘額", 0.9)], hold_open=False,
+    s, _rec = make_session(clock, to_frames(audio), script=[("我要查餘額", 0.9)], hold_open=False,
                           dialog=NonInterruptible(), renderer=renderer)
     record = await run_call(clock, s)
     greeting = record.prompts[0]
@@ -128,7 +138,7 @@ async def test_non_interruptible_prompt_plays_through_and_drops_speech():
 async def test_no_input_twice_transfers_with_context_and_hold_announcements():
     clock = VirtualClock()
     handoff = FakeHandoff(take_after=45)
-    s, rec = make_session(clock, [], hold_open=True, handoff=handoff,
+    s, _rec = make_session(clock, [], hold_open=True, handoff=handoff,
                           config=SessionConfig(hold_announce_every_s=20.0))
     record = await run_call(clock, s)
     assert record.outcome == "handed_off"

@@ -10,7 +10,12 @@ from ivr.session import CallRecordStore, EngineSelector
 from ivr.session.factory import CallServices
 from ivr.transports import IvrServer
 from tests.session.session_fakes import (
-    BalanceDialog, EnergyEndpointer, FakeHandoff, NoDtmf, ToneRenderer, bank_backend,
+    BalanceDialog,
+    EnergyEndpointer,
+    FakeHandoff,
+    NoDtmf,
+    ToneRenderer,
+    bank_backend,
 )
 
 SHORT_PROMPTS = {"greeting": 0.6, "ask_id": 0.4, "balance": 0.6, "bye": 0.3, "reprompt": 0.3, "to_agent": 0.3,

@@ -96,7 +96,7 @@ def test_balance_call_over_audiosocket_and_websocket(live):
                            max_seconds=150))
 
     via_as, via_ws = live.call(both(), timeout=200)
-    rec_as, balance = check_record(live, via_as)
+    _rec_as, balance = check_record(live, via_as)
     check_record(live, via_ws)
     assert via_ws.clears >= 1 and via_ws.marks
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from ivr.session import CallRecordStore
 from ivr.transports import audiosocket_call, websocket_call
 from ivr.transports.audiosocket import KIND_AUDIO, KIND_DTMF, KIND_HANGUP, KIND_UUID, encode_frame
-from tests.transports.servers import ServerThread, fake_services
 from tests.session.session_fakes import tone
+from tests.transports.servers import ServerThread, fake_services
 
 SCRIPT = [("silence", 0.9), ("audio", tone(0.6, 200, 9000)), ("wait_reply", 3.0), ("dtmf", "6789")]
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

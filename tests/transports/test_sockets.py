@@ -9,8 +9,8 @@ import pytest
 
 from ivr.session import CallRecordStore
 from ivr.transports import audiosocket_call, websocket_call
-from tests.transports.servers import SHORT_PROMPTS, ServerThread, fake_services
 from tests.session.session_fakes import tone
+from tests.transports.servers import SHORT_PROMPTS, ServerThread, fake_services
 
 SPEECH = tone(0.6, 200, 9000)
 BALANCE_SCRIPT = [("silence", 0.9), ("audio", SPEECH), ("wait_reply", 3.0), ("dtmf", "6789")]

@@ -6,15 +6,17 @@ numbers) whenever it changes. The socket polls the store as well as waking
 on local changes, so offers made by other workers show up too.
 
 Security: every /api route and the socket need a session (HttpOnly
-SameSite=Strict cookie, or ``Authorization: Bearer``/``?token=`` for
-scripts); an agent reads only contexts of queues in their skills (403),
-supervisors read all."""
+SameSite=Strict cookie, ``Secure`` when served over TLS, or
+``Authorization: Bearer`` for scripts; a token in the URL is refused); an
+agent reads only contexts of queues in their skills (403), supervisors read
+all. State-changing requests and the socket must come from this origin.
+Logins are limited per client address and globally (``guard.LoginGuard``),
+and their argon2 runs in its own bounded pool (503 when full)."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import time
 from importlib import resources
 from typing import Any
 
@@ -23,6 +25,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
+from ivr.dsn import mask_secrets
+from ivr.handoff.auth import HasherBusy
+from ivr.handoff.desktop.guard import LoginGuard, same_origin
 from ivr.handoff.errors import HandoffError, StateConflict, UnknownTicket
 from ivr.handoff.models import DISPOSITIONS, SETTABLE_STATUSES, TIERS, AgentProfile
 from ivr.handoff.service import HandoffService
@@ -31,8 +36,9 @@ from ivr.log import get_logger
 log = get_logger(__name__)
 SESSION_COOKIE = "ivr_session"
 STATIC = resources.files("ivr.handoff.desktop") / "static"
-LOGIN_LIMIT = 5           # failed logins per agent id ...
-LOGIN_LOCK_SECONDS = 60.0  # ... before a short lock-out
+LOGIN_LIMIT = 5           # failed logins per client address ...
+LOGIN_LOCK_SECONDS = 60.0  # ... before a lock-out of that address, doubling per further failure
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class LoginBody(BaseModel):
@@ -59,20 +65,24 @@ class ScoreBody(BaseModel):
     kind: str = "quality"
 
 
-def _token_from(headers, cookies, query) -> str:
+def _token_from(headers, cookies) -> str:
     auth = headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    return cookies.get(SESSION_COOKIE) or query.get("token") or ""
+    return cookies.get(SESSION_COOKIE) or ""
 
 
 def create_app(service: HandoffService, *, secure_cookies: bool = False, run_ticker: bool = True,
-               tick_interval: float = 1.0, push_interval: float = 1.0) -> FastAPI:
+               tick_interval: float = 1.0, push_interval: float = 1.0, guard: LoginGuard | None = None,
+               allowed_origins: tuple[str, ...] = ()) -> FastAPI:
     """Build the desktop app around a service. ``run_ticker`` starts the
     routing ticker with the app; set it False when the host app (``ivr
     serve``) already runs ``service.run()``, as mounted sub-apps get no
-    lifespan events."""
-    failures: dict[str, tuple[int, float]] = {}
+    lifespan events. ``secure_cookies`` forces the Secure flag (behind a TLS
+    proxy that does not say so); over TLS it is set anyway."""
+    if guard is None:
+        guard = LoginGuard(free_failures=LOGIN_LIMIT, lock_seconds=LOGIN_LOCK_SECONDS)
+    origins = frozenset(allowed_origins)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -87,10 +97,17 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
 
     app = FastAPI(title="ivr agent desktop", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
+    app.state.guard = guard
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
-        resp = await call_next(request)
+        if "token" in request.query_params:
+            resp = JSONResponse({"detail": "tokens in URLs are refused; use the session cookie or "
+                                           "Authorization: Bearer"}, status_code=400)
+        elif request.method in UNSAFE_METHODS and not same_origin(request.headers, origins):
+            resp = JSONResponse({"detail": "cross-origin request refused"}, status_code=403)
+        else:
+            resp = await call_next(request)
         resp.headers["Content-Security-Policy"] = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'"
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
@@ -100,10 +117,11 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
     @app.exception_handler(HandoffError)
     async def handoff_error(request: Request, exc: HandoffError):
         code = 404 if isinstance(exc, UnknownTicket) else 409 if isinstance(exc, StateConflict) else 400
-        return JSONResponse({"detail": str(exc)}, status_code=code)
+        # the message only: ``where`` names the store (a URL an agent has no use for)
+        return JSONResponse({"detail": mask_secrets(exc.message)}, status_code=code)
 
     async def current_agent(request: Request) -> AgentProfile:
-        token = _token_from(request.headers, request.cookies, request.query_params)
+        token = _token_from(request.headers, request.cookies)
         agent = await service.session_agent(token)
         if agent is None:
             raise HTTPException(401, "login required")
@@ -135,25 +153,31 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
 
     # -- session ----------------------------------------------------------
     @app.post("/api/login")
-    async def login(body: LoginBody):
-        n, until = failures.get(body.agent_id, (0, 0.0))
-        if n >= LOGIN_LIMIT and time.monotonic() < until:
-            raise HTTPException(429, "too many failed logins; wait a minute")
-        token = await service.login(body.agent_id, body.password)
+    async def login(body: LoginBody, request: Request):
+        client = request.client.host if request.client else "?"
+        wait, why = guard.retry_after(client)
+        if wait > 0:
+            msg = "too many failed logins from this address" if why == "client" else "too many logins right now"
+            raise HTTPException(429, f"{msg}; retry in {wait:.0f} s", headers={"Retry-After": str(max(1, round(wait)))})
+        try:
+            token = await service.login(body.agent_id, body.password)
+        except HasherBusy:
+            raise HTTPException(503, "login is busy; retry in a few seconds", headers={"Retry-After": "2"}) from None
         if token is None:
-            failures[body.agent_id] = (n + 1 if time.monotonic() < until else 1, time.monotonic() + LOGIN_LOCK_SECONDS)
-            log.warning("failed desktop login", extra={"agent": body.agent_id})
+            guard.failed(client)
+            log.warning("failed desktop login", extra={"agent": body.agent_id[:64], "client": client})
             raise HTTPException(401, "wrong agent id or password")
-        failures.pop(body.agent_id, None)
+        guard.succeeded(client)
         prof, st = await service.agent(body.agent_id)
         resp = JSONResponse({"token": token, "agent": prof.to_dict(with_hash=False), "state": st.to_dict()})
-        resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies,
+        resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+                        secure=secure_cookies or request.url.scheme == "https",
                         max_age=int(service.session_ttl), path="/")
         return resp
 
     @app.post("/api/logout")
     async def logout(request: Request, agent: AgentProfile = Depends(current_agent)):
-        await service.logout(_token_from(request.headers, request.cookies, request.query_params))
+        await service.logout(_token_from(request.headers, request.cookies))
         with contextlib.suppress(HandoffError):
             await service.set_status(agent.id, "away")
         resp = Response(status_code=204)
@@ -185,7 +209,7 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
     @app.get("/api/tickets/{ticket_id}")
     async def ticket(ticket_id: str, agent: AgentProfile = Depends(current_agent)):
         t = await readable_ticket(ticket_id, agent)
-        return {"ticket": t.to_dict(), "context": (await service.bundle(t)).to_dict()}
+        return {"ticket": t.to_dict(), "context": (await service.bundle(t)).agent_view()}
 
     @app.post("/api/tickets/{ticket_id}/accept")
     async def accept(ticket_id: str, agent: AgentProfile = Depends(current_agent)):
@@ -226,7 +250,7 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
         if st.ticket:
             with contextlib.suppress(HandoffError):
                 t = await service.status(st.ticket)
-                call = {"ticket": t.to_dict(), "context": (await service.bundle(t)).to_dict()}
+                call = {"ticket": t.to_dict(), "context": (await service.bundle(t)).agent_view()}
         snap = {"type": "snapshot", "agent": prof.to_dict(with_hash=False), "state": st.to_dict(), "call": call,
                 "queues": await service.queue_view(visible_queues(prof))}
         if prof.is_supervisor:
@@ -235,7 +259,10 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket):
-        token = _token_from(websocket.headers, websocket.cookies, websocket.query_params)
+        if "token" in websocket.query_params or not same_origin(websocket.headers, origins):
+            await websocket.close(code=4403)   # refused handshake (HTTP 403)
+            return
+        token = _token_from(websocket.headers, websocket.cookies)
         agent = await service.session_agent(token)
         if agent is None:
             await websocket.close(code=4401)   # before accept: the handshake is refused (HTTP 403)

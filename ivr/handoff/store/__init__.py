@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ivr.dsn import mask_url
 from ivr.handoff.errors import StoreError
 from ivr.handoff.store.base import Store
 from ivr.handoff.store.sqlite_store import SqliteStore
@@ -27,15 +28,15 @@ def open_store(url: str | None = None, **options) -> Store:
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if not path:
-            raise StoreError("sqlite URL needs a path: sqlite:///path/to/queue.db", url)
+            raise StoreError("sqlite URL needs a path: sqlite:///path/to/queue.db", mask_url(url))
         return SqliteStore(path, **options)
     if url.startswith(("redis://", "rediss://", "unix://")):
         try:
             from ivr.handoff.store.redis_store import RedisStore
         except ImportError:
-            raise StoreError("the redis package is not installed (pip install 'ivr[redis]')", url) from None
+            raise StoreError("the redis package is not installed (pip install 'ivr[redis]')", mask_url(url)) from None
         return RedisStore(url, **options)
-    raise StoreError("unknown store URL; use sqlite:///path or redis://host:port/db", url)
+    raise StoreError("unknown store URL; use sqlite:///path or redis://host:port/db", mask_url(url))
 
 
 __all__ = ["Store", "SqliteStore", "open_store", "default_store_url"]

@@ -8,7 +8,8 @@ transaction, a Redis Lua script)."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from ivr.handoff.models import AgentProfile, AgentState, Ticket
 

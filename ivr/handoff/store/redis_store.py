@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+from ivr.dsn import mask_secrets, mask_url
 from ivr.handoff.errors import StoreError
 from ivr.handoff.models import AgentProfile, AgentState, Ticket
 from ivr.handoff.store.base import Expect, check_changes, token_key
@@ -77,16 +79,20 @@ return 1
 
 
 class RedisStore:
-    def __init__(self, url: str, prefix: str = "ivr:handoff:", timeout: float = 5.0) -> None:
+    def __init__(self, url: str, prefix: str = "ivr:handoff:", timeout: float = 2.0) -> None:
+        # A healthy Redis answers in milliseconds; a hung one (SIGSTOP, a full
+        # network buffer) must fail fast so the call hears the busy prompt and
+        # retries, rather than sit in silence on a long socket timeout.
         import redis
 
-        self.url = url
+        # ``url`` is what users, logs and error bodies see: its password masked.
+        self.url = mask_url(url)
         self.prefix = prefix
         try:
             self._r = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
             self._r.ping()
         except (redis.RedisError, ValueError) as e:
-            raise StoreError(f"cannot reach Redis ({e})", url) from None
+            raise StoreError(f"cannot reach Redis ({mask_secrets(str(e))})", self.url) from None
         self._add = self._r.register_script(ADD_TICKET)
         self._transition = self._r.register_script(TRANSITION)
 
@@ -169,7 +175,7 @@ class RedisStore:
         profiles = self._r.mget([self._k("a", i) for i in ids])
         states = self._r.mget([self._k("as", i) for i in ids])
         return [(AgentProfile.from_dict(json.loads(p)), AgentState.from_dict(json.loads(s)))
-                for p, s in zip(profiles, states) if p and s]
+                for p, s in zip(profiles, states, strict=True) if p and s]
 
     def remove_agent(self, agent_id: str) -> bool:
         pipe = self._r.pipeline(transaction=True)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ivr.handoff.errors import StoreError
 from ivr.handoff.models import FINAL, WAITING, AgentProfile, AgentState, Ticket
