@@ -2,8 +2,8 @@
 sources and sinks (file, memory, microphone, speaker)."""
 from ivr.errors import AudioFormatError
 
-from .device import MicSource, SpeakerSink
 from .base import AudioSink, AudioSource
+from .device import MicSource, SpeakerSink
 from .dtmf import DtmfDetector, dbm0_to_amplitude, dtmf_tones, merge_dtmf
 from .framing import Framer, frame_samples, frames
 from .g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode

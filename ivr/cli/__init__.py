@@ -65,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     except IvrError as e:
         print(f"ivr {args.command}: error: {mask_secrets(str(e))}", file=sys.stderr)
         return e.exit_code
+    except ModuleNotFoundError as e:
+        from ivr.extras import missing_extra_message
+
+        msg = missing_extra_message(e)
+        if msg is None:
+            raise
+        print(f"ivr {args.command}: error: {msg}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
 
@@ -42,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bank", default=None, help="demo bank SQLite file")
     p.add_argument("--drain", type=float, default=30.0, help="seconds calls may run on after SIGTERM (default 30)")
     p.add_argument("--max-call", type=float, default=900.0, help="longest call in seconds (default 900)")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="TOML settings: [session] timeouts, barge-in, hold, store outages (see ivr/settings.py)")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one setting, e.g. --set session.barge_in.enabled=false (repeatable)")
+    p.add_argument("--reload-flows", action="store_true",
+                   help="follow the flows directory: changed flows apply to new calls, calls in flight keep theirs")
     p.set_defaults(func=run)
 
 
@@ -78,14 +85,16 @@ async def serve(args: argparse.Namespace, out: TextIO) -> None:
 
     from ivr.cli.run import engine_selector
     from ivr.errors import IvrError
-    from ivr.session import SessionConfig
     from ivr.session.factory import build_services
+    from ivr.settings import session_config
     from ivr.transports import IvrServer
 
     services = build_services(args.flows, flow=args.flow, records_path=args.records, keep_audio=args.keep_audio,
                               handoff_url=args.queue, bank_path=args.bank,
                               engines=engine_selector(args.engine, not args.no_speculative, args.whisper_workers),
-                              config=SessionConfig(max_call_seconds=args.max_call))
+                              config=session_config(args.config, args.settings,
+                                                    base={"max_call_seconds": args.max_call}),
+                              reload_flows=args.reload_flows)
     try:
         recovered = await services.recover()
         if recovered.calls:
@@ -97,7 +106,8 @@ async def serve(args: argparse.Namespace, out: TextIO) -> None:
                   f"({time.perf_counter() - t0:.1f} s)\n")
         server = IvrServer(services, drain_seconds=args.drain)
         try:
-            where = await server.start(args.audiosocket, args.websocket, args.metrics, args.desktop)
+            where = await server.start({"audiosocket": args.audiosocket, "websocket": args.websocket}, args.metrics,
+                                       args.desktop)
         except OSError as e:  # taken meanwhile, or an address that is not ours
             raise IvrError(f"cannot listen: {e.strerror or e}", "ivr serve") from None
         for name in ("audiosocket", "websocket", "metrics", "desktop"):

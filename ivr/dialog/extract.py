@@ -6,42 +6,25 @@ import datetime as dt
 from typing import Any
 
 from ivr.dialog.models import CollectStep
+from ivr.nlu import LETTER_CODES, date_from_digits, id_checksum_ok, id_from_key_code
 
-# Taiwan ID letter codes as keyed on a phone: A=10 ... (the checksum table)
-ID_LETTER_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=True))
-_CODE_LETTERS = {v: k for k, v in ID_LETTER_CODES.items()}
+# Taiwan ID letter codes as keyed on a phone: A=10 ... (one table, the NLU's)
+ID_LETTER_CODES = LETTER_CODES
 
 
 def taiwan_id_valid(value: str) -> bool:
-    v = value.upper()
-    if len(v) != 10 or v[0] not in ID_LETTER_CODES or not v[1:].isdigit() or v[1] not in "1289":
-        return False
-    code = ID_LETTER_CODES[v[0]]
-    digits = [code // 10, code % 10] + [int(c) for c in v[1:]]
-    weights = [1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1]
-    return sum(d * w for d, w in zip(digits, weights, strict=False)) % 10 == 0
+    return id_checksum_ok(value.upper())
 
 
 def taiwan_id_from_keys(keys: str) -> str | None:
     """11 keys: the letter's two-digit code then the nine digits."""
-    if len(keys) != 11 or not keys.isdigit():
-        return None
-    letter = _CODE_LETTERS.get(int(keys[:2]))
-    value = f"{letter}{keys[2:]}" if letter else None
-    return value if value and taiwan_id_valid(value) else None
+    return id_from_key_code(keys)
 
 
 def date_from_keys(keys: str) -> str | None:
     """YYYYMMDD, or a Minguo date YYYMMDD (0790315 = 1990-03-15) as callers often key it."""
-    try:
-        if len(keys) == 8:
-            return dt.date(int(keys[:4]), int(keys[4:6]), int(keys[6:])).isoformat()
-        if len(keys) in (6, 7):
-            y, m, d = int(keys[:-4]) + 1911, int(keys[-4:-2]), int(keys[-2:])
-            return dt.date(y, m, d).isoformat()
-    except ValueError:
-        return None
-    return None
+    d = date_from_digits(keys)
+    return d.isoformat() if d else None
 
 
 def _nlu_extract(nlu: Any, kind: str, text: str, language: str, **params: Any) -> Any:

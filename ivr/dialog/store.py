@@ -71,10 +71,3 @@ class FlowStore:
 
     def get(self, version: str) -> FlowSet | None:
         return self._versions.get(version)
-
-    async def watch(self) -> None:
-        """Reload on file events (watchfiles) until cancelled."""
-        from watchfiles import awatch
-
-        async for _ in awatch(self.directory):
-            self.reload()

@@ -83,12 +83,17 @@ def taiwan_id(text: str) -> str | None:
             tail = "".join(re.findall(r"\d", compact[end:]))
             if len(tail) == 9 and id_checksum_ok(letter + tail):
                 return letter + tail
-    every = "".join(re.findall(r"\d", compact))
-    if len(every) == 11 and int(every[:2]) in _CODE_LETTERS:
-        candidate = _CODE_LETTERS[int(every[:2])] + every[2:]
-        if id_checksum_ok(candidate):
-            return candidate
-    return None
+    return id_from_key_code("".join(re.findall(r"\d", compact)))
+
+
+def id_from_key_code(digits: str) -> str | None:
+    """11 digits: the letter's two-digit code (10 for A, as keyed on a phone or
+    said aloud) then the nine digits; the ID if its checksum holds."""
+    if len(digits) != 11 or not digits.isdigit():
+        return None
+    letter = _CODE_LETTERS.get(int(digits[:2]))
+    candidate = letter + digits[2:] if letter else ""
+    return candidate if candidate and id_checksum_ok(candidate) else None
 
 
 def id_checksum_ok(value: str) -> bool:
@@ -107,7 +112,7 @@ RELATIVE_DAYS = (
 )
 _YMD = re.compile(r"(?:民國|西元)?\s*(\d{2,4})\s*(?:年的|年|/|-|\.|\s)\s*(\d{1,2})\s*(?:月的|月|/|-|\.|\s)\s*(\d{1,2})")
 # the keyed form said aloud: 0740315 (ROC) or 19850315
-_KEYED_DATE = re.compile(r"^\D*?(\d{7,8})\D*$")
+_KEYED_DATE = re.compile(r"^\D*?(\d{6,8})\D*$")
 _MD = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|號)?")
 
 
@@ -125,9 +130,7 @@ def date(text: str, today: dt.date | None = None) -> dt.date | None:
         return _valid(year, month, day)
     m = _KEYED_DATE.match(text.replace(" ", ""))
     if m:
-        keyed = m.group(1)
-        year = int(keyed[:-4]) + (1911 if len(keyed) == 7 else 0)
-        return _valid(year, int(keyed[-4:-2]), int(keyed[-2:]))
+        return date_from_digits(m.group(1))
     if today is None:
         return None
     for word, delta in RELATIVE_DAYS:
@@ -137,6 +140,15 @@ def date(text: str, today: dt.date | None = None) -> dt.date | None:
     if m:
         return _valid(today.year, int(m.group(1)), int(m.group(2)))
     return None
+
+
+def date_from_digits(keys: str) -> dt.date | None:
+    """A date keyed or said as digits: YYYYMMDD, or a Minguo YYYMMDD / YYMMDD
+    (0740315 = 1985-03-15) as callers in Taiwan key it."""
+    if not keys.isdigit() or len(keys) not in (6, 7, 8):
+        return None
+    year = int(keys[:-4]) + (0 if len(keys) == 8 else 1911)
+    return _valid(year, int(keys[-4:-2]), int(keys[-2:]))
 
 
 def _valid(year: int, month: int, day: int) -> dt.date | None:

@@ -240,7 +240,9 @@ class Nlu:
         if label is not None and score >= PHONETIC_CONFIRM:
             name = next(a for a in allowed if ALIASES.get(a, a) == label)
             prior = dict(result.ranking).get(name, 0.0)
-            return Understanding(name, round(max(prior, min_confidence * score), 4), "confirm", phrase)
+            # below the accept line by construction: a sound-alike is confirmed, never accepted
+            confidence = min(max(prior, 0.9 * min_confidence * score), 0.99 * min_confidence)
+            return Understanding(name, round(confidence, 4), "confirm", phrase)
         if result.intent is not None and result.confidence >= min_confidence * 0.6:
             return Understanding(result.intent, result.confidence, "confirm")
         return Understanding(None, result.confidence, "reject")

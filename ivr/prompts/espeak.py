@@ -37,7 +37,7 @@ class _Library:
         try:
             import espeakng_loader
         except ImportError:
-            raise TtsError("espeak needs PyPI espeakng-loader", "tts espeak") from None
+            raise TtsError("espeak needs PyPI espeakng-loader: pip install 'ivr[tts]'", "tts espeak") from None
         try:
             self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
         except OSError as exc:

@@ -70,7 +70,7 @@ def _speak_to_file(text: str, voice: str, rate: int, out: Path, timeout: float) 
     try:
         import pyttsx3
     except ImportError:
-        raise TtsError("pyttsx3 engine needs PyPI pyttsx3", "tts pyttsx3") from None
+        raise TtsError("pyttsx3 engine needs PyPI pyttsx3: pip install 'ivr[tts]'", "tts pyttsx3") from None
     try:
         eng = pyttsx3.init("espeak")
     except Exception as exc:  # pyttsx3 raises bare errors when libespeak is absent

@@ -32,30 +32,14 @@ MAX_WAIT_FOR_BOT_S = 60.0
 # After the last turn the line stays open (silent) this long for the bot to finish.
 HOLD_AFTER_LAST_S = 30.0
 
-_DTMF_FREQS = {
-    "1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "A": (697, 1633),
-    "4": (770, 1209), "5": (770, 1336), "6": (770, 1477), "B": (770, 1633),
-    "7": (852, 1209), "8": (852, 1336), "9": (852, 1477), "C": (852, 1633),
-    "*": (941, 1209), "0": (941, 1336), "#": (941, 1477), "D": (941, 1633),
-}
 
 
 def dtmf_audio(digits: str, rate: int) -> np.ndarray:
-    """In-band key tones: ivr.audio's generator when it is there (the one the
-    detector is tested against), else the standard DTMF pairs at -10 dBFS."""
-    try:
-        from ivr.qa.audio_api import audio_api
+    """In-band key tones: ivr.audio's generator (the one the detector is
+    tested against)."""
+    from ivr.audio import dtmf_tones
 
-        return np.asarray(audio_api("dtmf_tones")(digits, rate), dtype=np.int16)
-    except (ImportError, AttributeError):
-        pass
-    t = np.arange(int(DTMF_TONE_S * rate)) / rate
-    gap = np.zeros(int(DTMF_GAP_S * rate))
-    parts = []
-    for d in digits:
-        lo, hi = _DTMF_FREQS[d]
-        parts += [0.3 * 32767 * (np.sin(2 * np.pi * lo * t) + np.sin(2 * np.pi * hi * t)) / 2, gap]
-    return np.concatenate(parts).astype(np.int16)
+    return np.asarray(dtmf_tones(digits, rate), dtype=np.int16)
 
 
 def voice_burst(seconds: float, rate: int, seed: int = 0) -> np.ndarray:

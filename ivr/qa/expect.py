@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ivr.qa.cer import cer, contains
+from ivr.asr.scoring import cer, contains
 from ivr.qa.results import ScenarioResult, TurnResult
 from ivr.qa.scenario import CallExpect, TurnExpect
 
@@ -34,9 +34,20 @@ def _show(v: Any) -> str:
     return repr(v) if isinstance(v, str) else str(v)
 
 
+def _slot_miss(k: str, v: Any, actual: Any, secret: list[str], when: str = "") -> str:
+    if k in secret:  # a PIN or code: say that it differs, never what it is
+        return f"slot {k}: the secret value{when} is not the one expected"
+    return f"slot {k}: expected {_show(v)}{when}, got {_show(actual)}"
+
+
 def check_turn(t: TurnResult, exp: TurnExpect) -> None:
     f = t.failures
     heard = t.transcript
+    if t.secret and (exp.reference or exp.transcript_contains):
+        # the words of a secret step are never kept (they are '****' in the record): its slot is what to check
+        if exp.cer_below is not None or exp.transcript_contains:
+            f.append("transcript: a secret step's words are not kept; expect its slot instead")
+        exp = exp.model_copy(update={"reference": None, "transcript_contains": None})
     for needle in _as_list(exp.transcript_contains):
         if not contains(heard, needle):
             f.append(f"transcript: expected it to contain {needle!r}, heard {heard!r}")
@@ -52,7 +63,7 @@ def check_turn(t: TurnResult, exp: TurnExpect) -> None:
         if k not in t.slots:
             f.append(f"slot {k}: expected {_show(v)}, not filled (slots: {sorted(t.slots) or 'none'})")
         elif not _same(v, t.slots[k]):
-            f.append(f"slot {k}: expected {_show(v)}, got {_show(t.slots[k])}")
+            f.append(_slot_miss(k, v, t.slots[k], t.secret_slots))
     want = _as_list(exp.prompt)
     if want:
         missing = [k for k in want if k not in t.prompts]
@@ -99,7 +110,7 @@ def check_call(r: ScenarioResult, exp: CallExpect, final_state: dict[str, Any], 
         if k not in slots:
             f.append(f"slot {k}: expected {_show(v)} by the end of the call, not filled")
         elif not _same(v, slots[k]):
-            f.append(f"slot {k}: expected {_show(v)}, got {_show(slots[k])}")
+            f.append(_slot_miss(k, v, slots[k], list(final_state.get("secret_slots") or ()), " by the end of the call"))
     if exp.max_turns is not None:
         n = len(final_state.get("turns") or [])
         if n > exp.max_turns:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jinja2
 
-from ivr.qa.cer import diff_ops, normalize_text
+from ivr.asr.scoring import diff_ops, normalize_for_cer, shown_form
 from ivr.qa.results import RunSummary, ScenarioResult, TurnResult
 from ivr.redact import redact
 
@@ -35,24 +35,27 @@ def _highlight(t: TurnResult, spec) -> list[tuple[str, str]]:
     transcript, or the expected phrases marked where they were heard."""
     if not t.transcript:
         return []
+    if t.secret:  # never diff against the scenario's reference: that is the secret
+        return [("eq", t.transcript)]
     exp = spec.expect if spec is not None else None
     if exp is not None and exp.reference:
         return diff_ops(exp.reference, t.transcript)
     needles = [] if exp is None or exp.transcript_contains is None else (
         [exp.transcript_contains] if isinstance(exp.transcript_contains, str) else list(exp.transcript_contains))
-    heard = normalize_text(t.transcript)
+    # found in the compared form, shown as written (the two forms align character by character)
+    heard, shown = normalize_for_cer(t.transcript), shown_form(t.transcript)
     runs: list[tuple[str, str]] = []
     pos = 0
     for n in needles:
-        k = normalize_text(n)
+        k = normalize_for_cer(n)
         i = heard.find(k, pos) if k else -1
         if i < 0:
             continue
-        runs += [("eq", heard[pos:i]), ("mark", k)]
+        runs += [("eq", shown[pos:i]), ("mark", shown[i:i + len(k)])]
         pos = i + len(k)
     if not runs:
         return [("eq", t.transcript)] + [("del", n) for n in needles]
-    return [r for r in runs + [("eq", heard[pos:])] if r[1]]
+    return [r for r in runs + [("eq", shown[pos:])] if r[1]]
 
 
 def _shown_path(p: Path) -> str:

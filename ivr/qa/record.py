@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
+from ivr.audio import read_wav, write_wav
 from ivr.errors import IvrError
-from ivr.qa.audio_api import audio_api
 from ivr.qa.loader import load_scenario
 
 PAD_S = 0.25  # kept either side of an utterance so the endpointer sees its edges
@@ -82,7 +82,6 @@ def record_to_scenario(call_id: str, db: str | Path, out: str | Path, name: str 
     audio_path = Path(rec.caller_audio)
     if not audio_path.is_absolute():
         audio_path = db.parent / audio_path
-    read_wav, write_wav = audio_api("read_wav"), audio_api("write_wav")
     samples, rate = read_wav(audio_path)
 
     out = Path(out)

@@ -30,6 +30,10 @@ class TurnResult:
     no_input: bool = False
     barged_in: bool = False
     failures: list[str] = field(default_factory=list)
+    # the turn answered a ``secret: true`` step: what was keyed or said, and the
+    # scenario's reference for it, are never shown (nor its audio)
+    secret: bool = False
+    secret_slots: list[str] = field(default_factory=list)  # slot names whose values are never shown
 
 
 @dataclass
@@ -90,6 +94,10 @@ def _expected(scenario: Scenario, turn: int, what: Literal["intent", "reference"
     return None if expect is None else getattr(expect, what)
 
 
+def _hidden(text: str | None) -> str | None:
+    return None if text is None else "*" * len(text)
+
+
 def summary_dict(summary: RunSummary) -> dict[str, Any]:
     """The run as plain data (bench scripts, dashboards)."""
     out = []
@@ -102,7 +110,8 @@ def summary_dict(summary: RunSummary) -> dict[str, Any]:
             "turns": [{
                 "kind": t.kind, "line": t.line, "transcript": t.transcript, "dtmf": t.dtmf, "intent": t.intent,
                 "command": t.command, "expected_intent": _expected(r.scenario, t.index, "intent"),
-                "reference": _expected(r.scenario, t.index, "reference"),
+                "reference": _hidden(_expected(r.scenario, t.index, "reference")) if t.secret
+                else _expected(r.scenario, t.index, "reference"),
                 "cer": t.cer, "prompts": t.prompts, "latency_ms": t.latency_ms, "no_input": t.no_input,
                 "failures": t.failures,
             } for t in r.turns],

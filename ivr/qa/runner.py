@@ -23,7 +23,7 @@ from typing import Any
 from ivr.clock import VirtualClock
 from ivr.errors import AudioFormatError, IvrError
 from ivr.log import get_logger
-from ivr.qa.audio_api import audio_api
+from ivr.audio import DtmfDetector, Endpointer, read_wav, resample, wav_bytes
 from ivr.qa.caller import ScenarioLine, TextScript, TurnLog, turn_samples
 from ivr.qa.expect import check_call, check_turn
 from ivr.qa.loader import ScenarioError, load_scenarios
@@ -268,10 +268,6 @@ async def _drive(clock: VirtualClock, task: asyncio.Task, executor: TrackingExec
             await clock.advance(max(0.0, deadline - clock.now()))
 
 
-def _audio_helpers() -> tuple[Callable, Callable, Callable]:
-    return audio_api("read_wav"), audio_api("resample"), audio_api("wav_bytes")
-
-
 def _skip_reason(sc: Scenario) -> str | None:
     for req in sc.requires:
         if not sc.resolve(req).exists():
@@ -325,10 +321,15 @@ def _build_turns(sc: Scenario, logs: list[TurnLog], record: Any, steps: list[Ste
             out.append(tr)
             continue
         nxt = next((s for s in starts if s > lg.start + 1e-6), None)
-        if lg.pcm:
-            tr.caller_wav = wav_bytes(np.frombuffer(lg.pcm, np.int16), rate)
         rec = [e for e in events if e["kind"] == "recognized" and _in(e["t"], lg.start, nxt)]
         turn_ev = [e for e in events if e["kind"] == "turn" and _in(e["t"], lg.start, nxt)]
+        # an answer to a secret step (PIN, code): its keys, words, reference and audio stay out of every report
+        tr.secret = any(e.get("secret") for e in rec + turn_ev)
+        if tr.secret:
+            tr.label = _secret_label(spec)
+            tr.expected_text = "*" * len(tr.expected_text)
+        elif lg.pcm:
+            tr.caller_wav = wav_bytes(np.frombuffer(lg.pcm, np.int16), rate)
         tr.transcript = " ".join(e.get("text", "") for e in rec if e.get("text")).strip()
         if turn_ev:
             tr.dtmf = "".join(e.get("dtmf", "") or "" for e in turn_ev)
@@ -348,6 +349,7 @@ def _build_turns(sc: Scenario, logs: list[TurnLog], record: Any, steps: list[Ste
             tr.intent = last.get("intent")
             tr.command = last.get("command")
             tr.slots = dict(st_steps[-1].state.get("slots") or {})
+            tr.secret_slots = list(st_steps[-1].state.get("secret_slots") or ())
         prompts = [e for e in events if e["kind"] == "prompt" and not e.get("skipped")
                    and _in(e.get("started", e["t"]), lg.start, nxt)]
         tr.prompts = [e["key"] for e in prompts]
@@ -360,8 +362,15 @@ def _build_turns(sc: Scenario, logs: list[TurnLog], record: Any, steps: list[Ste
             tr.latency_ms = max(0.0, first - max(ends)) * 1000
         if spec.expect is not None:
             check_turn(tr, spec.expect)
+        tr.slots = {k: ("*" * len(str(v)) if k in tr.secret_slots and v is not None else v) for k, v in tr.slots.items()}
         out.append(tr)
     return out
+
+
+def _secret_label(spec: Any) -> str:
+    if spec.dtmf is not None:
+        return f"keys {'*' * len(spec.dtmf)} ({'in-band' if spec.inband else 'out-of-band'}, secret)"
+    return f"{spec.kind} (a secret step: not shown)"
 
 
 async def _run_call(sc: Scenario, res: Resources, executor: TrackingExecutor, workdir: Path) -> ScenarioResult:
@@ -370,7 +379,6 @@ async def _run_call(sc: Scenario, res: Resources, executor: TrackingExecutor, wo
 
     result = ScenarioResult(scenario=sc)
     clock = VirtualClock()
-    read_wav, resample, wav_bytes = _audio_helpers()
     rate = sc.sample_rate
     script = TextScript()
     line = ScenarioLine(sc, turn_samples(sc, rate, read_wav, resample), clock, rate, script)
@@ -406,7 +414,7 @@ async def _run_call(sc: Scenario, res: Resources, executor: TrackingExecutor, wo
         call_id=f"qa-{sc.name}-{uuid.uuid4().hex[:8]}", caller=sc.caller, transport="qa",
         config=SessionConfig(language=sc.language, max_call_seconds=CALL_LIMIT_S - 10, hold_announce_every_s=600.0),
         backends=backends,
-        endpointer_factory=audio_api("Endpointer"), dtmf_factory=audio_api("DtmfDetector"),
+        endpointer_factory=Endpointer, dtmf_factory=DtmfDetector,
     )
     # The caller stays on the line until the bot ends the call or hands it to
     # an agent; then it hangs up (the agent leg is the handoff queue's business).

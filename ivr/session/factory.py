@@ -11,43 +11,49 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ivr.clock import Clock, RealClock
+from ivr.dialog.seams import DialogStepper
+from ivr.handoff.call_side import CallHandoff
+from ivr.prompts.renderer import SayRenderer
 from ivr.session.engines import EngineSelector
 from ivr.session.metrics import SessionMetrics
 from ivr.session.records import CallRecordStore
 from ivr.session.session import CallSession, SessionConfig
 
+if TYPE_CHECKING:
+    from ivr.audio.base import AudioSink, AudioSource
+    from ivr.transports.base import SessionFactory
+
 
 @dataclass
 class CallServices:
     engines: EngineSelector
-    dialog: Any
-    prompts: Any
-    handoff: Any = None
+    dialog: DialogStepper[Any]
+    prompts: SayRenderer
+    handoff: CallHandoff | None = None
     records: CallRecordStore = field(default_factory=CallRecordStore)
     backends: Callable[..., Any] | None = None
     metrics: SessionMetrics = field(default_factory=SessionMetrics)
     config: SessionConfig = field(default_factory=SessionConfig)
-    clock: Any = None
+    clock: Clock = field(default_factory=RealClock)
     endpointer_factory: Callable[[int], Any] | None = None
     dtmf_factory: Callable[[int], Any] | None = None
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.clock is None:
-            from ivr.clock import RealClock
-
+        if self.clock is None:  # given as None by an untyped caller
             self.clock = RealClock()
 
-    def session(self, source: Any, sink: Any, *, call_id: str | None = None, caller: str = "",
+    def session(self, source: AudioSource, sink: AudioSink, *, call_id: str | None = None, caller: str = "",
                 transport: str = "", **kw: Any) -> CallSession:
         return CallSession(source, sink, self.engines, self.dialog, self.prompts, self.handoff, self.clock,
                            self.records, call_id=call_id, caller=caller, transport=transport, config=self.config,
                            backends=self.backends, metrics=self.metrics, endpointer_factory=self.endpointer_factory,
                            dtmf_factory=self.dtmf_factory, **kw)
 
-    def for_transport(self) -> Callable[[Any, Any, Any], CallSession]:
+    def for_transport(self) -> SessionFactory:
         """The ``(CallInfo, source, sink) -> CallSession`` a transport server takes."""
         return lambda info, source, sink: self.session(source, sink, call_id=info.call_id, caller=info.caller,
                                                        transport=info.transport)
@@ -76,7 +82,8 @@ def build_services(
     bank_path: str | Path | None = None,
     config: SessionConfig | None = None,
     metrics: SessionMetrics | None = None,
-    clock: Any = None,
+    clock: Clock | None = None,
+    reload_flows: bool = False,
 ) -> CallServices:
     """The real rooms, wired: flows from ``flows_dir`` starting at ``flow``,
     the demo bank + webhooks as backends, the handoff queue at ``handoff_url``
@@ -84,14 +91,18 @@ def build_services(
     from ivr.backends import default_registry
     from ivr.dialog import Dialog, load_flows
     from ivr.nlu import Nlu
-    from ivr.prompts import PromptRenderer
-
     from ivr.paths import flows_dir as resolve_flows
+    from ivr.prompts import PromptRenderer
 
     flows_dir = resolve_flows(flows_dir)
     registry = default_registry(flows_dir, bank_path)
-    flows = load_flows(flows_dir, backends=registry.names())
-    dialog = Dialog(flows, Nlu.load(), start=flow)
+    if reload_flows:
+        from ivr.dialog import FlowStore
+
+        # polled (file mtimes, once a second at most) when a call starts a flow
+        dialog = Dialog(FlowStore(flows_dir, backends=registry.names()), Nlu.load(), start=flow)
+    else:
+        dialog = Dialog(load_flows(flows_dir, backends=registry.names()), Nlu.load(), start=flow)
     handoff = None
     closers: list[Callable[[], Any]] = []
     if handoff_url != "none":
@@ -103,4 +114,5 @@ def build_services(
     return CallServices(
         engines=engines or EngineSelector(), dialog=dialog, prompts=PromptRenderer(tts),
         handoff=handoff, records=CallRecordStore(records_path, keep_audio=keep_audio), backends=registry.call,
-        metrics=metrics or SessionMetrics(), config=config or SessionConfig(), clock=clock, closers=closers)
+        metrics=metrics or SessionMetrics(), config=config or SessionConfig(), clock=clock or RealClock(),
+        closers=closers)

@@ -13,6 +13,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ivr.asr.base import Engine, Recognizer
+from ivr.audio.base import AudioSink, AudioSource
+from ivr.clock import Clock
+from ivr.dialog.seams import DialogStepper
 from ivr.frames import (
     ActionResult,
     AudioFrame,
@@ -27,10 +31,6 @@ from ivr.frames import (
     Transfer,
     UserInput,
 )
-from ivr.asr.base import Engine, Recognizer
-from ivr.audio.base import AudioSink, AudioSource
-from ivr.clock import Clock
-from ivr.dialog.seams import DialogStepper
 from ivr.handoff.call_side import CallHandoff
 from ivr.log import get_logger
 from ivr.prompts.renderer import SayRenderer
@@ -98,6 +98,7 @@ class CallSession:
         self._rec: tuple[str, Recognizer | None] = ("", None)
         self._drive_task: asyncio.Future[Any] | None = None
         self._forced_end: str | None = None
+        self._secret_input = False  # the caller is answering a secret step (from its prompt on)
         self.log = logging_adapter(self.call_id)
 
     # -- recording --------------------------------------------------------
@@ -113,7 +114,9 @@ class CallSession:
         self._pen().event(kind, self.call_time(), **data)
 
     def _record_caller_audio(self, frame: AudioFrame) -> None:
-        self._pen().audio("caller", frame.pcm, frame.timestamp, frame.sample_rate)
+        # a secret step (PIN, code) is kept as silence: spoken digits and in-band DTMF tones would give it away
+        pcm = bytes(len(frame.pcm)) if self._secret_input else frame.pcm
+        self._pen().audio("caller", pcm, frame.timestamp, frame.sample_rate)
 
     def _record_bot_audio(self, frame: AudioFrame) -> None:
         if self._turn_end is not None:
@@ -240,6 +243,7 @@ class CallSession:
                     await self.say(action)
                 elif isinstance(action, Listen):
                     event = await self._listen(action)
+                    self._secret_input = False
                 elif isinstance(action, CallBackend):
                     event = await self._backend(action)
                 elif isinstance(action, Transfer):
@@ -299,6 +303,7 @@ class CallSession:
         return get.result() if get.done() and not get.cancelled() else None
 
     def _prepare(self, listen: Listen) -> None:
+        self._secret_input = listen.secret
         self.input.set_end_silence(listen.end_silence_ms)
         self._rec = self.recognizers.for_listen(listen.language, tuple(listen.expected))
         self.decoder.use(*self._rec)

@@ -15,14 +15,17 @@ from __future__ import annotations
 import asyncio
 import struct
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ivr.clock import Clock
 from ivr.errors import ProtocolError
 from ivr.frames import AudioFrame
 from ivr.log import LimitedLog, get_logger
+from ivr.transports.base import CallInfo, CallTable, SessionFactory
 from ivr.transports.channel import PacedSink, StreamSource
+
+if TYPE_CHECKING:
+    from ivr.session.metrics import SessionMetrics
 
 log = get_logger(__name__)
 
@@ -44,23 +47,11 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return kind, (await reader.readexactly(n) if n else b"")
 
 
-@dataclass
-class CallInfo:
-    """What a transport knows about a call when it starts."""
-
-    call_id: str
-    transport: str
-    peer: str = ""
-    caller: str = ""
-    params: dict[str, str] = field(default_factory=dict)
-
-
-SessionFactory = Callable[[CallInfo, Any, Any], Any]  # (info, source, sink) -> CallSession
-
-
 class AudioSocketServer:
-    def __init__(self, factory: SessionFactory, clock: Any, metrics: Any = None, calls: Any = None,
-                 first_frame_timeout: float = 5.0) -> None:
+    name = "audiosocket"
+
+    def __init__(self, factory: SessionFactory, clock: Clock, metrics: SessionMetrics | None = None,
+                 calls: CallTable | None = None, first_frame_timeout: float = 5.0) -> None:
         self.factory = factory
         self.clock = clock
         self.metrics = metrics

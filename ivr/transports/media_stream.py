@@ -17,14 +17,19 @@ import asyncio
 import base64
 import binascii
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivr.audio.g711 import ulaw_decode, ulaw_encode
+from ivr.clock import Clock
 from ivr.errors import ProtocolError
 from ivr.frames import AudioFrame
 from ivr.log import LimitedLog, get_logger
-from ivr.transports.audiosocket import DTMF_KEYS, CallInfo, SessionFactory
+from ivr.transports.audiosocket import DTMF_KEYS
+from ivr.transports.base import CallInfo, CallTable, SessionFactory
 from ivr.transports.channel import PacedSink, StreamSource
+
+if TYPE_CHECKING:
+    from ivr.session.metrics import SessionMetrics
 
 log = get_logger(__name__)
 RATE = 8000
@@ -52,8 +57,10 @@ class MarkingSink(PacedSink):
 
 
 class MediaStreamServer:
-    def __init__(self, factory: SessionFactory, clock: Any, metrics: Any = None, calls: Any = None,
-                 start_timeout: float = 10.0) -> None:
+    name = "websocket"
+
+    def __init__(self, factory: SessionFactory, clock: Clock, metrics: SessionMetrics | None = None,
+                 calls: CallTable | None = None, start_timeout: float = 10.0) -> None:
         self.factory = factory
         self.clock = clock
         self.metrics = metrics
@@ -145,8 +152,12 @@ class MediaStreamServer:
         async def mark(name: str) -> None:
             await ws.send(json.dumps({"event": "mark", "streamSid": sid, "mark": {"name": name}}))
 
+        clearing: set[asyncio.Future[None]] = set()  # held until sent: the loop keeps only weak references
+
         def clear() -> None:
-            asyncio.ensure_future(_quiet(ws.send(json.dumps({"event": "clear", "streamSid": sid}))))
+            fut = asyncio.ensure_future(_quiet(ws.send(json.dumps({"event": "clear", "streamSid": sid}))))
+            clearing.add(fut)
+            fut.add_done_callback(clearing.discard)
 
         sink = MarkingSink(send, RATE, self.clock, on_clear=clear, mark=mark)
         session = self.factory(info, source, sink)
@@ -176,7 +187,7 @@ class MediaStreamServer:
                     continue
                 ev = msg["event"]
                 if ev == "media":
-                    media = msg.get("media")
+                    media: Any = msg.get("media")  # untrusted JSON: checked by the decode below
                     try:
                         pcm = ulaw_decode(base64.b64decode(media["payload"], validate=True)).astype("<i2").tobytes()
                     except (TypeError, KeyError, binascii.Error, ValueError):

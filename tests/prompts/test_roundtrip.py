@@ -8,7 +8,7 @@ import pytest
 
 from ivr.frames import Say
 from ivr.prompts import DEFAULT_TTS, PromptRenderer, load_tts, verbalize_amount_zh
-from ivr.prompts.scoring import cer
+from ivr.asr.scoring import cer
 
 CER_BOUND = 0.35
 

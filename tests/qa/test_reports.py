@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ivr.qa import RunSummary, ScenarioResult, TurnResult, cer, parse_scenario, render_html, write_junit
-from ivr.qa.cer import diff_ops
+from ivr.asr.scoring import diff_ops
 from ivr.qa.expect import check_turn
 from ivr.qa.scenario import TurnExpect
 

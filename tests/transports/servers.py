@@ -37,7 +37,8 @@ class ServerThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.server = self.call(self._make())
-        self.listening = self.call(self.server.start("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"))
+        self.listening = self.call(self.server.start({"audiosocket": "127.0.0.1:0", "websocket": "127.0.0.1:0"},
+                                                     "127.0.0.1:0"))
 
     async def _make(self) -> IvrServer:
         return IvrServer(self.services, drain_seconds=2.0)

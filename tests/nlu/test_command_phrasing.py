@@ -1,0 +1,27 @@
+"""Global commands in natural phrasings, and sentences that hold their words
+but are something else."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("text, command", [
+    ("你剛剛說什麼，可以再講一次嗎", "repeat"), ("再說一次", "repeat"), ("聽不清楚", "repeat"),
+    ("蛤？你說什麼", "repeat"), ("不好意思，我沒聽懂，可以再說一次嗎", "repeat"), ("你講太快了，再講一次", "repeat"),
+    ("算了，重新選好了", "main_menu"), ("回到上一層", "main_menu"), ("欸，我想重選", "main_menu"),
+    ("不要了，回主選單", "main_menu"),
+    ("轉人工啦", "agent"), ("我要找真人", "agent"), ("幫我接客服人員", "agent"), ("我不想跟機器人講話", "agent"),
+    ("那個，我要找你們的人", "agent"),
+    ("我聽不懂國語，講台語", "lang_nan"), ("可以講台語嗎", "lang_nan"), ("說華語好嗎", "lang_zh"),
+    ("閣講一擺", "repeat"),
+])
+def test_commands_in_natural_phrasing(nlu, text, command):
+    assert nlu.commands(text, "zh-TW") == command
+
+
+@pytest.mark.parametrize("text", [
+    "你說我的餘額是多少", "我想說一下我的卡不見了", "重新設定密碼", "我再查一次餘額", "我剛剛已經說過了",
+    "那個專員態度很差我要投訴", "先不要，等我確認一下再說", "我改天再說", "是我本人沒錯",
+])
+def test_sentences_with_command_words_are_not_commands(nlu, text):
+    assert nlu.commands(text, "zh-TW") is None
