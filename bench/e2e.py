@@ -2,11 +2,17 @@
 """End-to-end numbers from replaying every scenario through the real call session.
 
 Prints and writes bench/results/e2e.json:
-  intent accuracy      turns with an expected intent (or command) that got it
-  task completion      scenarios expected to be self-served that were
-  handoff accuracy     scenarios expected to go to a queue that went to that queue
-  turn latency         end of the caller's turn -> first bot audio (mean, p50, p90; speech and keys)
-  CER per engine       speech turns with a reference transcript, by the engine that decoded them
+  task completion      scenarios expected to be self-served that were; a scenario marked xfail (a known
+                       bug) or that errored counts as NOT completed
+  intent accuracy      turns with an expected intent (or command) that got it (xfail scenarios included)
+  handoff accuracy     scenarios expected to go to a queue that went to that queue (xfail = wrong queue)
+  turn latency         end of the caller's speech -> first bot audio on the QA runner's virtual clock:
+                       includes the endpointer's wait, but decoding and rendering take no call time, so
+                       it is not a real-time figure (bench/calls.py measures that)
+  CER per engine       edits / reference characters over the speech turns with a reference transcript
+
+These fixtures were tuned until they passed: every figure here is biased high. Callers the fixtures never
+heard are measured by bench/understanding.py.
 
     python bench/e2e.py                       # audio_fixtures/, default engines
     python bench/e2e.py --engines whisper,vosk  # also re-run speech scenarios forcing each engine
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -32,23 +39,31 @@ def _pct(xs: list[float], q: float) -> float | None:
 
 
 def metrics(summary) -> dict:
-    from ivr.qa.cer import cer
+    from ivr.asr.scoring import cer, char_errors
 
     intent_ok = intent_n = 0
     cer_by_engine: dict[str, list[float]] = {}
+    edits_by_engine: dict[str, list[int]] = {}
     lat_speech: list[float] = []
     lat_keys: list[float] = []
     served = served_n = routed = routed_n = 0
+    xfail_names: list[str] = []
+    not_run: list[str] = []
     for r in summary.results:
-        if r.status in ("skipped", "error"):
-            continue
         sc = r.scenario
+        known_bug = bool(sc.xfail)
+        if known_bug:
+            xfail_names.append(sc.name)
+        if r.status == "skipped" and not known_bug:
+            not_run.append(sc.name)  # could not run here (an engine or file missing): not a result either way
+            continue
+        ok = not known_bug and r.status != "error"  # a known bug or a crash is a failure, whatever the outcome
         if sc.expect.outcome == "self_served":
             served_n += 1
-            served += r.outcome == "self_served"
+            served += ok and r.outcome == "self_served"
         if sc.expect.handoff is not None:
             routed_n += 1
-            routed += r.handoff_queue == sc.expect.handoff.queue
+            routed += ok and r.handoff_queue == sc.expect.handoff.queue
         for t in r.turns:
             exp = sc.turns[t.index].expect
             if exp is not None and (exp.intent or exp.command):
@@ -58,22 +73,45 @@ def metrics(summary) -> dict:
                 (lat_speech if t.kind in ("audio", "text") else lat_keys).append(t.latency_ms)
             if exp is not None and exp.reference and t.kind == "audio":
                 cer_by_engine.setdefault(r.engine or "?", []).append(cer(exp.reference, t.transcript))
+                e, n = char_errors(exp.reference, t.transcript)
+                tot = edits_by_engine.setdefault(r.engine or "?", [0, 0])
+                tot[0], tot[1] = tot[0] + e, tot[1] + n
 
     def lat(xs: list[float]) -> dict:
         p50, p90 = _pct(xs, 0.5), _pct(xs, 0.9)
         return {"n": len(xs), "mean_ms": round(statistics.fmean(xs), 1) if xs else None,
                 "p50_ms": None if p50 is None else round(p50, 1), "p90_ms": None if p90 is None else round(p90, 1)}
 
+    completion = round(served / served_n, 4) if served_n else None
     return {
         "scenarios": len(summary.results),
         "counts": {s: summary.count(s) for s in ("passed", "failed", "error", "skipped")},
+        "xfail_scenarios": xfail_names, "not_run": not_run,
+        "task_completion_rate": completion, "self_service_completed": served, "self_service_expected": served_n,
+        "task_completion_goal": TASK_COMPLETION_GOAL,
+        "task_completion_verdict": verdict(completion, TASK_COMPLETION_GOAL),
+        "task_completion_note": "xfail and errored scenarios count as not completed; the goal (issue 11) is for "
+                                "callers the fixtures never heard, so meeting it on these tuned fixtures proves little",
         "intent_accuracy": round(intent_ok / intent_n, 4) if intent_n else None, "intent_turns": intent_n,
-        "task_completion_rate": round(served / served_n, 4) if served_n else None, "self_service_expected": served_n,
+        "intent_accuracy_goal": None,
         "handoff_queue_accuracy": round(routed / routed_n, 4) if routed_n else None, "handoffs_expected": routed_n,
+        "handoff_queue_accuracy_goal": None,
         "turn_latency": {"all": lat(lat_speech + lat_keys), "speech": lat(lat_speech), "keys": lat(lat_keys)},
-        "cer_by_engine": {e: {"turns": len(v), "mean_cer": round(statistics.fmean(v), 4)} for e, v in cer_by_engine.items()},
+        "turn_latency_note": "virtual clock: end of the caller's speech (or the last key) -> first bot audio, "
+                             "including the endpointer's wait, with decoding and rendering taking no call time; "
+                             "not comparable to the real-time goals (bench/calls.py)",
+        "cer_by_engine": {e: {"turns": len(v), "errors": edits_by_engine[e][0], "chars": edits_by_engine[e][1],
+                              "cer": round(edits_by_engine[e][0] / edits_by_engine[e][1], 4) if edits_by_engine[e][1] else None,
+                              "mean_cer_per_turn": round(statistics.fmean(v), 4)} for e, v in cer_by_engine.items()},
         "wall_seconds": round(summary.wall_seconds, 1),
     }
+
+
+TASK_COMPLETION_GOAL = 0.95  # issue 11, for callers the project has never heard
+
+
+def verdict(value: float | None, goal: float) -> str:
+    return "not measured" if value is None else ("met" if value >= goal else "missed")
 
 
 def main() -> int:
@@ -91,25 +129,34 @@ def main() -> int:
     logging.getLogger("ivr.prompts").setLevel(logging.ERROR)  # the per-prompt "no Taiwanese voice" notes
 
     scenarios = load_scenarios(args.paths)
+    load0 = round(os.getloadavg()[0], 2)
     t0 = time.perf_counter()
     summary = run_scenarios(scenarios, RunOptions(tts=args.tts))
-    result = {"default": metrics(summary), "engines": {}, "machine": {"cpus": __import__("os").cpu_count()}}
+    result = {"default": metrics(summary), "engines": {}, "fixtures_tuned": True,
+              "fixtures_note": "the fixtures were tuned until they passed: every figure is biased high",
+              "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_start": load0,
+                          "whisper_cpu_isa": os.environ.get("CT2_FORCE_CPU_ISA") or "default (not pinned)"}}
     speech = [s for s in scenarios if any(t.audio for t in s.turns)]
     for eng in [e for e in args.engines.split(",") if e]:
         forced = run_scenarios(speech, RunOptions(tts=args.tts, engine=eng))
         result["engines"][eng] = metrics(forced)
     result["total_seconds"] = round(time.perf_counter() - t0, 1)
+    result["machine"]["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
     result["detail"] = summary_dict(summary)
 
     m = result["default"]
-    print(f"scenarios           {m['scenarios']}  {m['counts']}")
-    print(f"intent accuracy     {m['intent_accuracy']}  ({m['intent_turns']} turns)")
-    print(f"task completion     {m['task_completion_rate']}  ({m['self_service_expected']} self-service scenarios)")
-    print(f"handoff queue acc.  {m['handoff_queue_accuracy']}  ({m['handoffs_expected']} handoff scenarios)")
+    print("fixtures tuned until they passed: every figure below is biased high")
+    print(f"scenarios           {m['scenarios']}  {m['counts']}  xfail {len(m['xfail_scenarios'])}")
+    print(f"task completion     {m['task_completion_rate']}  ({m['self_service_completed']}/{m['self_service_expected']} "
+          f"self-service scenarios, xfail = failure)  goal {m['task_completion_goal']}: {m['task_completion_verdict']}")
+    print(f"intent accuracy     {m['intent_accuracy']}  ({m['intent_turns']} turns)  goal: none set")
+    print(f"handoff queue acc.  {m['handoff_queue_accuracy']}  ({m['handoffs_expected']} handoff scenarios)  goal: none set")
     for k, v in m["turn_latency"].items():
-        print(f"turn latency {k:6s} mean {v['mean_ms']} ms  p50 {v['p50_ms']}  p90 {v['p90_ms']}  (n={v['n']})")
+        print(f"turn latency {k:6s} (virtual clock, incl. endpointer wait) mean {v['mean_ms']} ms  p50 {v['p50_ms']}  "
+              f"p90 {v['p90_ms']}  (n={v['n']})")
     for e, v in m["cer_by_engine"].items():
-        print(f"CER {e:14s}  {v['mean_cer']}  ({v['turns']} turns)")
+        print(f"CER {e:14s}  {v['cer']} = {v['errors']}/{v['chars']} characters over {v['turns']} turns "
+              f"(mean per turn {v['mean_cer_per_turn']})  goal: none set")
     for eng, em in result["engines"].items():
         print(f"[{eng}] intent accuracy {em['intent_accuracy']}  CER {em['cer_by_engine']}  counts {em['counts']}")
     print(f"wall {result['total_seconds']} s")

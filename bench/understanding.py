@@ -29,13 +29,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rapidfuzz.distance import Levenshtein  # noqa: E402
-from rapidfuzz.process import extractOne  # noqa: E402
-from understanding_set import MENU, ROOT, SPLITS, Item, build  # noqa: E402
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import extractOne
+from understanding_set import MENU, ROOT, SPLITS, Item, build
 
-from ivr.dialog.extract import extract_value  # noqa: E402
-from ivr.dialog.models import CollectStep  # noqa: E402
-from ivr.nlu import DEFAULT_DATA, Nlu, load_examples  # noqa: E402
+from ivr.dialog.extract import extract_value
+from ivr.dialog.models import CollectStep
+from ivr.nlu import DEFAULT_DATA, Nlu, load_examples
 
 GOAL = 0.98
 KIND_ORDER = ("intent", "yes_no", "digits", "date", "taiwan_id", "amount", "commands")
@@ -48,6 +48,23 @@ def step_for(item: Item) -> CollectStep:
     if item.kind == "digits":
         spec["length"] = item.length
     return CollectStep.model_validate(spec)
+
+
+def calibration(nlu: Nlu, items: list[Item]) -> dict[str, dict[str, int]]:
+    """For closed-set kinds (intent, yes/no): how often each outcome of Nlu.understand
+    holds the right value. A calibrated reject line: accepts right, rejects on unclear answers."""
+    table: dict[str, dict[str, int]] = {}
+    if not hasattr(nlu, "understand"):
+        return table
+    for item in items:
+        if item.kind not in ("intent", "yes_no"):
+            continue
+        params = {"candidates": list(MENU)} if item.kind == "intent" else {}
+        u = nlu.understand(item.kind, item.text, item.language, **params)
+        key = f"{item.kind}:{u.outcome}"
+        row = table.setdefault(key, {"right": 0, "wrong": 0})
+        row["right" if u.value == item.expected else "wrong"] += 1
+    return dict(sorted(table.items()))
 
 
 def judge(nlu: Nlu, item: Item) -> dict[str, object]:
@@ -128,16 +145,22 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, object] = {"patterns": "bench/data/understanding_patterns.yaml",
                                  "sizes": {s: len(sets[s]) for s in SPLITS}, "goal_reference_text": GOAL}
     splits = SPLITS if args.split == "both" else (args.split,)
+    baseline_path = ROOT / "bench/results/understanding_baseline.json"
+    baseline = json.loads(baseline_path.read_text(encoding="utf-8")) if baseline_path.exists() else {}
+    report["baseline"] = {s: baseline[s]["text"] for s in SPLITS if s in baseline}
     for split in splits:
         result, misses = evaluate(nlu, sets[split])
-        report[split] = {"text": result}
+        report[split] = {"text": result, "outcomes": calibration(nlu, sets[split])}
         if split == "dev":
             report["dev_misses"] = misses
-        print(f"{split}: {len(sets[split])} utterances, from reference text (goal >= {GOAL:.0%} each)")
+        before = baseline.get(split, {}).get("text", {})
+        print(f"{split}: {len(sets[split])} utterances, from reference text (goal >= {GOAL:.0%} each)"
+              + ("; before issue 11 in brackets" if before else ""))
         for kind, r in result.items():
             flag = "  MISSED" if r["missed"] else ""
             extra = f" ({r['via_confirmation']} after a confirmation)" if r.get("via_confirmation") else ""
-            print(f"  {kind:10s} {r['understood']:7.1%}  {r['right']}/{r['n']}{extra}  goal {GOAL:.0%}{flag}")
+            was = f"  [{before[kind]['understood']:.1%}]" if kind in before else ""
+            print(f"  {kind:10s} {r['understood']:7.1%}{was}  {r['right']}/{r['n']}{extra}  goal {GOAL:.0%}{flag}")
         if (split == "dev" and args.show_dev_misses) or (split == "test" and args.show_test_misses):
             for m in misses:
                 print(f"    miss [{m['kind']}] {m['text']!r} expected {m['expected']!r} got {m['got']!r}")

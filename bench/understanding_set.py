@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import itertools
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ SPLITS = ("dev", "test")
 PER_SPLIT = {"intent": 130, "yes_no": 160, "digits": 90, "date": 70, "taiwan_id": 70, "amount": 40, "commands": 120}
 MENU = ("check_balance", "reset_password", "report_card_loss", "technical_support", "complaint", "talk_to_agent")
 _HAN = "零一二三四五六七八九"
-_ID_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36)))
+_ID_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=True))
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _fill(frame: str, rng: random.Random, slots: dict[str, list[str]], **values:
 
 
 def han_digits(s: str, one: str = "一", zero: str = "零", two: str = "二") -> str:
-    table = dict(zip("0123456789", zero + one + two + _HAN[3:]))
+    table = dict(zip("0123456789", zero + one + two + _HAN[3:], strict=True))
     return "".join(table[c] for c in s)
 
 
@@ -121,7 +121,7 @@ def render_monthday(d: dt.date, style: str) -> str:
 def id_check_digit(letter: str, body: str) -> str:
     code = _ID_CODES[letter]
     nums = [code // 10, code % 10] + [int(c) for c in body]
-    total = sum(n * w for n, w in zip(nums, [1, 9, 8, 7, 6, 5, 4, 3, 2, 1]))
+    total = sum(n * w for n, w in zip(nums, [1, 9, 8, 7, 6, 5, 4, 3, 2, 1], strict=True))
     return str((10 - total % 10) % 10)
 
 
@@ -253,19 +253,23 @@ def build(path: Path = PATTERNS) -> dict[str, list[Item]]:
             pool = list(make(spec["kinds"][kind], split, slots, rng))
             unique = list({(i.text, i.language): i for i in pool}.values())
             rng.shuffle(unique)
-            items.extend(_balanced(unique, PER_SPLIT[kind]))
+            items.extend(round_robin(unique, PER_SPLIT[kind]))
         out[split] = items
     dev_texts = {i.text for i in out["dev"]}
     out["test"] = [i for i in out["test"] if i.text not in dev_texts]
     return out
 
 
-def _balanced(items: list[Item], n: int) -> list[Item]:
-    """Up to n items, round-robin over expected values so no answer dominates."""
-    by_value: dict[str, list[Item]] = {}
+def _value_key(item: Item) -> str:
+    return repr(item.expected) if item.kind in ("intent", "yes_no", "commands") else ""
+
+
+def round_robin(items: list[Item], n: int, key: Callable[[Item], str] = _value_key) -> list[Item]:
+    """Up to n items in order, taking one per group (by ``key``) in turn so no group dominates."""
+    groups: dict[str, list[Item]] = {}
     for i in items:
-        by_value.setdefault(repr(i.expected) if i.kind in ("intent", "yes_no", "commands") else "", []).append(i)
-    queues = [by_value[k] for k in sorted(by_value)]
+        groups.setdefault(key(i), []).append(i)
+    queues = [groups[k] for k in sorted(groups)]
     picked: list[Item] = []
     while len(picked) < n and any(queues):
         for q in queues:

@@ -13,8 +13,8 @@ import re
 # scheme://userinfo@ : userinfo is user[:password]; both stop at @ / whitespace.
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:@/\s?#'\"]*)(?::(?P<pw>[^/\s'\"]*))?@")
 # query or keyword arguments that carry secrets: ?password=..., &token=..., auth=...
-_PARAM = re.compile(r"(?i)(?P<key>[?&;\s,(]?(?:password|passwd|pwd|pass|token|secret|api[_-]?key|access[_-]?key|auth|sig|signature)=)"
-                    r"(?P<val>[^&\s'\"#;,)]+)")
+_PARAM = re.compile(r"(?i)(?P<key>[?&;\s,(]?(?:password|passwd|pwd|pass|token|secret|api[_-]?key|access[_-]?key"
+                    r"|auth|sig|signature)=)(?P<val>[^&\s'\"#;,)]+)")
 MASK = "***"
 
 

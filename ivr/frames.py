@@ -6,6 +6,7 @@ replayed on a virtual clock produces the same timeline as a live one.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -85,6 +86,28 @@ class DtmfDigit:
 
 
 @dataclass(frozen=True, slots=True)
+class Alternative:
+    """One of a closed-set step's expected phrases, scored against the turn's
+    audio by the recognizer: not what it transcribed, but how well the audio
+    supports this phrase compared with the step's other phrases."""
+
+    text: str
+    # mean log-probability per token of the phrase given the audio (<= 0, higher is better)
+    score: float
+    # calibrated probability that this phrase is what was said, from its
+    # score's margin over the best other phrase (see ivr.asr.whisper_score)
+    confidence: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise ValueError("Alternative: empty phrase")
+        if not math.isfinite(self.score) or self.score > 0.0:
+            raise ValueError(f"Alternative: score {self.score!r} is not a log-probability (finite, <= 0)")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"Alternative: confidence {self.confidence!r} outside 0..1")
+
+
+@dataclass(frozen=True, slots=True)
 class Transcript:
     text: str
     is_final: bool
@@ -94,6 +117,16 @@ class Transcript:
     engine: str = ""
     # wall-clock seconds the recognizer spent on this result (for RTF/latency)
     decode_seconds: float = 0.0
+    # closed-set steps: the expected phrases ranked by the audio, best first
+    # (empty for free speech or an engine that cannot score phrases); ``text``
+    # stays the free transcript
+    alternatives: tuple[Alternative, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.alternatives, tuple) or not all(isinstance(a, Alternative) for a in self.alternatives):
+            raise ValueError("Transcript: alternatives must be a tuple of Alternative")
+        if any(a.score < b.score for a, b in zip(self.alternatives, self.alternatives[1:], strict=False)):
+            raise ValueError("Transcript: alternatives are not ranked best first")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from ivr.asr.scoring import cer, char_errors, normalize_for_cer
 from ivr.asr.text import to_simplified, to_traditional
 
 __all__ = [
-    "Engine", "EngineCapabilities", "Recognizer", "AsyncRecognizer", "FakeRecognizer", "FakeEngine", "load_engine", "ENGINES",
+    "Engine", "EngineCapabilities", "Recognizer", "AsyncRecognizer", "FakeRecognizer", "FakeEngine", "load_engine",
+    "ENGINES",
     "SAMPLE_RATES", "to_traditional", "to_simplified", "cer", "char_errors", "normalize_for_cer",
 ]

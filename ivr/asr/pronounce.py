@@ -24,7 +24,8 @@ HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 MAX_WORD = 8
 
 # Tâi-lô initials, longest first; "ch"/"chh" are the older (POJ) spellings
-TAILO_INITIALS = ("tsh", "chh", "ts", "ch", "ph", "th", "kh", "ng", "b", "p", "m", "t", "n", "l", "k", "g", "h", "s", "j")
+TAILO_INITIALS = ("tsh", "chh", "ts", "ch", "ph", "th", "kh", "ng",
+                  "b", "p", "m", "t", "n", "l", "k", "g", "h", "s", "j")
 # Taiwanese initial -> Mandarin phone; aspirated/unaspirated pairs line up as
 # p/b, t/d, k/g in pinyin's convention; voiced b/g keep their letters.
 INITIAL_PHONE = {"p": "b", "ph": "p", "b": "b", "m": "m", "t": "d", "th": "t", "n": "n", "l": "l",
@@ -173,3 +174,32 @@ class Lexicon:
     def taiwanese_words(phrase: str) -> list[str]:
         """Per-syllable phones for a Taiwanese phrase (Han characters or Tâi-lô)."""
         return [" ".join(ph) for s in tailo_syllables(phrase) if (ph := tailo_phones(s))]
+
+
+# Extra readings for a Taiwanese phrase, one rule set at a time (not every
+# combination: each variant is one more grammar word, and the search widens).
+# * Tsiang-tsiu / Taipei forms of Tsuan-tsiu spellings: -ue -> -e (kue/ke 雞),
+#   -ir -> -i (hîr/hî 魚), j- -> l- (jī/lī 二).
+# * nasal vowels: Mandarin has none; the nearest is the vowel + n (sann -> "s an").
+VARIANT_RULES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("tsiang-tsiu", ((r"ue(?=[hptk]?$)", "e"), (r"ir(?=[hptk]?$)", "i"), (r"^j", "l"))),
+    ("nasal-n", ((r"(?<=[aeiou])nn(?=h?$)", "n"),)),
+)
+
+
+def taiwanese_variant_words(phrase: str) -> list[list[str]]:
+    """Alternative per-syllable phone strings for a Taiwanese phrase, one per
+    rule set that changes it (the main reading is ``Lexicon.taiwanese_words``)."""
+    syllables = tailo_syllables(phrase)
+    main = [" ".join(ph) for s in syllables if (ph := tailo_phones(s))]
+    out: list[list[str]] = []
+    for _, rules in VARIANT_RULES:
+        changed = []
+        for s in syllables:
+            for pattern, repl in rules:
+                s = re.sub(pattern, repl, s)
+            changed.append(s)
+        words = [" ".join(ph) for s in changed if (ph := tailo_phones(s))]
+        if words and words != main and words not in out:
+            out.append(words)
+    return out

@@ -39,7 +39,8 @@ class VoskEngine(Engine):
     @property
     def capabilities(self) -> EngineCapabilities:
         # the language is the user-supplied model's own
-        return EngineCapabilities(grammar=self.supports_grammar, free_speech=True, streaming=self.partials, languages=())
+        return EngineCapabilities(grammar=self.supports_grammar, free_speech=True, streaming=self.partials,
+                                  languages=())
 
     def recognizer(self, sample_rate: int = 16000) -> VoskRecognizer:
         return VoskRecognizer(self, sample_rate)

@@ -8,7 +8,13 @@ whenever the caller pauses; if nothing voiced arrived after that snapshot by
 reused and the caller does not wait for a decode. Measured (bench/asr.py,
 600 ms trailing silence, idle 2-core machine, turn-sized window): finish
 latency 0.575 s plain -> 0.151 s speculative (mean). The session turns it on;
-the engine default stays off so a batch decode never spends CPU twice."""
+the engine default stays off so a batch decode never spends CPU twice.
+
+Any faster-whisper model folder works (``whisper-base`` is the default; see
+models/whisper-small.yaml for a larger one). On a step with expected phrases
+the recognizer also ranks them by the audio (``WhisperEngine.score``, see
+ivr.asr.whisper_score) on the same encoder pass, into
+``Transcript.alternatives``; the free transcript stays the text."""
 from __future__ import annotations
 
 import contextlib
@@ -20,23 +26,37 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ivr.asr.base import Engine, EngineCapabilities, Recognizer
 from ivr.asr.resampling import resample
 from ivr.asr.text import to_traditional
+from ivr.asr.whisper_score import candidates, phrase_score, rank
 from ivr.errors import ModelCorruptError
-from ivr.frames import Transcript
+from ivr.frames import Alternative, Transcript
 
-MODEL = "whisper-base"
+MODEL = "whisper-base"  # the default model
 RATE = 16000
 # A turn this quiet is not decoded at all (Whisper invents text on silence).
 SILENCE_RMS = 60.0
+# encoder frames (20 ms) kept after the turn's audio when scoring phrases
+SCORE_PAD_FRAMES = 25
+SCORE_MIN_FRAMES = 150
 # prompt text steering Whisper to Taiwan Mandarin in Traditional characters
 BASE_PROMPT = "以下是台灣國語的客服電話。"
+
+
+class TurnResult(NamedTuple):
+    """One decoded turn: free transcript, its confidence, and (closed-set
+    steps) the expected phrases ranked by the audio."""
+
+    text: str
+    confidence: float
+    alternatives: tuple[Alternative, ...] = ()
 
 
 def pin_cpu_isa() -> str | None:
@@ -68,8 +88,11 @@ class WhisperEngine(Engine):
 
     def __init__(self, model_dir: Path, beam_size: int = 2, cpu_threads: int = 2,
                  compute_type: str = "int8", speculative: bool = False, pause_ms: int = 300,
-                 window_seconds: float = 10.0, workers: int = 1) -> None:
+                 window_seconds: float = 10.0, workers: int = 1, rescore: bool = True,
+                 model_name: str | None = None) -> None:
         super().__init__(model_dir)
+        # the registry installs a model under its own name; a folder given by hand is named by it
+        self.model_name = model_name or self.model_dir.name
         self.cpu_isa = pin_cpu_isa()
         from faster_whisper import WhisperModel
 
@@ -79,13 +102,15 @@ class WhisperEngine(Engine):
                                       cpu_threads=cpu_threads, num_workers=workers)
         except (RuntimeError, ValueError, OSError) as e:
             raise ModelCorruptError(f"faster-whisper cannot load {model_dir}: {str(e).splitlines()[0]}",
-                                    f"model {MODEL}") from None
+                                    f"model {self.model_name}") from None
         self.load_seconds = time.perf_counter() - t0
         from faster_whisper.tokenizer import Tokenizer
 
         self._tokenizer = Tokenizer(self.model.hf_tokenizer, True, task="transcribe", language="zh")
         self.window_frames = int(window_seconds * 100) if window_seconds else 0  # 0 = Whisper's full 30 s
         self.beam_size = beam_size
+        # rank a closed-set step's expected phrases by the audio (Transcript.alternatives)
+        self.rescore = rescore
         self.speculative = speculative
         self.pause_ms = pause_ms
         # CTranslate2 runs one decode per worker at a time and queues the rest
@@ -100,23 +125,50 @@ class WhisperEngine(Engine):
 
     def decode(self, audio16k: np.ndarray, expected: Sequence[str] | None) -> tuple[str, float]:
         """Decode one turn of 16 kHz int16 audio -> (Traditional text, confidence)."""
-        if audio16k.size < RATE // 10 or float(np.sqrt(np.mean(audio16k.astype(np.float64) ** 2))) < SILENCE_RMS:
-            return "", 0.0
+        r = self.recognize(audio16k, expected, rescore=False)
+        return r.text, r.confidence
+
+    def recognize(self, audio16k: np.ndarray, expected: Sequence[str] | None,
+                  rescore: bool | None = None) -> TurnResult:
+        """Decode one turn of 16 kHz int16 audio; with expected phrases (and
+        ``rescore``, default the engine's) also rank them by the audio on the
+        same encoder pass. A silent or no-speech turn has no alternatives: a
+        silent caller must not come out as a decided answer."""
+        if _silent(audio16k):
+            return TurnResult("", 0.0)
         x = audio16k.astype(np.float32) / 32768.0
         hints = compact_hints(expected) if expected else []
         prompt = BASE_PROMPT + ("、".join(hints) + "。" if hints else "")
+        phrases = candidates(expected) if expected and (self.rescore if rescore is None else rescore) else []
         with self.lock:
-            text, avg_logprob, no_speech = self._generate(x, prompt)
+            encoded, n = self._encode(x)
+            text, avg_logprob, no_speech = self._generate(encoded, n, prompt)
+            scored = self._score(encoded, n, phrases) if phrases else []
         if no_speech >= 0.8 and avg_logprob <= -0.6:
-            return "", 0.0
+            return TurnResult("", 0.0)
+        alternatives = rank(scored)
         # on near-silence Whisper may recite its prompt back: that is not the caller
         text = text.replace(BASE_PROMPT.rstrip("。"), "").strip("。, ")
         if not text or _recites_hints(text, expected):
-            return "", 0.0
-        return to_traditional(text), float(math.exp(min(0.0, avg_logprob)))
+            return TurnResult("", 0.0, alternatives)
+        return TurnResult(to_traditional(text), float(math.exp(min(0.0, avg_logprob))), alternatives)
 
-    def _generate(self, x: np.ndarray, prompt: str) -> tuple[str, float, float]:
-        """Encoder + decoder on a window sized to the turn, not Whisper's fixed 30 s.
+    def score(self, audio16k: np.ndarray, phrases: Sequence[str]) -> list[tuple[str, float]]:
+        """Each phrase scored against one turn of 16 kHz int16 audio: mean
+        log-probability per token, best first (see ivr.asr.whisper_score).
+        All phrases in one batch on one encoder pass."""
+        phrases = [p for p in dict.fromkeys(p.strip() for p in phrases) if p]
+        if not phrases:
+            return []
+        x = audio16k.astype(np.float32) / 32768.0
+        with self.lock:
+            encoded, n = self._encode(x)
+            scored = self._score(encoded, n, phrases)
+        return sorted(scored, key=lambda ps: -ps[1])
+
+    def _encode(self, x: np.ndarray) -> tuple[Any, int]:
+        """The encoder on a window sized to the turn, not Whisper's fixed 30 s
+        -> (encoded StorageView, mel frames of audio).
 
         CTranslate2 accepts a shorter mel window and the encoder's cost is
         linear in it: a 3 s turn in a 10 s window encodes in ~0.05 s instead of
@@ -133,7 +185,10 @@ class WhisperEngine(Engine):
             width = 3000
         feats = feats[:, :width] if n >= width else np.pad(feats, ((0, 0), (0, width - n)))
         encoded = self.model.model.encode(
-            ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], dtype=np.float32)), to_cpu=False)
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], dtype=np.float32)), to_cpu=True)
+        return encoded, min(n, width)
+
+    def _generate(self, encoded: Any, n: int, prompt: str) -> tuple[str, float, float]:
         tok = self._tokenizer
         prompt_ids = [tok.sot_prev] + tok.encode(" " + prompt)[-200:] + list(tok.sot_sequence) + [tok.no_timestamps]
         # a turn cannot hold more than ~8 tokens a second: a bound on runaway repetition
@@ -144,6 +199,35 @@ class WhisperEngine(Engine):
         ids = [t for t in res.sequences_ids[0] if t < tok.eot]
         text = tok.decode(ids).strip()
         return text, float(res.scores[0]) if res.scores else -10.0, float(res.no_speech_prob)
+
+    def _score(self, encoded: Any, n: int, phrases: Sequence[str]) -> list[tuple[str, float]]:
+        """Teacher-forced token probabilities of every phrase, one batch: the
+        encoder output is repeated per phrase (CTranslate2 wants one row per
+        sequence) and the decoder runs once over the batch.
+
+        Cost is one cross-attention projection of the encoder output per
+        phrase, so the padded 10 s window is cut to the turn (+0.5 s), but not
+        below 3 s: 30 yes/no phrases on a 2 s turn took 5.2 s with the 10 s
+        window and 1.2 s with the turn's frames (loaded 2-core machine), with
+        the same ranking; on sub-second answers (取消, 好) a window of the turn
+        alone lost the right phrase, one of >= 3 s kept it."""
+        import ctranslate2
+
+        tok = self._tokenizer
+        token_ids = [tok.encode(p) for p in phrases]
+        keep = [i for i, t in enumerate(token_ids) if t]
+        if not keep:
+            return []
+        frames = max(1, n // 2)
+        rows = np.asarray(encoded)[:, : max(frames + SCORE_PAD_FRAMES, SCORE_MIN_FRAMES)]
+        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(rows, len(keep), axis=0)))
+        start = list(tok.sot_sequence) + [tok.no_timestamps]
+        results = self.model.model.align(batch, start, [token_ids[i] for i in keep], [frames] * len(keep))
+        return [(phrases[i], phrase_score(r.text_token_probs)) for i, r in zip(keep, results, strict=True)]
+
+
+def _silent(audio16k: np.ndarray) -> bool:
+    return audio16k.size < RATE // 10 or float(np.sqrt(np.mean(audio16k.astype(np.float64) ** 2))) < SILENCE_RMS
 
 
 def compact_hints(expected: Sequence[str], budget: int = 90) -> list[str]:
@@ -203,7 +287,7 @@ class WhisperRecognizer(Recognizer):
         self._voiced_end = 0  # samples (input rate) up to the last voiced 30 ms frame
         self._vad_pos = 0
         self._tail = np.zeros(0, dtype=np.int16)
-        self._spec: tuple[int, Future] | None = None  # (snapshot length, future)
+        self._spec: tuple[int, Future[TurnResult]] | None = None  # (snapshot length, future)
         self._pool: ThreadPoolExecutor | None = None
         self.speculative_hits = 0  # turns answered from a background decode (for bench/tests)
         if speculative:
@@ -251,7 +335,7 @@ class WhisperRecognizer(Recognizer):
         assert self._pool is not None  # speculative recognizers have one
         snap = self._audio()[: self._n]
         audio = resample(snap, self.sample_rate, RATE)
-        self._spec = (snap.size, self._pool.submit(self.engine.decode, audio, self.expected))
+        self._spec = (snap.size, self._pool.submit(self.engine.recognize, audio, self.expected))
 
     def finish(self) -> Transcript:
         t0 = time.perf_counter()
@@ -264,10 +348,10 @@ class WhisperRecognizer(Recognizer):
         elif self._spec is not None:
             self._spec[1].cancel()  # stale and maybe still queued: do not let it delay us
         if result is None:
-            result = self.engine.decode(resample(audio, self.sample_rate, RATE), self.expected)
-        text, conf = result
+            result = self.engine.recognize(resample(audio, self.sample_rate, RATE), self.expected)
         self.reset()
-        return self._transcript(text, True, conf, t0)
+        t = self._transcript(result.text, True, result.confidence, t0)
+        return replace(t, alternatives=result.alternatives) if result.alternatives else t
 
     def reset(self) -> None:
         self._chunks = []

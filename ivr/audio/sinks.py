@@ -79,7 +79,8 @@ class ClockedSink:
     # -- the API -------------------------------------------------------------
     async def write(self, frame: AudioFrame) -> None:
         if frame.sample_rate != self.sample_rate:
-            raise ValueError(f"{type(self).__name__}: frame at {frame.sample_rate} Hz, sink plays {self.sample_rate} Hz")
+            raise ValueError(f"{type(self).__name__}: frame at {frame.sample_rate} Hz, "
+                             f"sink plays {self.sample_rate} Hz")
         if not self.playing:
             self._new_segment()  # the line was idle: this audio starts now
         self._seg_audio += frame.pcm

@@ -6,6 +6,7 @@ write (format tags 6 and 7) without another native library."""
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from pathlib import Path
 
@@ -26,6 +27,7 @@ _FORMAT_NAMES = {WAVE_PCM: "PCM", WAVE_FLOAT: "IEEE float", WAVE_ALAW: "A-law", 
                  0x0002: "MS ADPCM", 0x0011: "IMA ADPCM", 0x0031: "GSM 6.10", 0x0055: "MP3"}
 # A streaming writer that never came back to patch the sizes leaves these.
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF)
+MAX_WAV_BYTES = 1 << 30  # 1 GiB: about 9 hours of 16 kHz mono; anything larger is not a call
 
 
 def _fail(path: str, problem: str) -> AudioFormatError:
@@ -40,6 +42,14 @@ def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     ``AudioFormatError`` naming the file and the problem."""
     where = str(path)
     try:
+        st = os.stat(path)
+        # /dev/zero, a FIFO or a 3 GB file must fail in one line, not exhaust memory
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(where)
+        if not stat.S_ISREG(st.st_mode):
+            raise _fail(where, "not a regular file, not a WAV file")
+        if st.st_size > MAX_WAV_BYTES:
+            raise _fail(where, f"{st.st_size / 2**20:.0f} MB is over the {MAX_WAV_BYTES // 2**20} MB limit for one WAV")
         data = Path(path).read_bytes()
     except FileNotFoundError:
         raise _fail(where, "no such file") from None

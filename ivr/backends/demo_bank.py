@@ -74,7 +74,8 @@ class DemoBank:
             db.executescript(SCHEMA)
             if not db.execute("SELECT 1 FROM customers LIMIT 1").fetchone():
                 for name, tid, pin, phone, birth, bal, card in SEED_CUSTOMERS:
-                    db.execute("INSERT INTO customers (name, taiwan_id, pin_hash, phone, birth_date, balance, card_last4)"
+                    db.execute("INSERT INTO customers"
+                               " (name, taiwan_id, pin_hash, phone, birth_date, balance, card_last4)"
                                " VALUES (?,?,?,?,?,?,?)", (name, tid, _HASHER.hash(pin), phone, birth, bal, card))
 
     def _db(self) -> sqlite3.Connection:

@@ -23,7 +23,8 @@ def _to_result(name: str, out: Any) -> ActionResult:
         return ActionResult(name=name, ok=True)
     if isinstance(out, Mapping):
         if out.get("ok") is False:
-            return ActionResult(name=name, ok=False, data=dict(out.get("data") or {}), error=str(out.get("error") or "failed"))
+            return ActionResult(name=name, ok=False, data=dict(out.get("data") or {}),
+                                error=str(out.get("error") or "failed"))
         data = dict(out.get("data", out)) if isinstance(out.get("data", out), Mapping) else {"value": out.get("data")}
         data.pop("ok", None)
         return ActionResult(name=name, ok=True, data=data)

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--log-level", default="warning", type=str.lower,
-                        choices=("debug", "info", "warning", "error"), help="how much to log on stderr (default: warning)")
+                        choices=("debug", "info", "warning", "error"),
+                        help="how much to log on stderr (default: warning)")
     parser.add_argument("--json-logs", action="store_true", help="structured JSON logs on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
@@ -72,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         if msg is None:
             raise
         print(f"ivr {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        # a path the user gave that cannot be written or read (a full disk, /dev/full,
+        # a directory that is a file): their problem to fix, so one line, not a traceback
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"ivr {args.command}: error: {where}{mask_secrets(e.strerror or str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -16,7 +16,8 @@ from ivr.errors import IvrError
 def register(subparsers: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", default=None, metavar="URL",
-                        help="queue store: sqlite:///path or redis://host:port/db (default: $IVR_HANDOFF_STORE or the embedded file)")
+                        help="queue store: sqlite:///path or redis://host:port/db "
+                             "(default: $IVR_HANDOFF_STORE or the embedded file)")
     p = subparsers.add_parser("agents", help="manage live agents, show queues, run the agent desktop",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="agents_command", metavar="ACTION")
@@ -24,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a = sub.add_parser("add", parents=[common], help="add or update an agent (asks for a password)")
     a.add_argument("agent_id")
     a.add_argument("--name", required=True, help="display name")
-    a.add_argument("--tier", default="T1", help="home tier: T1 general, T2 technical, T3 complaints/team lead, TQ quality")
+    a.add_argument("--tier", default="T1",
+                   help="home tier: T1 general, T2 technical, T3 complaints/team lead, TQ quality")
     a.add_argument("--skills", default=None, help="queues this agent serves, comma-separated (default: the tier)")
     a.add_argument("--role", default="agent", choices=("agent", "supervisor"))
     a.add_argument("--languages", default="zh-TW", help="languages spoken, comma-separated: zh-TW,nan-TW")
@@ -87,7 +89,8 @@ def run_list(args) -> int:
     for col in ("id", "name", "tier", "skills", "languages", "role", "status"):
         table.add_column(col, no_wrap=True)
     for prof, st in rows:
-        table.add_row(prof.id, prof.name, prof.tier, ",".join(prof.skills), ",".join(prof.languages), prof.role, st.status)
+        table.add_row(prof.id, prof.name, prof.tier, ",".join(prof.skills), ",".join(prof.languages), prof.role,
+                      st.status)
     Console().print(table if rows else "no agents yet: ivr agents add ID --name NAME --tier T1")
     return 0
 

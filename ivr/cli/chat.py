@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("chat", help="talk to a flow in text (#1 = DTMF key 1)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("flow", nargs="?", default="main", help="flow id in --flows, or a flow file path (default: main)")
-    p.add_argument("--flows", default=None, help="flows directory (default: ./flows if present, else the shipped flows)")
+    p.add_argument("--flows", default=None,
+                   help="flows directory (default: ./flows if present, else the shipped flows)")
     p.add_argument("--caller", default="0912345678", help="caller number (the demo bank knows 0912345678)")
     p.add_argument("--language", default="zh-TW", choices=["zh-TW", "nan-TW"])
     p.add_argument("--bank", default=None, help="demo bank SQLite file (default: ~/.cache/ivr/demo_bank.sqlite)")
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
         if line == "/quit":
             break
         if line == "/state":
-            out.write(json.dumps(conv.state.to_dict() if conv.state else None, ensure_ascii=False, indent=2) + "\n")
+            out.write(json.dumps(conv.state.shown() if conv.state else None, ensure_ascii=False, indent=2) + "\n")
             continue
         if not interactive:
             out.write(f"you> {line}\n")

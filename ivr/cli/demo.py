@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("demo", help="a whole demo call on the embedded default (no sound card needed)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="demo-call.wav", help="the bot's side of the call (default demo-call.wav)")
-    p.add_argument("--flows", default=None, help="flows directory (default: ./flows if present, else the shipped flows)")
+    p.add_argument("--flows", default=None,
+                   help="flows directory (default: ./flows if present, else the shipped flows)")
     p.add_argument("--engine", default=None, help="speech engine for every language (default: whisper for zh-TW)")
     p.add_argument("--records", default=None, help="call record database (default: a temporary one)")
     p.add_argument("--say", default=CALLER_SAYS, help=f"what the caller says at the menu (default {CALLER_SAYS})")

@@ -9,7 +9,8 @@ from ivr.paths import flows_dir as resolve_flows
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("graph", help="draw a flow as a Mermaid flowchart")
     p.add_argument("flow", help="flow id (in --flows) or a flow file path")
-    p.add_argument("--flows", default=None, help="flows directory (default: ./flows if present, else the shipped flows)")
+    p.add_argument("--flows", default=None,
+                   help="flows directory (default: ./flows if present, else the shipped flows)")
     p.add_argument("-o", "--output", help="write to this .mmd file instead of stdout")
     p.set_defaults(func=run)
 

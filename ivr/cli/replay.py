@@ -12,8 +12,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="WAV file: 8/16/44.1/48 kHz, 16-bit PCM, mu-law or A-law, mono or stereo")
     p.add_argument("--end-silence", type=int, default=700, metavar="MS",
                    help="silence that ends a speech turn, in ms (default 700)")
-    p.add_argument("--engine", choices=["whisper", "sphinx", "vosk"],
-                   help="also transcribe each speech turn with this engine and show the NLU's intent")
+    p.add_argument("--engine", metavar="ENGINE[:MODEL]",
+                   help="also transcribe each speech turn with this engine (whisper, sphinx, vosk; a model may be "
+                        "named: whisper:whisper-small) and show the NLU's intent")
     p.add_argument("--lang", default="zh-TW", choices=["zh-TW", "nan-TW"], help="language for --engine")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
@@ -22,10 +23,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def transcribe_rows(rows: list[dict], samples, rate: int, engine_name: str, language: str) -> None:
     """Add the transcript, confidence and intent to each speech row, in place."""
     from ivr.asr import load_engine
+    from ivr.errors import IvrError
     from ivr.nlu import Nlu
     from ivr.redact import redact
 
     engine = load_engine(engine_name)
+    if not engine.capabilities.free_speech:  # it would hear nothing but silence here
+        raise IvrError(f"{engine_name} hears only a dialog step's expected phrases, not free speech; "
+                       "use whisper or vosk", "ivr replay --engine")
     rec = engine.recognizer(rate)
     rec.set_expected(None, language)
     nlu = Nlu.load()

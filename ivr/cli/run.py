@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_call_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flow", default="main", help="flow to start at (default: main)")
-    p.add_argument("--flows", default=None, help="flows directory (default: ./flows if present, else the shipped flows)")
+    p.add_argument("--flows", default=None,
+                   help="flows directory (default: ./flows if present, else the shipped flows)")
     p.add_argument("--caller", default="", help="caller number (ANI) the flows see")
     p.add_argument("--language", default="zh-TW", choices=["zh-TW", "nan-TW"])
     p.add_argument("--engine", default=None,

@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--websocket", metavar="HOST:PORT", help="Twilio-compatible media stream listener")
     p.add_argument("--metrics", metavar="HOST:PORT", help="Prometheus /metrics and /healthz")
     p.add_argument("--desktop", metavar="HOST:PORT", help="the agent desktop web app")
-    p.add_argument("--flows", default=None, help="flows directory (default: ./flows if present, else the shipped flows)")
+    p.add_argument("--flows", default=None,
+                   help="flows directory (default: ./flows if present, else the shipped flows)")
     p.add_argument("--flow", default="main", help="flow every call starts at (default: main)")
     p.add_argument("--records", default="var/calls.sqlite3", help="call record database (default var/calls.sqlite3)")
     p.add_argument("--keep-audio", action="store_true", help="keep both sides of every call as WAV beside the records")
@@ -43,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bank", default=None, help="demo bank SQLite file")
     p.add_argument("--drain", type=float, default=30.0, help="seconds calls may run on after SIGTERM (default 30)")
     p.add_argument("--max-call", type=float, default=900.0, help="longest call in seconds (default 900)")
+    p.add_argument("--tts", default=None, help="prompt voice: kokoro (default), espeak, pyttsx3")
+    p.add_argument("--no-prewarm", action="store_true",
+                   help="do not render every static prompt into the TTS cache before taking calls")
     p.add_argument("--config", type=Path, default=None, metavar="FILE",
                    help="TOML settings: [session] timeouts, barge-in, hold, store outages (see ivr/settings.py)")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
@@ -90,7 +94,7 @@ async def serve(args: argparse.Namespace, out: TextIO) -> None:
     from ivr.transports import IvrServer
 
     services = build_services(args.flows, flow=args.flow, records_path=args.records, keep_audio=args.keep_audio,
-                              handoff_url=args.queue, bank_path=args.bank,
+                              handoff_url=args.queue, bank_path=args.bank, tts=args.tts,
                               engines=engine_selector(args.engine, not args.no_speculative, args.whisper_workers),
                               config=session_config(args.config, args.settings,
                                                     base={"max_call_seconds": args.max_call}),
@@ -104,6 +108,17 @@ async def serve(args: argparse.Namespace, out: TextIO) -> None:
         loaded = services.engines.preload()
         out.write(f"speech engines: {', '.join(f'{k} {v}' for k, v in sorted(loaded.items()))} "
                   f"({time.perf_counter() - t0:.1f} s)\n")
+        from ivr.prompts import PromptRenderer
+
+        # no caller waits in dead air for a prompt's first synthesis
+        if not args.no_prewarm and isinstance(services.prompts, PromptRenderer):
+            from ivr.prompts.prewarm import prewarm_flows
+            from ivr.session.outage import fallback_text
+
+            t0 = time.perf_counter()
+            n, made = await asyncio.to_thread(prewarm_flows, services.prompts, args.flows, (8000,),
+                                              (fallback_text(services.config.emergency_number),))
+            out.write(f"prompts: {n} static, {made} synthesized ({time.perf_counter() - t0:.1f} s)\n")
         server = IvrServer(services, drain_seconds=args.drain)
         try:
             where = await server.start({"audiosocket": args.audiosocket, "websocket": args.websocket}, args.metrics,

@@ -13,13 +13,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run every scenario under PATHS through the real call session on a virtual clock. "
                     "Exit 0 when all pass, 1 on any failure, 2 on unreadable input.",
     )
-    p.add_argument("paths", nargs="*", default=["audio_fixtures"], help="scenario files or directories (default: audio_fixtures)")
+    p.add_argument("paths", nargs="*", default=["audio_fixtures"],
+                   help="scenario files or directories (default: audio_fixtures)")
     p.add_argument("-k", dest="pattern", default=None, help="only scenarios whose name, file or tags contain this")
     p.add_argument("--junit", type=Path, default=None, help="write JUnit XML here (for CI)")
     p.add_argument("--html", type=Path, default=None, help="write a self-contained HTML report here")
     p.add_argument("--link-audio", action="store_true", help="HTML links caller audio files instead of embedding them")
     p.add_argument("--flows", type=Path, default=None, help="flows directory (default: ./flows)")
-    p.add_argument("--engine", default=None, help="force one speech engine for every scenario (whisper, sphinx, vosk, text)")
+    p.add_argument("--engine", default=None,
+                   help="force one speech engine for every scenario (whisper, sphinx, vosk, text)")
     p.add_argument("--tts", default="espeak",
                    help="prompt voice (default espeak: prompts are only timed in QA and it renders in milliseconds; "
                         "kokoro = the production voice, slower)")
@@ -77,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         def finished(r) -> None:
             mark = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "-"}[r.status]
             call = f" call {r.call_id}" if args.keep_records and r.call_id else ""
-            progress.console.print(f"[{styles[r.status]}]{mark}[/] {r.scenario.name} [dim]{r.wall_seconds:.1f}s{call}[/dim]")
+            progress.console.print(
+                f"[{styles[r.status]}]{mark}[/] {r.scenario.name} [dim]{r.wall_seconds:.1f}s{call}[/dim]")
             for f in (r.all_failures if r.status == "failed" else [r.message] if r.message else [])[:6]:
                 progress.console.print(f"    [dim]{f}[/dim]")
             progress.advance(task)
@@ -92,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
                          no_wrap=col == "scenario")
     for r in summary.results:
         lat = [t.latency_ms for t in r.turns if t.latency_ms is not None]
-        table.add_row(r.scenario.name, r.scenario.language, f"[{styles[r.status]}]{r.status}[/]", str(len(r.scenario.turns)),
-                      r.outcome or "-", r.handoff_queue or "-", f"{sum(lat) / len(lat):.0f} ms" if lat else "-",
+        table.add_row(r.scenario.name, r.scenario.language, f"[{styles[r.status]}]{r.status}[/]",
+                      str(len(r.scenario.turns)), r.outcome or "-", r.handoff_queue or "-",
+                      f"{sum(lat) / len(lat):.0f} ms" if lat else "-",
                       f"{r.wall_seconds:.1f}s")
     console.print(table)
     counts = {s: summary.count(s) for s in ("passed", "failed", "error", "skipped")}

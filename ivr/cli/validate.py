@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
 
     path = flows_dir(args.path)
     if args.write_schema is not None:
-        target = Path(args.write_schema) if args.write_schema else (path if path.is_dir() else path.parent) / "schema.json"
+        folder = path if path.is_dir() else path.parent
+        target = Path(args.write_schema) if args.write_schema else folder / "schema.json"
         write_schema(target)
         print(f"wrote {target}")
         return 0

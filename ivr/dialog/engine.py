@@ -352,7 +352,7 @@ class _Run:
         st = self.st
         turn: dict[str, Any] = {"t": ev.timestamp, "step": f"{st.flow}/{st.step}"}
         step = self.cur() if st.flow and st.step else None
-        hide = isinstance(step, CollectStep) and step.secret and st.waiting in ("input", "reenter")
+        hide = isinstance(step, CollectStep) and step.secret and st.waiting in ("input", "reenter", "validate")
         if ev.text:
             turn["text"] = "*" * len(ev.text) if hide else ev.text
         if ev.dtmf:
@@ -422,7 +422,8 @@ class _Run:
             st.intent = AGENT_INTENT
             turn["intent"] = AGENT_INTENT
 
-    def accept(self, step: CollectStep, value: Any, turn: dict[str, Any] | None = None, confirmed: bool = False) -> None:
+    def accept(self, step: CollectStep, value: Any, turn: dict[str, Any] | None = None,
+               confirmed: bool = False) -> None:
         st = self.st
         if step.confirm_by_reentry and not confirmed:
             return ask_again(self, step, value)

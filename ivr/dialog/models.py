@@ -80,7 +80,8 @@ class Rule(_Strict):
 
 class HandoffSpec(_Strict):
     queue: Literal["T1", "T2", "T3", "TQ"] = Field(description="T1 general, T2 technical, T3 complaints, TQ quality")
-    priority: int | list[Rule] = Field(0, description="a number, or rules: [{if: 'verified and balance >= 1000000', then: 8}, {else: 3}]")
+    priority: int | list[Rule] = Field(
+        0, description="a number, or rules: [{if: 'verified and balance >= 1000000', then: 8}, {else: 3}]")
     reason: str = Field(description="why the call goes to an agent (shown on the agent desktop)")
     prompt: Prompt | None = Field(None, description="said before the transfer")
 
@@ -130,7 +131,8 @@ class CollectStep(_StepBase):
     length: int | str | None = Field(None, description="digits: 4 or '4..12'")
     min_confidence: float = Field(0.45, ge=0, le=1)
     validation: Validation | None = Field(None, alias="validate")
-    confirm: Prompt | None = Field(None, description="yes/no question after the value is heard, e.g. '{amount:amount}，對嗎？'")
+    confirm: Prompt | None = Field(
+        None, description="yes/no question after the value is heard, e.g. '{amount:amount}，對嗎？'")
     confirm_by_reentry: Reentry | None = Field(
         None, description="ask for the value a second time and compare (a mismatch re-asks and counts as a retry); "
                           "the way to confirm a secret step, which is never read back")
@@ -146,7 +148,8 @@ class CollectStep(_StepBase):
     protective: bool = Field(
         False, description="an irreversible or protective decision (card block, PIN change, payment): only a clear "
                            "voice yes/no or key 1/2 decides; anything else asks again, then asks for keys, then "
-                           "hands off to an agent. Needs type yes_no or a confirm prompt; on_exhausted must be a handoff")
+                           "hands off to an agent. Needs type yes_no or a confirm prompt; "
+                           "on_exhausted must be a handoff")
 
     @model_validator(mode="after")
     def _protective(self) -> CollectStep:

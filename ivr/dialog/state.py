@@ -57,6 +57,17 @@ class DialogState:
     def copy(self) -> DialogState:
         return DialogState.from_dict(json.loads(json.dumps(self.to_dict(), default=str)))
 
+    def shown(self) -> dict[str, Any]:
+        """The state for a person to read (``ivr chat``'s /state): secret slots
+        and a secret value awaiting validation or re-entry are masked."""
+        d = self.to_dict()
+        d["slots"] = {k: ("****" if k in self.secret_slots and v is not None else v) for k, v in self.slots.items()}
+        last = self.turns[-1] if self.turns else {}
+        hidden = any(str(last.get(k, "")).strip("*") == "" and last.get(k) for k in ("text", "dtmf"))
+        if self.pending is not None and (self.waiting == "reenter" or hidden):
+            d["pending"] = "****"
+        return d
+
     def context(self) -> dict[str, Any]:
         """What an agent needs: who, verified how, what they wanted, what they said."""
         return {

@@ -45,7 +45,7 @@ class LimitedSafeLoader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
@@ -87,7 +87,7 @@ def safe_load_limited(path: Path, error: type[IvrError]) -> Any:
     """Plain data from a small YAML settings file, limits enforced."""
     text = read_limited(path, error)
     try:
-        return yaml.load(text, Loader=LimitedSafeLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=LimitedSafeLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         raise error(f"YAML syntax error: {e.problem or e.context}", f"{path}:{mark.line + 1 if mark else 0}") from None
@@ -133,7 +133,8 @@ def load_yaml_text(text: str, where: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)
     except TooDeep as e:
-        raise YamlLimitError(e.problem or "nested too deeply", f"{where}:{e.problem_mark.line + 1 if e.problem_mark else 1}") from None
+        line = e.problem_mark.line + 1 if e.problem_mark else 1
+        raise YamlLimitError(e.problem or "nested too deeply", f"{where}:{line}") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         # at end of file the useful place is where the unclosed construct began

@@ -51,7 +51,8 @@ class ContextBundle:
             raise HandoffError("call_id must be a non-empty string", "ContextBundle")
         for t in self.transcript:
             if not isinstance(t, TranscriptTurn):
-                raise HandoffError(f"transcript entries must be TranscriptTurn, got {type(t).__name__}", "ContextBundle.transcript")
+                raise HandoffError(f"transcript entries must be TranscriptTurn, got {type(t).__name__}",
+                                   "ContextBundle.transcript")
 
     @property
     def high_value(self) -> bool:
@@ -101,7 +102,8 @@ class ContextBundle:
         """The bundle as a dict with personal data masked, for logs and exports."""
         d = redact_obj(self.to_dict())
         d["caller_number"] = _mask_all(self.caller_number)
-        d["customer_name"] = (self.customer_name[:1] + "○" * (len(self.customer_name) - 1)) if self.customer_name else ""
+        name = self.customer_name
+        d["customer_name"] = (name[:1] + "○" * (len(name) - 1)) if name else ""
         d["customer_id"] = _mask_all(self.customer_id)
         # Slot values are what callers typed or said: IDs, card numbers, amounts.
         d["slots"] = {k: (redact(str(v)) if not isinstance(v, bool) else v) for k, v in self.slots.items()}
@@ -129,15 +131,18 @@ class ContextBundle:
                     note: str = "", started_at: float | None = None) -> ContextBundle:
         """Build from a dialog state (dict or object exposing language, slots,
         intent, verified, verified_by/verify_method, path, turns)."""
-        get = (lambda k, dflt=None: state.get(k, dflt)) if isinstance(state, Mapping) else (lambda k, dflt=None: getattr(state, k, dflt))
+        get = ((lambda k, dflt=None: state.get(k, dflt)) if isinstance(state, Mapping)
+               else (lambda k, dflt=None: getattr(state, k, dflt)))
         secret = frozenset(get("secret_slots") or ())
         turns = []
         for t in get("turns") or ():
-            tg = (lambda k, dflt=None, t=t: t.get(k, dflt)) if isinstance(t, Mapping) else (lambda k, dflt=None, t=t: getattr(t, k, dflt))
+            tg = ((lambda k, dflt=None, t=t: t.get(k, dflt)) if isinstance(t, Mapping)
+                  else (lambda k, dflt=None, t=t: getattr(t, k, dflt)))
             text = tg("text")
             if text is None:
                 continue
-            turns.append(TranscriptTurn(float(tg("at", tg("t", 0.0)) or 0.0), str(tg("speaker", "caller")), str(text), tg("confidence")))
+            turns.append(TranscriptTurn(float(tg("at", tg("t", 0.0)) or 0.0), str(tg("speaker", "caller")), str(text),
+                                        tg("confidence")))
         return cls(
             call_id=call_id,
             caller_number=caller_number,

@@ -28,11 +28,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ivr.dsn import mask_secrets
 from ivr.frames import Transfer
 from ivr.handoff import erlang
 from ivr.handoff.auth import PasswordPool, hash_password
 from ivr.handoff.bundle import ContextBundle
-from ivr.dsn import mask_secrets
 from ivr.handoff.errors import HandoffError, StateConflict, StoreError, UnknownTicket
 from ivr.handoff.models import (
     ABANDONED,
@@ -159,10 +159,12 @@ class HandoffService:
             priority = min(MAX_PRIORITY, priority + self.vip_boost)
         now = self.now()
         t = Ticket(id=uuid.uuid4().hex[:16], queue=queue, priority=priority, call_id=bundle.call_id,
-                   enqueued_at=now, queued_at=now, intent=bundle.intent, language=bundle.language, verified=bundle.verified)
+                   enqueued_at=now, queued_at=now, intent=bundle.intent, language=bundle.language,
+                   verified=bundle.verified)
         t = await self._io(self.store.add_ticket, t, bundle.to_dict(),
                            self._event("enqueued", ticket=t.id, queue=queue, priority=priority, call_id=bundle.call_id))
-        log.info("handoff queued", extra={"call_id": bundle.call_id, "ticket": t.id, "queue": queue, "priority": priority})
+        log.info("handoff queued",
+                 extra={"call_id": bundle.call_id, "ticket": t.id, "queue": queue, "priority": priority})
         self._notify()
         await self.dispatch()
         return t
@@ -211,7 +213,8 @@ class HandoffService:
         q = self._queue(queue)
         now = self.now()
         agents, events, waiting = await asyncio.gather(
-            self._io(self.store.agents), self._io(self.store.events, now - self.stats_window), self._io(self.store.waiting, queue))
+            self._io(self.store.agents), self._io(self.store.events, now - self.stats_window),
+            self._io(self.store.waiting, queue))
         staffed = sum(1 for p, s in agents if p.can_serve(queue) and s.status != AWAY)
         handles = [e["handle"] for e in events if e["type"] == "wrapped" and e.get("queue") == queue]
         arrivals = [e["at"] for e in events if e["type"] == "enqueued" and e.get("queue") == queue]
@@ -245,8 +248,8 @@ class HandoffService:
             t = await self._ticket(t.id)   # it may have started ringing meanwhile
             if t.status == OFFERED and t.offered_to:
                 # Hung up while ringing at an agent: free the agent too.
-                ok = await self._io(self.store.transition, t.id, {"status": [OFFERED], "offered_to": [t.offered_to]}, changes,
-                                    t.offered_to, {"status": [AGENT_OFFERED], "ticket": [t.id]},
+                ok = await self._io(self.store.transition, t.id, {"status": [OFFERED], "offered_to": [t.offered_to]},
+                                    changes, t.offered_to, {"status": [AGENT_OFFERED], "ticket": [t.id]},
                                     {"status": AVAILABLE, "since": now, "ticket": None}, ev)
         if ok:
             self._notify()
@@ -263,10 +266,11 @@ class HandoffService:
         if len(digits.lstrip("+")) < 6:
             raise HandoffError("callback number needs at least 6 digits", "request_callback")
         t = await self._ticket(ticket)
-        ok = await self._io(self.store.transition, t.id, {"status": [WAITING]}, {"callback_number": digits}, None, {}, {},
-                            self._event("callback_requested", ticket=t.id, queue=t.queue))
+        ok = await self._io(self.store.transition, t.id, {"status": [WAITING]}, {"callback_number": digits},
+                            None, {}, {}, self._event("callback_requested", ticket=t.id, queue=t.queue))
         if not ok:
-            raise StateConflict(f"handoff {t.id} is no longer waiting ({(await self._ticket(t.id)).status})", "request_callback")
+            now_status = (await self._ticket(t.id)).status
+            raise StateConflict(f"handoff {t.id} is no longer waiting ({now_status})", "request_callback")
         self._notify()
         return await self._ticket(t.id)
 
@@ -277,7 +281,8 @@ class HandoffService:
             call_id = outcome.get("call_id", call_id)
             outcome = outcome.get("outcome", "")
         if outcome not in CALL_OUTCOMES:
-            raise HandoffError(f"unknown call outcome {outcome!r} (one of {', '.join(CALL_OUTCOMES)})", "record_call_outcome")
+            raise HandoffError(f"unknown call outcome {outcome!r} (one of {', '.join(CALL_OUTCOMES)})",
+                               "record_call_outcome")
         await self._io(self.store.add_event, self._event("call_outcome", outcome=outcome, call_id=call_id))
 
     # -- agents -----------------------------------------------------------
@@ -291,7 +296,8 @@ class HandoffService:
             self._queue(s)
         if len(password) < 8:
             raise HandoffError("password must be at least 8 characters", f"agent {agent_id}")
-        prof = AgentProfile(agent_id, name, tier, skills, role, await self._io(hash_password, password), tuple(languages))
+        hashed = await self._io(hash_password, password)
+        prof = AgentProfile(agent_id, name, tier, skills, role, hashed, tuple(languages))
         existing = await self._io(self.store.agent_state, agent_id)
         await self._io(self.store.put_agent, prof, existing or AgentState(agent_id, AWAY, self.now()))
         return prof
@@ -303,12 +309,13 @@ class HandoffService:
         return await self._io(self.store.agents)
 
     async def agent(self, agent_id: str) -> tuple[AgentProfile, AgentState]:
-        prof, st = await asyncio.gather(self._io(self.store.get_agent, agent_id), self._io(self.store.agent_state, agent_id))
+        prof, st = await asyncio.gather(self._io(self.store.get_agent, agent_id),
+                                        self._io(self.store.agent_state, agent_id))
         if prof is None or st is None:
             raise HandoffError(f"no agent {agent_id!r}", self.store.url)
         return prof, st
 
-    async def login(self, agent_id: str, password: str) -> str | None:
+    async def login(self, agent_id: str, password: str, trusted: bool = False) -> str | None:
         """A session token, or None for a wrong id/password (same answer for both)."""
         prof = await self._io(self.store.get_agent, agent_id)
         if prof is None:
@@ -318,7 +325,7 @@ class HandoffService:
             return None
         # argon2 in its own bounded pool: calls never wait behind a login flood
         # (HasherBusy when full; the desktop answers 503).
-        if not await self.passwords.verify(prof.password_hash, password):
+        if not await self.passwords.verify(prof.password_hash, password, priority=trusted):
             return None
         token = secrets.token_urlsafe(32)
         await self._io(self.store.put_session, token, agent_id, self.now() + self.session_ttl)
@@ -424,7 +431,8 @@ class HandoffService:
             except Exception as e:  # a store hiccup must not stop routing
                 failing += 1
                 if failing == 1:  # once per outage, not a traceback a second
-                    store_down = isinstance(e, (OSError, StoreError)) or type(e).__module__.startswith(("redis", "sqlite3"))
+                    store_down = (isinstance(e, (OSError, StoreError))
+                                  or type(e).__module__.startswith(("redis", "sqlite3")))
                     log.error("handoff routing tick failed (%s: %s); retrying every %g s, counting failures",
                               type(e).__name__, mask_secrets(str(e))[:300], interval, exc_info=not store_down)
             await asyncio.sleep(interval)
@@ -509,8 +517,9 @@ class HandoffService:
         line = f"{agent_id} → {queue}: {note.strip()}" if note.strip() else f"{agent_id} → {queue}"
         notes = (t.notes + "\n" + line) if t.notes else line
         ok = await self._io(self.store.transition, t.id, {"status": [CONNECTED], "agent": [agent_id]},
-                            {"status": WAITING, "queue": queue, "queued_at": now, "offered_to": None, "offered_at": None,
-                             "agent": None, "accepted_at": None, "transfers": t.transfers + 1, "notes": notes},
+                            {"status": WAITING, "queue": queue, "queued_at": now, "offered_to": None,
+                             "offered_at": None, "agent": None, "accepted_at": None, "transfers": t.transfers + 1,
+                             "notes": notes},
                             agent_id, {"status": [BUSY], "ticket": [t.id]}, {"status": AGENT_WRAP_UP, "since": now},
                             self._event("transferred", ticket=t.id, queue=t.queue, to=queue, agent=agent_id))
         if not ok:
@@ -539,9 +548,10 @@ class HandoffService:
             waiting = await self._io(self.store.waiting, name)
             rows = []
             for i, t in enumerate(waiting, 1):
-                rows.append({"ticket": t.id, "position": i, "waited": round(now - t.enqueued_at, 1), "priority": t.priority,
-                             "intent": t.intent, "language": t.language, "verified": t.verified, "callback": t.is_callback,
-                             "overflowed_from": t.overflowed_from, "transfers": t.transfers})
+                rows.append({"ticket": t.id, "position": i, "waited": round(now - t.enqueued_at, 1),
+                             "priority": t.priority, "intent": t.intent, "language": t.language,
+                             "verified": t.verified, "callback": t.is_callback, "overflowed_from": t.overflowed_from,
+                             "transfers": t.transfers})
             q = self.queues[name]
             out.append({"name": name, "tier": q.tier, "description": q.description, "waiting": rows,
                         "ewt": _finite(await self.estimated_wait(name))})

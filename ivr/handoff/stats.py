@@ -27,9 +27,11 @@ def _ratio(a: int, b: int) -> float | None:
 
 def supervisor_stats(events: Iterable[Mapping[str, Any]], agents: list[tuple[AgentProfile, AgentState]],
                      live: list[Ticket], queues: Mapping[str, QueueConfig], now: float) -> dict[str, Any]:
-    per_q: dict[str, dict[str, Any]] = {q: {"answered": 0, "within": 0, "abandoned": 0, "handles": [], "waits": []} for q in queues}
-    per_a: dict[str, dict[str, Any]] = defaultdict(lambda: {"offered": 0, "accepted": 0, "replies": [], "wrapped": 0,
-                                                           "resolved": 0, "handles": [], "quality": [], "satisfaction": []})
+    per_q: dict[str, dict[str, Any]] = {q: {"answered": 0, "within": 0, "abandoned": 0, "handles": [], "waits": []}
+                                        for q in queues}
+    per_a: dict[str, dict[str, Any]] = defaultdict(lambda: {
+        "offered": 0, "accepted": 0, "replies": [], "wrapped": 0, "resolved": 0, "handles": [], "quality": [],
+        "satisfaction": []})
     outcomes: dict[str, int] = defaultdict(int)
     for e in events:
         kind, q = e["type"], per_q.get(e.get("queue", ""))

@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 # Longest phrases first so 毋是 wins over 是, 不對 over 對, 沒問題 over 沒.
 YES_NO: dict[str, tuple[tuple[str, bool], ...]] = {
     "zh-TW": (
@@ -42,15 +41,16 @@ YES_NO_NEUTRAL = ("麻煩你", "謝謝", "多謝", "感謝", "這樣", "按呢",
 
 # Words that make the answer unsure whatever else is said: the caller has not decided.
 HEDGES = ("應該", "可能", "大概", "也許", "或許", "好像", "不確定", "不知道", "不曉得", "不太確定", "想想",
-          "想一下", "考慮", "看情況", "等一下", "等等", "是嗎", "對嗎", "真的嗎", "毋知", "敢是")
+          "想一下", "考慮", "看情況", "等一下", "等等", "是嗎", "對嗎", "真的嗎", "沒差", "隨便", "無所謂", "毋知", "敢是")
 # (not 是不是 / 要不要: they are inside 不是不是 / 不要不要)
 # Openers said before the answer that carry nothing (longest first).
-LEAD_FILLERS = ("不好意思", "請問", "你好", "您好", "那個", "就是", "然後", "喂", "呃", "嗯", "欸", "誒", "唉", "蛤", "啊", "喔", "哦")
+LEAD_FILLERS = ("不好意思", "請問", "你好", "您好", "那個", "就是", "然後",
+                "喂", "呃", "嗯", "欸", "誒", "唉", "蛤", "啊", "喔", "哦")
 PARTICLES = "啦喔耶捏齁欸啊呀吧嘛咧囉哦噢"
 # Extra lead words beyond the lexicon in entities.YES_NO (colloquial Taiwan Mandarin).
 EXTRA_LEADS: tuple[tuple[str, bool], ...] = (
     ("暫時不要", False), ("還不要", False), ("先不要", False), ("不想", False), ("不必", False),
-    ("當然要", True), ("當然", True), ("麻煩你", True), ("嗯要", True),
+    ("當然要", True), ("當然", True), ("麻煩你", True),
 )
 # The answer's words that are clear on their own; without a comma after them,
 # a weak lead (要, 有) followed by other words is a request, not an answer.

@@ -25,6 +25,10 @@ SOUNDS_DATA = Path(__file__).with_name("data") / "sounds.yml"
 OUTCOMES = ("accept", "confirm", "reject")
 # A phonetic match this good (a key phrase heard by sound, 掛石 for 掛失) is worth a confirmation.
 PHONETIC_CONFIRM = 0.75
+# ... and only in a short answer; in a long sentence some syllables match something by chance.
+PHONETIC_MAX_CHARS = 10
+# A clause of a longer utterance decides it alone only this clearly ("不是，我是要查餘額").
+CLAUSE_OVERRIDE = 0.6
 # Clause boundaries as a recogniser writes them; a self-correction ("不是，我是要…") is a new clause.
 _CLAUSES = re.compile(r"[，,。．.！!？?、…;；]+")
 COMMANDS = ("agent", "repeat", "main_menu", "lang_zh", "lang_nan", "goodbye")
@@ -43,7 +47,8 @@ _KIND_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "amount": {"zh-TW": tuple(_DIGIT_WORDS) + ("兩", "十", "百", "千", "萬", "元", "塊"),
                "nan-TW": tuple(_DIGIT_WORDS) + ("兩", "十", "百", "千", "萬", "箍", "元")},
     "date": {"zh-TW": tuple(_DIGIT_WORDS) + ("十", "年", "月", "日", "號", "民國", "今天", "明天", "後天", "昨天"),
-             "nan-TW": tuple(_DIGIT_WORDS) + ("十", "年", "月", "日", "號", "民國", "今仔日", "明仔載", "後日", "昨昏")},
+             "nan-TW": tuple(_DIGIT_WORDS) + ("十", "年", "月", "日", "號", "民國",
+                                              "今仔日", "明仔載", "後日", "昨昏")},
     "taiwan_id": {lang: tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + tuple(_DIGIT_WORDS) for lang in LANGUAGES},
     "free_text": dict.fromkeys(LANGUAGES, ()),
 }
@@ -54,7 +59,7 @@ class Understanding:
     """What a closed-set step heard and what the dialog should do with it:
     ``accept`` the value, ``confirm`` it first ("請問您是要查詢餘額嗎？" — ``heard``
     is the key phrase recognised), or ``reject`` (reprompt; ``value`` is None)."""
-    value: Any
+    value: str | bool | int | dt.date | None
     confidence: float
     outcome: str      # one of OUTCOMES
     heard: str = ""
@@ -122,9 +127,11 @@ class Nlu:
         clauses = [c for c in (self._norm.clean(part) for part in _CLAUSES.split(text)) if c]
         if len(clauses) > 1:
             # "不是，我是要查餘額" / "我剛剛按錯了，我要找真人": the clause that carries the request
+            # A clause overrides the whole only when it is clearly a request on its own: a
+            # long ramble has some clause that looks a little like something.
             for clause in clauses:
                 r = self._classify_clean(clause, allowed)
-                if r.intent is not None and (best.intent is None or r.confidence > best.confidence):
+                if r.intent is not None and r.confidence >= max(CLAUSE_OVERRIDE, best.confidence):
                     best = r
         return best
 
@@ -159,7 +166,7 @@ class Nlu:
             return self._command_phrases[core]
         if clean in self._command_phrases:
             return self._command_phrases[clean]
-        if len(clean) > 10 or answers.judge(text, language, self._norm.fold).value is not None:
+        if len(clean) > 10 or answers.judge(text, language, self._norm.fold).reason == "clear":
             return None  # 沒有 / 不用了 answer a question; only the exact 沒有了 is goodbye
         result = self._classify_clean(clean, list(COMMANDS))
         if result.intent is None or result.confidence < self._command_threshold:
@@ -237,13 +244,14 @@ class Nlu:
         if result.intent is not None and result.confidence >= min_confidence:
             return Understanding(result.intent, result.confidence, "accept")
         label, score, phrase = self._phonetic.best(clean, [ALIASES.get(a, a) for a in allowed])
-        if label is not None and score >= PHONETIC_CONFIRM:
+        if label is not None and score >= (PHONETIC_CONFIRM if len(clean) <= PHONETIC_MAX_CHARS else 1.0):
             name = next(a for a in allowed if ALIASES.get(a, a) == label)
             prior = dict(result.ranking).get(name, 0.0)
             # below the accept line by construction: a sound-alike is confirmed, never accepted
             confidence = min(max(prior, 0.9 * min_confidence * score), 0.99 * min_confidence)
             return Understanding(name, round(confidence, 4), "confirm", phrase)
-        if result.intent is not None and result.confidence >= min_confidence * 0.6:
+        weak = result.confidence >= min_confidence * 0.6 and len(clean) <= 2 * PHONETIC_MAX_CHARS
+        if result.intent is not None and weak:
             return Understanding(result.intent, result.confidence, "confirm")
         return Understanding(None, result.confidence, "reject")
 

@@ -54,7 +54,7 @@ class PinyinTable:
 
 
 # Initials a recogniser (or a Taiwan accent) swaps for each other.
-_NEAR_INITIALS = ({"l", "n", "r"}, {"f", "h"}, {"b", "p"}, {"d", "t"}, {"g", "k"}, {"j", "z", "q", "c", "x", "s"})
+_NEAR_INITIALS = ({"l", "n", "r"}, {"f", "h"}, {"b", "p"}, {"d", "t"}, {"g", "k"}, {"j", "q", "x"}, {"z", "c", "s"})
 _INITIAL_LIST = ("z", "c", "s", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "y", "w")
 
 

@@ -28,14 +28,12 @@ class Example:
 
 
 def load_examples(path: str | Path) -> list[Example]:
+    from ivr.dialog.yaml_lines import read_limited
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NluDataError("training data file not found", str(path)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise NluDataError(f"cannot read training data: {err}", str(path)) from None
-    return parse_examples(text, str(path))
+    if not path.exists():
+        raise NluDataError("training data file not found", str(path))
+    return parse_examples(read_limited(path, NluDataError), str(path))
 
 
 def parse_examples(text: str, name: str) -> list[Example]:

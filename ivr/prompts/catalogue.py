@@ -83,15 +83,9 @@ class PromptCatalogue:
 
     @classmethod
     def load(cls, path: str | Path) -> PromptCatalogue:
-        import yaml
+        from ivr.dialog.yaml_lines import safe_load_limited
 
         p = Path(path)
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise PromptError(f"cannot read ({exc.strerror})", str(p)) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{p}:{mark.line + 1}" if mark else str(p)
-            raise PromptError(f"bad YAML ({getattr(exc, 'problem', exc)})", where) from None
+        # size, depth and NUL limits; a FIFO or /dev/zero is refused before reading
+        data = safe_load_limited(p, PromptError) or {}
         return cls.from_dict(data, str(p))

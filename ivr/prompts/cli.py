@@ -26,7 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--cache-dir", default=None, help="TTS cache (default ~/.cache/ivr/tts or $IVR_TTS_CACHE)")
     p.add_argument("--clips-dir", default=None, help="recorded Taiwanese number clips")
     p.add_argument("--text-only", action="store_true", help="print the verbalized text, do not synthesize")
-    p.add_argument("--prewarm", metavar="PROMPTS_YML", help="synthesize every text in this catalogue")
+    p.add_argument("--prewarm", metavar="PROMPTS_YML|FLOWS_DIR",
+                   help="synthesize every text in this catalogue, or every static prompt of a flows directory")
     p.set_defaults(func=run)
 
 
@@ -59,7 +60,14 @@ def run(args: argparse.Namespace) -> int:
 
     renderer = PromptRenderer(tts=args.engine, cache_dir=args.cache_dir, clips_dir=args.clips_dir)
     if args.prewarm:
-        texts = PromptCatalogue.load(args.prewarm).texts()
+        from pathlib import Path
+
+        if Path(args.prewarm).is_dir():
+            from ivr.prompts.prewarm import static_prompt_texts
+
+            texts = static_prompt_texts(args.prewarm)
+        else:
+            texts = PromptCatalogue.load(args.prewarm).texts()
         t0 = time.perf_counter()
         made = renderer.prewarm(texts, sample_rates=(args.rate,))
         print(f"{len(texts)} texts, {made} synthesized in {time.perf_counter() - t0:.1f} s "

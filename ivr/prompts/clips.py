@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ivr.prompts.errors import PromptError
+from ivr.prompts.errors import PromptError, VerbalizeError
 from ivr.prompts.verbalize_nan import verbalize_amount_nan, verbalize_number_nan
 from ivr.prompts.wavio import read_wav, resample
 
@@ -66,5 +66,7 @@ def number_clips(value: object, clips_dir: str | Path, sample_rate: int, *, lang
     else:
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value)
-        text = verbalize_number_nan(value)  # type: ignore[arg-type]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise VerbalizeError(f"not an integer: {value!r}", "cardinal")  # as ivr.prompts.numbers.cardinal says it
+        text = verbalize_number_nan(value)
     return concat_clips(_resolve(clips_dir, language, clip_names(text)), sample_rate, gap_ms)

@@ -39,7 +39,8 @@ class SayRenderer(Protocol):
 
 class PromptRenderer:
     """``tts``: an engine or its name (loaded lazily: cached prompts never load it).
-    ``cache_dir``: synthesized-audio cache keyed by engine, voice, settings, text and rate (default ``~/.cache/ivr/tts`` or $IVR_TTS_CACHE).
+    ``cache_dir``: synthesized-audio cache keyed by engine, voice, settings, text and rate
+    (default ``~/.cache/ivr/tts`` or $IVR_TTS_CACHE).
     ``clips_dir``: recorded number clips (``<clips_dir>/nan-TW/num/*.wav``).
     ``audio_dir``: base for relative recording paths in ``Say.audio``."""
 

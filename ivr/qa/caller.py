@@ -194,7 +194,8 @@ class ScenarioLine:
             if turn.barge_in_ms is not None:
                 if started is not None and now >= started + turn.barge_in_ms / 1000:
                     return
-            elif started is not None and not self.bot_speaking(now) and now - self._queued_until >= turn.pause_ms / 1000:
+            elif (started is not None and not self.bot_speaking(now)
+                  and now - self._queued_until >= turn.pause_ms / 1000):
                 return
             async for f in self._idle_frame():
                 yield f

@@ -70,7 +70,8 @@ def check_turn(t: TurnResult, exp: TurnExpect) -> None:
         if missing:
             f.append(f"prompt: expected {', '.join(missing)}, bot played {', '.join(t.prompts) or 'nothing'}")
     if exp.no_input is not None and t.no_input != exp.no_input:
-        f.append("expected no input to be detected" if exp.no_input else "expected input, but the bot timed out (no input)")
+        f.append("expected no input to be detected" if exp.no_input
+                 else "expected input, but the bot timed out (no input)")
     if exp.barged_in is not None and t.barged_in != exp.barged_in:
         f.append("expected the caller to barge in on the prompt" if exp.barged_in else "did not expect a barge-in")
 

@@ -77,24 +77,28 @@ def _view(r: ScenarioResult, out_dir: Path, embed: bool) -> dict:
         spec = sc.turns[t.index] if t.index < len(sc.turns) else None
         audio_path = sc.resolve(spec.audio) if spec is not None and spec.audio else None
         turns.append({
-            "index": t.index, "label": t.label, "transcript": redact(t.transcript), "dtmf": "*" * len(t.dtmf) if len(t.dtmf) > 5 else t.dtmf,
+            "index": t.index, "label": t.label, "transcript": redact(t.transcript),
+            "dtmf": "*" * len(t.dtmf) if len(t.dtmf) > 5 else t.dtmf,
             "diff": [(op, redact(s)) for op, s in _highlight(t, spec)],
             "expected_text": redact(t.expected_text), "cer": t.cer, "intent": t.intent, "command": t.command,
             "slots": {k: _fmt(v) for k, v in t.slots.items()}, "prompts": t.prompts,
             "prompt_texts": [redact(x) for x in t.prompt_texts if x], "latency_ms": t.latency_ms,
             "no_input": t.no_input, "failures": [redact(f) for f in t.failures],
-            "audio_src": _audio_src(t, sc.base_dir, out_dir, embed, audio_path) if t.kind in ("audio", "dtmf", "text") else "",
+            "audio_src": (_audio_src(t, sc.base_dir, out_dir, embed, audio_path)
+                          if t.kind in ("audio", "dtmf", "text") else ""),
         })
     return {
         "name": sc.name, "description": sc.description, "tags": sc.tags, "language": sc.language,
-        "engine": r.engine, "where": f"{_shown_path(sc.path)}:{sc.line or 1}", "status": r.status, "message": redact(r.message),
+        "engine": r.engine, "where": f"{_shown_path(sc.path)}:{sc.line or 1}", "status": r.status,
+        "message": redact(r.message),
         "failures": [redact(f) for f in r.failures], "turns": turns, "outcome": r.outcome, "queue": r.handoff_queue,
         "context": {k: _fmt(v) for k, v in r.handoff_context.items()},
         "wall_seconds": r.wall_seconds, "call_seconds": r.call_seconds,
     }
 
 
-def render_html(summary: RunSummary, out_dir: Path | None = None, embed_audio: bool = True, title: str = "ivr scenario report") -> str:
+def render_html(summary: RunSummary, out_dir: Path | None = None, embed_audio: bool = True,
+                title: str = "ivr scenario report") -> str:
     out_dir = out_dir or Path.cwd()
     order = {"failed": 0, "error": 1, "passed": 2, "skipped": 3}
     results = sorted(summary.results, key=lambda r: (order[r.status], r.scenario.name))
@@ -107,7 +111,8 @@ def render_html(summary: RunSummary, out_dir: Path | None = None, embed_audio: b
     )
 
 
-def write_html(summary: RunSummary, path: str | Path, embed_audio: bool = True, title: str = "ivr scenario report") -> Path:
+def write_html(summary: RunSummary, path: str | Path, embed_audio: bool = True,
+               title: str = "ivr scenario report") -> Path:
     """Write the report. ``embed_audio`` puts caller audio inline (one file to
     archive); otherwise audio files are linked relative to the report."""
     p = Path(path)

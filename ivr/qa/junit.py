@@ -49,10 +49,12 @@ def junit_xml(summary: RunSummary, suite_name: str = "ivr scenarios") -> ET.Elem
         )
         if r.status == "failed":
             fails = r.all_failures
-            el = ET.SubElement(case, "failure", message=redact(fails[0]) + (f" (+{len(fails) - 1} more)" if len(fails) > 1 else ""), type="ExpectationFailed")
+            more = f" (+{len(fails) - 1} more)" if len(fails) > 1 else ""
+            el = ET.SubElement(case, "failure", message=redact(fails[0]) + more, type="ExpectationFailed")
             el.text = redact("\n".join(fails))
         elif r.status == "error":
-            el = ET.SubElement(case, "error", message=redact(r.message.splitlines()[0] if r.message else "error"), type="ScenarioError")
+            first = r.message.splitlines()[0] if r.message else "error"
+            el = ET.SubElement(case, "error", message=redact(first), type="ScenarioError")
             el.text = redact(r.message)
         elif r.status == "skipped":
             ET.SubElement(case, "skipped", message=r.message)

@@ -17,9 +17,9 @@ relative to itself, that its scenarios may read::
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from ivr.errors import IvrError
 
@@ -66,9 +66,6 @@ class AudioPolicy:
         if st.st_size > self.max_bytes:
             raise ScenarioPathError(f"audio {path} is {st.st_size / 2**20:.0f} MB, over the "
                                     f"{self.max_bytes / 2**20:.0f} MB cap (--max-audio-mb)", where)
-
-    def check_required(self, path: Path, roots: Iterable[Path], where: str) -> None:
-        self._confined(path, roots, where)
 
     @staticmethod
     def _confined(path: Path, roots: Iterable[Path], where: str) -> Path:

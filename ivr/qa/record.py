@@ -100,9 +100,10 @@ def record_to_scenario(call_id: str, db: str | Path, out: str | Path, name: str 
             turn = {"silence_ms": NO_INPUT_SILENCE_MS}
         elif ev.get("dtmf") and not _masked(ev):
             turn = {"dtmf": ev["dtmf"]}
-        elif ev.get("dtmf"):
+        elif ev.get("dtmf") or ev.get("secret"):
             # Keys masked in the record (a PIN, or a long number the store
-            # redacted): only the person writing the test knows them.
+            # redacted), or a secret said aloud (its audio was kept as
+            # silence): only the person writing the test knows them.
             var = f"keys_{i + 1}"
             secret_vars[var] = ""
             turn = {"dtmf": "{" + var + "}"}

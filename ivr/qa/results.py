@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ivr.qa.scenario import Scenario
+from ivr.redact import redact
 
 Status = Literal["passed", "failed", "skipped", "error"]
 
@@ -108,7 +109,9 @@ def summary_dict(summary: RunSummary) -> dict[str, Any]:
             "outcome": r.outcome, "expected_outcome": r.scenario.expect.outcome, "queue": r.handoff_queue,
             "engine": r.engine, "wall_seconds": round(r.wall_seconds, 3), "call_seconds": round(r.call_seconds, 3),
             "turns": [{
-                "kind": t.kind, "line": t.line, "transcript": t.transcript, "dtmf": t.dtmf, "intent": t.intent,
+                # personal numbers masked as in the HTML report (and secret turns are '****' already)
+                "kind": t.kind, "line": t.line, "transcript": redact(t.transcript), "dtmf": redact(t.dtmf),
+                "intent": t.intent,
                 "command": t.command, "expected_intent": _expected(r.scenario, t.index, "intent"),
                 "reference": _hidden(_expected(r.scenario, t.index, "reference")) if t.secret
                 else _expected(r.scenario, t.index, "reference"),

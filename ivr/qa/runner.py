@@ -130,7 +130,8 @@ class Resources:
 
             flows = load_flows(self.flows_dir)
             if start not in flows.flows:
-                raise IvrError(f"no flow {start!r} in {self.flows_dir} (flows: {', '.join(sorted(flows.flows))})", "scenario flow")
+                raise IvrError(f"no flow {start!r} in {self.flows_dir} (flows: {', '.join(sorted(flows.flows))})",
+                               "scenario flow")
             self._dialogs[key] = Dialog(flows, self.nlu(), start=start)
         return self._dialogs[key]
 
@@ -249,7 +250,8 @@ async def _drive(clock: VirtualClock, task: asyncio.Task, executor: TrackingExec
     while not task.done():
         if time.monotonic() - wall0 > WALL_LIMIT_S or clock.now() > CALL_LIMIT_S:
             task.cancel()
-            raise IvrError(f"call did not end after {clock.now():.0f} s call time / {WALL_LIMIT_S:.0f} s wall", "runner")
+            raise IvrError(f"call did not end after {clock.now():.0f} s call time / {WALL_LIMIT_S:.0f} s wall",
+                           "runner")
         await asyncio.sleep(0)
         if task.done():
             break
@@ -333,7 +335,8 @@ def _build_turns(sc: Scenario, logs: list[TurnLog], record: Any, steps: list[Ste
         tr.transcript = " ".join(e.get("text", "") for e in rec if e.get("text")).strip()
         if turn_ev:
             tr.dtmf = "".join(e.get("dtmf", "") or "" for e in turn_ev)
-            tr.no_input = any(e.get("no_input") for e in turn_ev) and not any(e.get("text") or e.get("dtmf") for e in turn_ev)
+            heard = any(e.get("text") or e.get("dtmf") for e in turn_ev)
+            tr.no_input = any(e.get("no_input") for e in turn_ev) and not heard
             if not tr.transcript:
                 tr.transcript = " ".join(e.get("text", "") for e in turn_ev if e.get("text")).strip()
         # Barged in = the prompt playing when the caller started was cut short.
@@ -362,7 +365,8 @@ def _build_turns(sc: Scenario, logs: list[TurnLog], record: Any, steps: list[Ste
             tr.latency_ms = max(0.0, first - max(ends)) * 1000
         if spec.expect is not None:
             check_turn(tr, spec.expect)
-        tr.slots = {k: ("*" * len(str(v)) if k in tr.secret_slots and v is not None else v) for k, v in tr.slots.items()}
+        tr.slots = {k: ("*" * len(str(v)) if k in tr.secret_slots and v is not None else v)
+                    for k, v in tr.slots.items()}
         out.append(tr)
     return out
 
@@ -389,7 +393,8 @@ async def _run_call(sc: Scenario, res: Resources, executor: TrackingExecutor, wo
         selector = EngineSelector({NO_ENGINE: TextTurnEngine(None, script, NO_ENGINE)}, routes={}, fallback=NO_ENGINE)
     elif engine_name:
         real = await loop.run_in_executor(None, res.engine, engine_name, sc.model)
-        selector = EngineSelector({engine_name: TextTurnEngine(real, script, engine_name)}, routes={}, fallback=engine_name)
+        selector = EngineSelector({engine_name: TextTurnEngine(real, script, engine_name)}, routes={},
+                                  fallback=engine_name)
     else:
         def load(name: str) -> Any:
             return TextTurnEngine(res.engine(name), script, name)
@@ -426,15 +431,18 @@ async def _run_call(sc: Scenario, res: Resources, executor: TrackingExecutor, wo
     result.call_id = record.call_id
     result.call_seconds = clock.now()
     result.prompts = [e["key"] for e in record.prompts if not e.get("skipped")]
-    result.engine = ",".join(sorted({e.get("engine", "") for e in record.events if e["kind"] == "recognized"} - {""})) or (engine_name or "")
+    engines = {e.get("engine", "") for e in record.events if e["kind"] == "recognized"} - {""}
+    result.engine = ",".join(sorted(engines)) or (engine_name or "")
     bundle = None
     if handoff.enqueued:
         result.handoff_queue, bundle = handoff.enqueued[-1]
-        result.handoff_context = {k: bundle[k] for k in ("language", "verified", "verified_by", "intent", "slots", "reason", "path")
+        result.handoff_context = {k: bundle[k] for k in ("language", "verified", "verified_by", "intent", "slots",
+                                                         "reason", "path")
                                   if k in bundle}
     result.turns = _build_turns(sc, line.logs, record, dialog.steps, rate, wav_bytes)
     final_state = dialog.steps[-1].state if dialog.steps else {}
-    errors = [e for e in record.events if e["kind"] == "action" and e.get("name") == "hangup" and e.get("reason") == "error"]
+    errors = [e for e in record.events
+              if e["kind"] == "action" and e.get("name") == "hangup" and e.get("reason") == "error"]
     if record.end_reason == "error" and not errors:
         result.failures.append("the call ended in an error (see logs)")
     check_call(result, sc.expect, final_state, bundle, record.language)

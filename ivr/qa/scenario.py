@@ -34,7 +34,8 @@ class TurnExpect(_Strict):
     reference: str | None = Field(None, description="what the caller really said, for CER")
     cer_below: float | None = Field(None, gt=0, le=1)
     intent: str | None = None
-    command: str | None = Field(None, description="global command heard: agent, repeat, main_menu, lang_zh, lang_nan, goodbye")
+    command: str | None = Field(
+        None, description="global command heard: agent, repeat, main_menu, lang_zh, lang_nan, goodbye")
     slots: dict[str, object] | None = None
     prompt: str | list[str] | None = Field(None, description="prompt key(s) the bot played in answer")
     no_input: bool | None = None
@@ -135,7 +136,8 @@ class Scenario(_Strict):
     xfail_strict: bool = Field(
         True, description="false only where the xfail's outcome is not deterministic (say why in xfail): "
                           "then passing is reported but does not fail the run")
-    vars: dict[str, str] = Field(default_factory=dict, description="keys used as {name} in dtmf turns (test PINs, dates)")
+    vars: dict[str, str] = Field(default_factory=dict,
+                                 description="keys used as {name} in dtmf turns (test PINs, dates)")
     turns: list[Turn] = Field(min_length=1)
     expect: CallExpect = Field(default_factory=CallExpect)
     # Set by the loader, not the file.

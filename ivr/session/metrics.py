@@ -20,7 +20,8 @@ class SessionMetrics:
         self.calls_active = Gauge("ivr_calls_active", "Calls in progress", registry=r)
         self.calls = Counter("ivr_calls", "Calls finished, by outcome", ["outcome"], registry=r)
         self.turn_latency = Histogram(
-            "ivr_turn_latency_seconds", "End of caller speech to first reply audio", buckets=_LATENCY_BUCKETS, registry=r)
+            "ivr_turn_latency_seconds", "End of caller speech to first reply audio", buckets=_LATENCY_BUCKETS,
+            registry=r)
         self.recognizer_rtf = Histogram(
             "ivr_recognizer_rtf", "Recognizer decode time / audio time, per utterance", ["engine"],
             buckets=_RTF_BUCKETS, registry=r)

@@ -13,8 +13,9 @@ import math
 import sqlite3
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -138,7 +139,7 @@ class OutageLine:
         self.retry_for, self.retry_every, self.grace, self.store = retry_for, retry_every, grace, store
         self.outages = 0  # times this call had to wait on the store
 
-    async def _settle(self, task: "asyncio.Future[Any]", seconds: float) -> None:
+    async def _settle(self, task: asyncio.Future[Any], seconds: float) -> None:
         sleep = asyncio.ensure_future(self.clock.sleep(seconds))
         try:
             await asyncio.wait({task, sleep}, return_when=asyncio.FIRST_COMPLETED)
@@ -150,8 +151,9 @@ class OutageLine:
         from ivr.frames import Say
 
         deadline = self.clock.now() + self.retry_for
-        attempt: asyncio.Future[T] | None = asyncio.ensure_future(op())
-        await self._settle(attempt, self.grace)
+        first: asyncio.Future[T] = asyncio.ensure_future(op())
+        await self._settle(first, self.grace)
+        attempt: asyncio.Future[T] | None = first
         told = False
         try:
             while True:
@@ -184,10 +186,30 @@ class OutageLine:
                 attempt.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
-def _late(fut: "asyncio.Future[Any]", late: Callable[[Any], Awaitable[Any]]) -> None:
+def _late(fut: asyncio.Future[Any], late: Callable[[Any], Awaitable[Any]]) -> None:
     """An operation we gave up on succeeded after all (e.g. a ticket for a
     caller who was already told to call back): undo it."""
     if fut.cancelled() or fut.exception() is not None:
         return
     task = asyncio.ensure_future(late(fut.result()))
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+async def with_hold_tone(work: Awaitable[T], clock: Any, tone: Callable[[float], Awaitable[Any]],
+                         grace: float = 0.3, chunk: float = 0.5) -> T:
+    """Await ``work`` (a prompt being synthesized); if it is not ready within
+    ``grace`` seconds, play the hold tone in ``chunk``-second pieces until it
+    is, so a cold TTS cache is heard as 'please hold', not as a dead line."""
+    task = asyncio.ensure_future(work)
+    sleep = asyncio.ensure_future(clock.sleep(grace))
+    try:
+        await asyncio.wait({task, sleep}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleep.cancel()
+    try:
+        while not task.done():
+            await tone(chunk)
+    except BaseException:
+        task.cancel()
+        raise
+    return task.result()

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from ivr.audio.base import AudioSink
+from ivr.clock import Clock
 from ivr.frames import AudioFrame
 
 FRAME_MS = 20
@@ -27,7 +28,7 @@ class Played:
 
 
 class Playback:
-    def __init__(self, sink: Any, clock: Any, on_audio: Callable[[AudioFrame], None] | None = None) -> None:
+    def __init__(self, sink: AudioSink, clock: Clock, on_audio: Callable[[AudioFrame], None] | None = None) -> None:
         self.sink = sink
         self.clock = clock
         self.on_audio = on_audio

@@ -212,8 +212,8 @@ class CallRecordStore:
         if record.outcome not in OUTCOMES:
             raise ValueError(f"call record {record.call_id}: outcome {record.outcome!r} not in {OUTCOMES}")
         self._exec(
-            "UPDATE calls SET ended_wall=?, duration=?, outcome=?, end_reason=?, language=?, caller_audio=?, bot_audio=? "
-            "WHERE call_id=?",
+            "UPDATE calls SET ended_wall=?, duration=?, outcome=?, end_reason=?, language=?, caller_audio=?, "
+            "bot_audio=? WHERE call_id=?",
             (record.ended_wall, record.duration, record.outcome, record.end_reason, record.language,
              record.caller_audio, record.bot_audio, record.call_id),
         )
@@ -236,7 +236,8 @@ class CallRecordStore:
                 "caller_audio, bot_audio FROM calls WHERE call_id=?", (call_id,)).fetchone()
             if row is None:
                 return None
-            evs = self._db.execute("SELECT t, kind, data FROM events WHERE call_id=? ORDER BY seq", (call_id,)).fetchall()
+            evs = self._db.execute("SELECT t, kind, data FROM events WHERE call_id=? ORDER BY seq",
+                                   (call_id,)).fetchall()
         rec = CallRecord(*row)
         rec.events = [{"kind": k, "t": t, **json.loads(d)} for t, k, d in evs]
         return rec

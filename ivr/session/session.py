@@ -40,7 +40,7 @@ from ivr.session.decoding import TurnDecoder
 from ivr.session.engines import CallRecognizers, EngineSelector
 from ivr.session.hearing import CallerInput, HungUp, Utterance
 from ivr.session.metrics import SessionMetrics
-from ivr.session.outage import FALLBACK_KEY, OutageLine, fallback_text, hold_tone
+from ivr.session.outage import FALLBACK_KEY, OutageLine, fallback_text, hold_tone, with_hold_tone
 from ivr.session.playback import Playback
 from ivr.session.records import CallRecord, CallRecordStore, RecordStore, RecordWriter
 from ivr.session.transfer import QueueLink
@@ -269,7 +269,9 @@ class CallSession:
         if self._skip_prompts and action.interruptible:
             self._event("prompt", key=action.key, text=action.text, duration=None, heard=0.0, skipped=True)
             return
-        samples = await self.offload(self.prompts.render, action, self.sink.sample_rate)
+        # a prompt still being synthesized (cold cache) plays the hold tone, not dead air
+        samples = await with_hold_tone(self.offload(self.prompts.render, action, self.sink.sample_rate), self.clock,
+                                       self._hold_tone)
         self._barge.clear()
         started, played_before = self.clock.now(), self.sink.played_seconds
         duration = len(samples) / self.sink.sample_rate

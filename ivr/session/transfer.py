@@ -17,7 +17,9 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ivr.clock import Clock
 from ivr.frames import Say, Transfer
+from ivr.handoff.call_side import CallHandoff
 
 # ticket statuses (ivr.handoff.models): an agent has the call / the ticket left the queue without one
 TAKEN_STATES = frozenset({"connected", "wrap_up", "done"})
@@ -59,7 +61,7 @@ class Hold:
     """Waits on the queue; ``say`` plays one announcement (the session's
     prompt path, so it is recorded like any other prompt)."""
 
-    def __init__(self, handoff: Any, clock: Any, say: Callable[[Say], Awaitable[Any]],
+    def __init__(self, handoff: CallHandoff, clock: Clock, say: Callable[[Say], Awaitable[Any]],
                  announce_every: float = 30.0, poll_every: float = 1.0, max_hold: float = 1800.0,
                  outage: Any = None) -> None:
         self.outage = outage  # ivr.session.outage.OutageLine: rides out a store outage with the caller
@@ -110,7 +112,8 @@ class Hold:
 
 
 # session outcomes -> ivr.handoff.CALL_OUTCOMES (the bot-containment figures)
-HANDOFF_OUTCOMES = {"self_served": "contained", "handed_off": "transferred", "abandoned": "abandoned", "failed": "failed"}
+HANDOFF_OUTCOMES = {"self_served": "contained", "handed_off": "transferred", "abandoned": "abandoned",
+                    "failed": "failed"}
 
 
 class QueueLink:
@@ -118,7 +121,7 @@ class QueueLink:
     the queue when the caller hangs up on hold, report the call's outcome.
     ``event(kind, **data)`` writes to the call record."""
 
-    def __init__(self, handoff: Any, clock: Any, event: Callable[..., None], *, call_id: str, caller: str,
+    def __init__(self, handoff: CallHandoff, clock: Clock, event: Callable[..., None], *, call_id: str, caller: str,
                  started_wall: float) -> None:
         self.handoff = handoff
         self.clock = clock

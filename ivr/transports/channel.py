@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from ivr.audio.framing import Framer
+from ivr.clock import Clock
 from ivr.frames import AudioFrame, DtmfDigit
 
 _END = object()
@@ -25,7 +26,7 @@ class StreamSource:
     """``max_queued`` frames (60 s) may wait for the session; beyond that a
     peer is sending faster than real time and the excess is dropped."""
 
-    def __init__(self, sample_rate: int, clock: Any, max_queued: int = 3000) -> None:
+    def __init__(self, sample_rate: int, clock: Clock, max_queued: int = 3000) -> None:
         self.sample_rate = sample_rate
         self.clock = clock
         self.max_queued = max_queued
@@ -67,7 +68,7 @@ class PacedSink:
     """``send(frame)`` delivers one frame to the far end (may be async).
     ``lookahead`` seconds may be queued before ``write`` waits."""
 
-    def __init__(self, send: Callable[[AudioFrame], Awaitable[None] | None], sample_rate: int, clock: Any,
+    def __init__(self, send: Callable[[AudioFrame], Awaitable[None] | None], sample_rate: int, clock: Clock,
                  lookahead: float = 0.06, on_clear: Callable[[], Any] | None = None) -> None:
         self.send = send
         self.sample_rate = sample_rate

@@ -36,7 +36,7 @@ async def _respond(writer: asyncio.StreamWriter, status: str, ctype: str, body: 
                  "Connection: close\r\n\r\n".encode() + body)
     try:
         await asyncio.wait_for(writer.drain(), HTTP_HEAD_TIMEOUT)  # a client that never reads is dropped too
-    except asyncio.TimeoutError:
+    except TimeoutError:
         writer.transport.abort()
 
 
@@ -132,7 +132,7 @@ class IvrServer:
         try:
             try:
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_HEAD_TIMEOUT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await _respond(writer, "408 Request Timeout", "text/plain", b"request head too slow\n")
                 return
             except (asyncio.LimitOverrunError, asyncio.IncompleteReadError):

@@ -20,15 +20,21 @@ def test_taiwanese_closed_set_on_real_speech(sphinx_engine, taiwanese_real):
     assert len(rows) == 33
     rec = sphinx_engine.recognizer(16000)
     rec.set_expected([s for _, s in rows], language="nan-TW")
-    right = 0
+    heard = accepted = wrong = 0
     for i, s in rows:
         x, rate = read_pcm(taiwanese_real / f"{i}.wav")
         feed(rec, x, rate)
         t = rec.finish()
         assert t.is_final and t.engine == "sphinx"
         assert t.text in {s for _, s in rows} | {""}  # never outside the grammar
-        right += t.text == s
-    assert right >= 27, f"{right}/33"
+        heard += rec.last.heard == s
+        accepted += t.text == s
+        wrong += t.text not in ("", s)
+    # the grammar's best answer (before rejection) was 28/33 when measured; the
+    # rejection threshold is set for short phrases, so some long sentences are
+    # re-asked, and no wrong sentence may be accepted
+    assert heard >= 27, f"{heard}/33"
+    assert accepted >= 22 and wrong == 0, (accepted, wrong)
 
 
 def test_mandarin_grammar_on_real_speech(sphinx_engine, mandarin_real):

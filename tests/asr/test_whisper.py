@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivr.asr import cer, to_simplified
+from ivr.asr import char_errors, to_simplified
 from ivr.asr.text import to_traditional
 
 from .helpers import feed, read_pcm
@@ -29,7 +29,7 @@ def test_real_mandarin_cer_under_bound(whisper_engine, mandarin_real):
         # Traditional output: converting to Traditional again changes nothing
         assert t.text == to_traditional(t.text)
         assert t.text != to_simplified(t.text) or not any("\u4e00" <= c <= "\u9fff" for c in t.text)
-        e, n = cer(t.text, refs[f])
+        e, n = char_errors(refs[f], t.text)
         errs, total = errs + e, total + n
     assert total > 40
     assert errs / total <= 0.20, f"CER {errs}/{total}"
@@ -42,7 +42,7 @@ def test_8k_input_is_resampled(whisper_engine, mandarin_real):
     rec = whisper_engine.recognizer(8000)
     feed(rec, resample(x, rate, 8000), 8000)
     t = rec.finish()
-    e, n = cer(t.text, "一二线城市虽然也处于调整中")
+    e, n = char_errors("一二线城市虽然也处于调整中", t.text)
     assert e / n <= 0.3, t.text
 
 
@@ -53,7 +53,7 @@ def test_silence_gives_empty_final_and_next_turn_is_clean(whisper_engine, mandar
     assert t.text == "" and t.confidence == 0.0
     x, rate = read_pcm(mandarin_real / "fr_IT0011W0001.wav")
     feed(rec, x, rate)
-    assert cer(rec.finish().text, "换一首歌")[0] <= 1
+    assert char_errors("换一首歌", rec.finish().text)[0] <= 1
 
 
 def test_speculative_decode_matches_plain(whisper_engine, mandarin_real):
@@ -76,8 +76,8 @@ def test_expected_phrases_steer_the_decode(whisper_engine, mandarin_real):
     ref = "广州市房地产中介协会分析"
     rec = whisper_engine.recognizer(rate)
     feed(rec, x, rate)
-    free = cer(rec.finish().text, ref)[0]
+    free = char_errors(ref, rec.finish().text)[0]
     rec.set_expected(["廣州市房地產中介協會分析", "我要查餘額", "轉接專人"])
     feed(rec, x, rate)
-    hinted = cer(rec.finish().text, ref)[0]
+    hinted = char_errors(ref, rec.finish().text)[0]
     assert hinted <= free and hinted <= 1, (free, hinted)

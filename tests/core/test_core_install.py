@@ -28,7 +28,7 @@ BLOCKER = textwrap.dedent(f"""
 @pytest.fixture
 def core_only(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "sitecustomize.py").write_text(BLOCKER, encoding="utf-8")
-    return {**os.environ, "PYTHONPATH": str(tmp_path)}
+    return {**os.environ, "PYTHONPATH": str(tmp_path), "IVR_TTS_CACHE": str(tmp_path / "tts")}
 
 
 def run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -83,6 +83,10 @@ def test_prompt_naming_a_secret_slot_is_a_file_line_error(tmp_path):
     ]
     with pytest.raises(FlowError, match=r"main.yaml:9: step 'ask_pin': a secret step cannot use 'confirm'"):
         load_flows(tmp_path)
+    from .test_validate import _ivr
+
+    r = _ivr("validate", str(tmp_path), "--no-backends")
+    assert r.returncode == 1 and f"{where}/main.yaml:13: step 'tell': a prompt says secret slot 'pin'" in r.stdout
 
 
 def test_a_slot_is_secret_by_its_step_not_by_its_name(tmp_path):
@@ -144,3 +148,16 @@ def test_reentry_mismatch_retries_then_agent_without_the_secret(tmp_path, fake_n
     ctx = repr(st.context())
     for secret in ("1357", "1358", "2468", "2469"):
         assert secret not in ctx
+
+
+def test_chat_state_dump_masks_the_secret(tmp_path):
+    from .test_chat_cli import _chat
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    _write(flows, "main.yaml", PIN_FLOW)
+    r = _chat(["main", "--flows", str(flows)], ["#1357", "/state"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "請再輸入一次" in r.stdout and '"waiting": "reenter"' in r.stdout
+    assert '"pending": "****"' in r.stdout and '"secret_slots": [\n    "code"' in r.stdout
+    assert "1357" not in r.stdout.replace("#1357", "")  # only the line the tester typed

@@ -46,3 +46,23 @@ def test_from_dialog_state_dict():
     assert (b.language, b.intent, b.verified, b.verified_by, b.path) == ("nan-TW", "report_card_loss", True, "pin",
                                                                           ("main.menu", "card.loss"))
     assert b.transcript[0].text == "卡片毋見矣"
+
+
+def test_secret_slots_never_enter_the_bundle_and_agents_see_a_masked_id():
+    from ivr.dialog import DialogState
+
+    st = DialogState(call_id="c7", language="zh-TW", intent="reset_password", verified=True, verify_method="pin",
+                     slots={"id_number": "A123456789", "pin": "7319", "new_pin": "8642", "amount": 5000},
+                     secret_slots=["pin", "new_pin"],
+                     turns=[{"t": 1.0, "step": "verify/ask_id", "text": "我的身分證是A123456789"},
+                            {"t": 5.0, "step": "verify/ask_pin", "dtmf": "****"}])
+    b = ContextBundle.from_dialog(st, call_id="c7", caller_number="0912345678", reason="verification_failed")
+    stored = json.dumps(b.to_dict(), ensure_ascii=False)  # what the queue stores keep
+    assert "7319" not in stored and "8642" not in stored and set(b.slots) == {"id_number", "amount"}
+    view = b.agent_view()  # what the desktop shows
+    assert view["slots"] == {"id_number": "A12****789", "amount": 5000}
+    assert view["transcript"][0]["text"] == "我的身分證是A12****789"
+    assert view["verified"] is True and view["verified_by"] == "pin" and view["caller_number"] == "0912345678"
+    assert "A123456789" not in json.dumps(view, ensure_ascii=False)
+    # the customer id of a bank that uses the national id is masked the same way
+    assert ContextBundle(call_id="c8", customer_id="A123456789").agent_view()["customer_id"] == "A12****789"

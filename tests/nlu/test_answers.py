@@ -26,6 +26,7 @@ def test_clear_no_with_its_reason(nlu, text):
 
 @pytest.mark.parametrize("text", [
     "應該是吧", "可能吧", "我不確定", "等一下", "我想想", "好像是", "大概吧", "不知道耶", "是嗎", "應該可以吧",
+    "沒差啦", "隨便",
     "好，不用了",            # yes then no: ask again
     "是，不要掛失",
     "不要，趕快幫我停卡",

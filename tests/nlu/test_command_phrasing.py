@@ -13,7 +13,8 @@ import pytest
     ("轉人工啦", "agent"), ("我要找真人", "agent"), ("幫我接客服人員", "agent"), ("我不想跟機器人講話", "agent"),
     ("那個，我要找你們的人", "agent"),
     ("我聽不懂國語，講台語", "lang_nan"), ("可以講台語嗎", "lang_nan"), ("說華語好嗎", "lang_zh"),
-    ("閣講一擺", "repeat"),
+    ("閣講一擺", "repeat"), ("可以重複嗎", "repeat"),
+    ("沒有了，再見", "goodbye"),            # a no with a goodbye after it is the goodbye
 ])
 def test_commands_in_natural_phrasing(nlu, text, command):
     assert nlu.commands(text, "zh-TW") == command
@@ -22,6 +23,7 @@ def test_commands_in_natural_phrasing(nlu, text, command):
 @pytest.mark.parametrize("text", [
     "你說我的餘額是多少", "我想說一下我的卡不見了", "重新設定密碼", "我再查一次餘額", "我剛剛已經說過了",
     "那個專員態度很差我要投訴", "先不要，等我確認一下再說", "我改天再說", "是我本人沒錯",
+    "上個月的手續費被重複扣款，打了三次電話都沒有人處理",   # 重複 inside a complaint
 ])
 def test_sentences_with_command_words_are_not_commands(nlu, text):
     assert nlu.commands(text, "zh-TW") is None

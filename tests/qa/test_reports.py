@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ivr.qa import RunSummary, ScenarioResult, TurnResult, cer, parse_scenario, render_html, write_junit
 from ivr.asr.scoring import diff_ops
+from ivr.qa import RunSummary, ScenarioResult, TurnResult, cer, parse_scenario, render_html, write_junit
 from ivr.qa.expect import check_turn
 from ivr.qa.scenario import TurnExpect
 
@@ -16,9 +16,9 @@ SC = "name: {name}\nturns:\n  - dtmf: '1'\n  - audio: a.wav\n    expect: {{refer
 
 
 def _summary(tmp_path: Path) -> RunSummary:
-    from ivr.qa.audio_api import audio_api
+    from ivr.audio.wav import wav_bytes
 
-    wav = audio_api("wav_bytes")(np.zeros(800, np.int16), 8000)
+    wav = wav_bytes(np.zeros(800, np.int16), 8000)
     results = []
     for name, status in [("ok_one", "passed"), ("bad_one", "failed"), ("skip_one", "skipped"), ("err_one", "error")]:
         sc = parse_scenario(SC.format(name=name), tmp_path / f"{name}.yaml")

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from ivr.handoff import HandoffService, create_app
 from ivr.handoff.store.sqlite_store import SqliteStore
 from ivr.log import setup_logging
-from ivr.qa import RunOptions, run_scenarios, write_html, write_junit
+from ivr.qa import RunOptions, record_to_scenario, run_scenarios, write_html, write_junit
 from ivr.qa import runner as qa_runner
 from ivr.qa.results import summary_dict
 
@@ -192,6 +193,13 @@ def test_pin_reset_and_failed_pins_leave_no_secret_anywhere(tmp_path, monkeypatc
     assert cached and cached <= {renderer._key(t, rate) for t in texts for rate in (8000, 16000)}
     artefacts["prompts said and cached"] = "\n".join(sorted(texts))
     artefacts["prompt cache names"] = "\n".join(sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "tts").rglob("*")))
+
+    # `ivr record` turns a stored call into a scenario: the secret turns become blanks for the tester to fill
+    reset = next(r for r in summary.results if r.scenario.name == "secret_reset")
+    recorded = record_to_scenario(reset.call_id, tmp_path / "calls.sqlite3", tmp_path / "recorded" / "reset.yaml")
+    artefacts["recorded scenario"] = recorded.read_text(encoding="utf-8")
+    # (keys_3 is the Taiwan ID: the record store redacts long numbers too)
+    assert yaml.safe_load(artefacts["recorded scenario"])["vars"] == {f"keys_{i}": "" for i in (3, 4, 5, 6)}
 
     leaks = {name: _leaks(text, secrets) for name, text in artefacts.items()}
     assert {k: v for k, v in leaks.items() if v} == {}

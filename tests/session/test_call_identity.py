@@ -140,3 +140,26 @@ async def test_recovery_survives_an_unreachable_queue(tmp_path):
     done = await recover_interrupted(CallRecordStore(calls), Down())
     assert done.calls == ["gone"] and done.withdrawn == []
     assert CallRecordStore(calls).get("gone").outcome == "interrupted"
+
+
+async def test_services_recover_at_start_up(tmp_path):
+    """What ``ivr serve`` runs before it takes calls."""
+    from ivr.session.factory import CallServices
+
+    calls, queue = tmp_path / "calls.sqlite3", tmp_path / "queue.sqlite3"
+    svc = HandoffService(SqliteStore(queue))
+    from ivr.handoff import ContextBundle
+
+    ticket = await svc.enqueue(ContextBundle(call_id="crashed"), "T1")
+    CallRecordStore(calls).close()
+    import socket
+    with sqlite3.connect(calls) as db:
+        db.execute("INSERT INTO calls (call_id, started_wall, owner) VALUES ('crashed', 0, ?)",
+                   (f"{socket.gethostname()}|old-boot|123|1",))
+        db.execute("INSERT INTO events (call_id, seq, t, kind, data) VALUES ('crashed', 0, 9.5, 'transfer', ?)",
+                   (json.dumps({"ticket": ticket.id, "queue": "T1"}),))
+    services = CallServices(engines=None, dialog=None, prompts=None, handoff=svc, records=CallRecordStore(calls))
+    done = await services.recover()
+    assert done.calls == ["crashed"] and done.withdrawn == [ticket.id]
+    assert (await svc.status(ticket.id)).status == "cancelled"
+    assert services.records.get("crashed").outcome == "interrupted"

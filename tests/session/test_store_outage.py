@@ -19,7 +19,7 @@ import pytest
 from ivr.clock import RealClock, VirtualClock
 from ivr.frames import DtmfDigit
 from ivr.log import setup_logging
-from ivr.session import CallRecordStore, SessionConfig, SessionMetrics
+from ivr.session import SessionConfig, SessionMetrics
 from ivr.session.outage import BUSY_KEY, FALLBACK_KEY, StoreHealth, fallback_text
 from tests.session.session_fakes import FakeHandoff
 from tests.session.test_session import make_session, run_call
@@ -94,7 +94,7 @@ async def test_store_back_within_the_window_call_goes_on_to_the_queue(logs):
     clock = VirtualClock()
     handoff = FlakyHandoff(clock, lambda t: t < 9.0, take_after=2)  # back a few seconds after the transfer
     metrics = SessionMetrics()
-    s, rec = make_session(clock, agent_call(clock), hold_open=True, handoff=handoff, config=CONFIG, metrics=metrics)
+    s, _rec = make_session(clock, agent_call(clock), hold_open=True, handoff=handoff, config=CONFIG, metrics=metrics)
     record = await run_call(clock, s)
     keys = [p["key"] for p in record.prompts]
     assert BUSY_KEY in keys and FALLBACK_KEY not in keys
@@ -206,7 +206,7 @@ async def test_redis_paused_on_hold_then_back_the_caller_stays_queued(private_re
         await asyncio.sleep(3.0)
         os.kill(proc.pid, signal.SIGCONT)
 
-    record, rec, metrics, svc, store = await _real_call(url, config=config, during=pause_during_hold)
+    record, _rec, metrics, _svc, store = await _real_call(url, config=config, during=pause_during_hold)
     keys = [p["key"] for p in record.prompts]
     assert BUSY_KEY in keys and FALLBACK_KEY not in keys, keys
     assert record.outcome == "handed_off" and record.of_kind("hold")[0]["result"] == "max_hold"
@@ -225,7 +225,7 @@ async def test_redis_killed_before_transfer_fallback_not_silence(private_redis, 
         proc.kill()
         proc.wait(5)
 
-    record, rec, metrics, _, store = await _real_call(url, config=config, during=kill)
+    record, _rec, _metrics, _, store = await _real_call(url, config=config, during=kill)
     keys = [p["key"] for p in record.prompts]
     assert keys[-2:] == [BUSY_KEY, FALLBACK_KEY] and record.end_reason == "store_outage"
     assert "Traceback" not in logs.getvalue()

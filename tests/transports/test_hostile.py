@@ -145,3 +145,50 @@ def test_slow_metrics_client_is_timed_out(server):
 
     r = httpx.get(f"http://{host}:{port}/metrics", timeout=10)
     assert r.status_code == 200 and b"ivr_calls_active" in r.content
+
+
+def test_healthz_reports_each_store_and_a_hung_redis(tmp_path):
+    import os
+    import shutil
+    import signal
+    import subprocess
+
+    import httpx
+
+    from ivr.handoff import HandoffService, open_store
+    from tests.handoff.conftest import free_port
+
+    exe = shutil.which("redis-server")
+    if not exe:
+        pytest.skip("redis-server not installed (Debian package redis-server)")
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--requirepass", "pw-not-for-healthz", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"redis://:pw-not-for-healthz@127.0.0.1:{port}/0"
+        for _ in range(100):
+            try:
+                store = open_store(url, prefix="hz:", timeout=0.5)
+                break
+            except Exception:
+                time.sleep(0.05)
+        srv = ServerThread(fake_services(CallRecordStore(), handoff=HandoffService(store)))
+        try:
+            host, mport = srv.listening.metrics
+            r = httpx.get(f"http://{host}:{mport}/healthz", timeout=10)
+            assert r.status_code == 200 and r.json()["stores"]["handoff"]["ok"] is True
+            os.kill(proc.pid, signal.SIGSTOP)
+            r = httpx.get(f"http://{host}:{mport}/healthz", timeout=10)
+            body = r.json()
+            assert r.status_code == 503 and body["status"] == "degraded" and body["stores"]["handoff"]["ok"] is False
+            assert "pw-not-for-healthz" not in r.text and "***" in body["stores"]["handoff"]["url"]
+            os.kill(proc.pid, signal.SIGCONT)
+            assert _wait(lambda: httpx.get(f"http://{host}:{mport}/healthz", timeout=10).status_code == 200)
+        finally:
+            srv.stop()
+            store.close()
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+        proc.terminate()
+        proc.wait(5)

@@ -20,7 +20,8 @@ def test_serve_drains_on_sigterm(tmp_path):
     cmd = [sys.executable, "-m", "ivr", "serve", "--audiosocket", "127.0.0.1:0", "--websocket", "127.0.0.1:0",
            "--metrics", "127.0.0.1:0", "--flows", str(ROOT / "flows"), "--engine", "fake",
            "--records", str(tmp_path / "calls.sqlite3"), "--queue", f"sqlite:///{tmp_path / 'queue.sqlite3'}",
-           "--bank", str(tmp_path / "bank.sqlite3"), "--drain", "1"]
+           "--bank", str(tmp_path / "bank.sqlite3"), "--drain", "1",
+           "--no-prewarm"]  # this test is about draining; prewarming all prompts with Kokoro takes minutes cold
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         addrs = {}

@@ -108,7 +108,8 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
             resp = JSONResponse({"detail": "cross-origin request refused"}, status_code=403)
         else:
             resp = await call_next(request)
-        resp.headers["Content-Security-Policy"] = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'"
+        resp.headers["Content-Security-Policy"] = ("default-src 'self'; connect-src 'self' ws: wss:; "
+                                                   "img-src 'self' data:; frame-ancestors 'none'")
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
         resp.headers["Cache-Control"] = "no-store"
@@ -160,7 +161,7 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
             msg = "too many failed logins from this address" if why == "client" else "too many logins right now"
             raise HTTPException(429, f"{msg}; retry in {wait:.0f} s", headers={"Retry-After": str(max(1, round(wait)))})
         try:
-            token = await service.login(body.agent_id, body.password)
+            token = await service.login(body.agent_id, body.password, trusted=guard.trusted(client))
         except HasherBusy:
             raise HTTPException(503, "login is busy; retry in a few seconds", headers={"Retry-After": "2"}) from None
         if token is None:
@@ -192,7 +193,8 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
     @app.get("/api/meta")
     async def meta(agent: AgentProfile = Depends(current_agent)):
         return {"dispositions": DISPOSITIONS, "tiers": TIERS, "statuses": list(SETTABLE_STATUSES),
-                "queues": [{"name": q.name, "tier": q.tier, "description": q.description} for q in service.queues.values()]}
+                "queues": [{"name": q.name, "tier": q.tier, "description": q.description}
+                           for q in service.queues.values()]}
 
     @app.post("/api/status")
     async def set_status(body: StatusBody, agent: AgentProfile = Depends(current_agent)):

@@ -3,7 +3,10 @@
 - Backoff per *client* (IP address), never per target agent id: a flood of
   wrong passwords for ``alice`` locks out the flooding address, not Alice.
 - A global cap on login attempts per second, so many addresses together
-  cannot keep the password hasher busy either.
+  cannot keep the password hasher busy either. Addresses that logged in
+  successfully before (a bounded, expiring list: the call-centre desks) are
+  exempt from it and get a reserved hashing slot, so a distributed flood
+  cannot keep the agents out either.
 - Both tables are bounded and pruned: an attacker cycling addresses or agent
   ids cannot grow memory.
 - Same-origin checks for state-changing requests and the WebSocket; tokens in
@@ -15,8 +18,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 
@@ -42,13 +45,15 @@ class LoginGuard:
         self.rate, self.burst = global_per_second, float(global_burst)
         self.clock = clock
         self._clients: OrderedDict[str, _Client] = OrderedDict()  # least recently failed first
+        self._trusted: OrderedDict[str, float] = OrderedDict()  # address -> last successful login
+        self.trust_seconds = 7 * 24 * 3600.0
         self._tokens = float(global_burst)
         self._refill_at = clock()
         self.refused_client = 0
         self.refused_global = 0
 
     def __len__(self) -> int:
-        return len(self._clients)
+        return len(self._clients) + len(self._trusted)
 
     def retry_after(self, client: str) -> tuple[float, str]:
         """(seconds, why): 0 when this attempt may go ahead (it then uses one
@@ -58,6 +63,8 @@ class LoginGuard:
         if c is not None and now < c.locked_until:
             self.refused_client += 1
             return c.locked_until - now, "client"
+        if self.trusted(client):
+            return 0.0, ""
         self._tokens = min(self.burst, self._tokens + (now - self._refill_at) * self.rate)
         self._refill_at = now
         if self._tokens < 1.0:
@@ -75,12 +82,22 @@ class LoginGuard:
         c.last = now
         if c.failures >= self.free_failures:
             # doubling per failure past the free ones, capped
-            c.locked_until = now + min(self.max_lock_seconds, self.lock_seconds * 2 ** (c.failures - self.free_failures))
+            backoff = self.lock_seconds * 2 ** (c.failures - self.free_failures)
+            c.locked_until = now + min(self.max_lock_seconds, backoff)
         self._clients[client] = c
         self._prune(now)
 
     def succeeded(self, client: str) -> None:
         self._clients.pop(client, None)
+        self._trusted.pop(client, None)
+        self._trusted[client] = self.clock()
+        while len(self._trusted) > self.max_clients:
+            self._trusted.popitem(last=False)
+
+    def trusted(self, client: str) -> bool:
+        """Logged in successfully from this address within ``trust_seconds``."""
+        at = self._trusted.get(client)
+        return at is not None and self.clock() - at < self.trust_seconds
 
     def _prune(self, now: float) -> None:
         # oldest first: drop the forgotten, then (if still too many) the oldest unlocked

@@ -88,8 +88,12 @@ class RedisStore:
         # ``url`` is what users, logs and error bodies see: its password masked.
         self.url = mask_url(url)
         self.prefix = prefix
+        # Any: redis-py types every reply as bytes | str | Awaitable (its sync and async clients share
+        # the hints); with decode_responses=True every reply here is str.
+        self._r: Any
         try:
-            self._r = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
+            self._r = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                           decode_responses=True)
             self._r.ping()
         except (redis.RedisError, ValueError) as e:
             raise StoreError(f"cannot reach Redis ({mask_secrets(str(e))})", self.url) from None
@@ -141,7 +145,8 @@ class RedisStore:
         rank = self._r.zrank(self._k("q", t.queue), ticket_id)
         return None if rank is None else rank + 1
 
-    def transition(self, ticket_id, t_expect: Expect, t_changes, agent_id, a_expect: Expect, a_changes, event=None) -> bool:
+    def transition(self, ticket_id, t_expect: Expect, t_changes, agent_id, a_expect: Expect, a_changes,
+                   event=None) -> bool:
         check_changes(t_changes, TICKET_FIELDS, "ticket")
         check_changes(a_changes, AGENT_FIELDS, "agent")
         args = [self.prefix, ticket_id or "", _obj(t_expect), _obj(t_changes),

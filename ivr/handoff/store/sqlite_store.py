@@ -58,7 +58,7 @@ class SqliteStore:
             for stmt in SCHEMA.strip().split(";"):
                 if stmt.strip():
                     self._db.execute(stmt)
-        except sqlite3.Error as e:
+        except (sqlite3.Error, OSError) as e:
             raise StoreError(f"cannot open queue database ({e})", str(self.path)) from None
         self._lock = threading.RLock()
 
@@ -80,7 +80,8 @@ class SqliteStore:
             seq = (db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets").fetchone()[0])
             t = ticket.with_(seq=seq)
             db.execute("INSERT INTO tickets(id, seq, queue, priority, status, state, bundle) VALUES (?,?,?,?,?,?,?)",
-                       (t.id, seq, t.queue, t.priority, t.status, json.dumps(t.to_dict()), json.dumps(bundle, ensure_ascii=False)))
+                       (t.id, seq, t.queue, t.priority, t.status, json.dumps(t.to_dict()),
+                        json.dumps(bundle, ensure_ascii=False)))
             self._event(db, event)
             return t
 
@@ -93,7 +94,8 @@ class SqliteStore:
         return json.loads(rows[0][0]) if rows else None
 
     def waiting(self, queue: str) -> list[Ticket]:
-        rows = self._q("SELECT state FROM tickets WHERE queue=? AND status=? ORDER BY priority DESC, seq", (queue, WAITING))
+        rows = self._q("SELECT state FROM tickets WHERE queue=? AND status=? ORDER BY priority DESC, seq",
+                       (queue, WAITING))
         return [self._ticket(r) for r in rows]
 
     def live_tickets(self) -> list[Ticket]:
@@ -103,7 +105,8 @@ class SqliteStore:
 
     def position(self, ticket_id: str) -> int | None:
         with self._lock:
-            row = self._db.execute("SELECT queue, priority, seq, status FROM tickets WHERE id=?", (ticket_id,)).fetchone()
+            row = self._db.execute("SELECT queue, priority, seq, status FROM tickets WHERE id=?",
+                                   (ticket_id,)).fetchone()
             if not row or row[3] != WAITING:
                 return None
             q, p, s, _ = row
@@ -112,7 +115,8 @@ class SqliteStore:
                 (q, WAITING, p, p, s)).fetchone()[0]
             return ahead + 1
 
-    def transition(self, ticket_id, t_expect: Expect, t_changes, agent_id, a_expect: Expect, a_changes, event=None) -> bool:
+    def transition(self, ticket_id, t_expect: Expect, t_changes, agent_id, a_expect: Expect, a_changes,
+                   event=None) -> bool:
         check_changes(t_changes, TICKET_FIELDS, "ticket")
         check_changes(a_changes, AGENT_FIELDS, "agent")
         with self._lock, self._tx() as db:
@@ -172,7 +176,8 @@ class SqliteStore:
     # -- events, sessions -------------------------------------------------
     @staticmethod
     def _event(db: sqlite3.Connection, event: Mapping[str, Any]) -> None:
-        db.execute("INSERT INTO events(at, body) VALUES (?, ?)", (float(event["at"]), json.dumps(event, ensure_ascii=False)))
+        db.execute("INSERT INTO events(at, body) VALUES (?, ?)",
+                   (float(event["at"]), json.dumps(event, ensure_ascii=False)))
 
     def add_event(self, event: Mapping[str, Any]) -> None:
         with self._lock, self._tx() as db:
@@ -183,7 +188,8 @@ class SqliteStore:
 
     def put_session(self, token: str, agent_id: str, expires: float) -> None:
         with self._lock, self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO sessions(token, agent_id, expires) VALUES (?,?,?)", (token_key(token), agent_id, expires))
+            db.execute("INSERT OR REPLACE INTO sessions(token, agent_id, expires) VALUES (?,?,?)",
+                       (token_key(token), agent_id, expires))
 
     def get_session(self, token: str, now: float) -> str | None:
         rows = self._q("SELECT agent_id, expires FROM sessions WHERE token=?", (token_key(token),))

@@ -1,0 +1,53 @@
+"""Every static prompt of a deployment, rendered before the first call.
+
+A prompt synthesized on first use (Kokoro on two cores: seconds) is dead air
+for the caller who happens to need it first, e.g. the "system busy" line
+during an outage. ``ivr serve`` renders all of them at start, ``ivr say
+--prewarm flows/`` does it at deploy time; templated prompts (with ``{slot}``)
+depend on the call and are left out, as are secret values by construction."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+LANGS = ("zh-TW", "nan-TW")
+
+
+class Prewarmable(Protocol):
+    def prewarm(self, texts: Iterable[str], sample_rates: Iterable[int] = ...) -> int: ...
+
+
+def _walk(node: object, out: list[str]) -> None:
+    if isinstance(node, Mapping):
+        for lang in LANGS:
+            v = node.get(lang)
+            t = v.get("text") if isinstance(v, Mapping) else v
+            if isinstance(t, str) and t.strip() and "{" not in t:
+                out.append(t)
+        for v in node.values():
+            _walk(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _walk(v, out)
+
+
+def static_prompt_texts(flows_dir: str | Path, extra: Iterable[str] = ()) -> list[str]:
+    """Fixed prompt texts of the flows in ``flows_dir``, the dialog's built-in
+    prompts, the session's own (busy, fallback) and ``extra``; in order, once each."""
+    from ivr.dialog import BUILTIN_PROMPTS, load_flows
+    from ivr.session.outage import BUSY_TEXT, fallback_text
+
+    texts: list[str] = []
+    _walk(load_flows(flows_dir).raws, texts)
+    for p in BUILTIN_PROMPTS.values():
+        _walk(p.model_dump(by_alias=True), texts)
+    texts += [BUSY_TEXT, fallback_text(), *extra]
+    return list(dict.fromkeys(texts))
+
+
+def prewarm_flows(renderer: Prewarmable, flows_dir: str | Path, sample_rates: Iterable[int] = (8000,),
+                  extra: Iterable[str] = ()) -> tuple[int, int]:
+    """(texts, newly synthesized) after rendering every static prompt into the cache."""
+    texts = static_prompt_texts(flows_dir, extra)
+    return len(texts), renderer.prewarm(texts, tuple(sample_rates))
