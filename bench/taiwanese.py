@@ -56,6 +56,8 @@ def rates(rows: list[dict], accept) -> dict:
     ig = [r for r in rows if r["expected"]]
     oog = [r for r in rows if not r["expected"]]
     ok = sum(1 for r in ig if r["heard"] == r["expected"] and accept(r))
+    # a wrong grammar phrase accepted is a guess too: reported beside false accepts
+    wrong = sum(1 for r in ig if r["heard"] and r["heard"] != r["expected"] and accept(r))
     fa = sum(1 for r in oog if accept(r))
     by_kind = {}
     for kind in sorted({r["kind"] for r in oog}):
@@ -63,6 +65,7 @@ def rates(rows: list[dict], accept) -> dict:
         by_kind[kind] = round(sum(1 for r in rs if accept(r)) / len(rs), 3)
     return {"in_grammar": round(ok / max(len(ig), 1), 3), "in_grammar_n": len(ig),
             "top1_without_rejection": round(sum(r["heard"] == r["expected"] for r in ig) / max(len(ig), 1), 3),
+            "in_grammar_wrong_accepted": round(wrong / max(len(ig), 1), 3),
             "false_accept": round(fa / max(len(oog), 1), 3), "out_of_grammar_n": len(oog),
             "false_accept_by_kind": by_kind}
 
@@ -94,7 +97,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", action="store_true", help="fit the calibration on dev and print it")
     ap.add_argument("--variants", action="store_true", help="add the extra Taiwanese readings to grammars")
-    ap.add_argument("--decoys", type=int, default=0, help="Taiwanese decoy words competing in every grammar")
+    ap.add_argument("--decoys", type=int, default=None,
+                    help="Taiwanese decoy words competing in every grammar (default: the engine's)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     data = SHARED / "data"
@@ -105,7 +109,10 @@ def main() -> int:
     from ivr.asr import phrase_eval as pe
     from ivr.asr.confidence import TAIWANESE, Calibration
 
-    engine = load_engine("sphinx", taiwanese_variants=args.variants, n_decoys=args.decoys)
+    options = {"taiwanese_variants": args.variants}
+    if args.decoys is not None:
+        options["n_decoys"] = args.decoys
+    engine = load_engine("sphinx", **options)
     t0 = time.perf_counter()
     trials = pe.build(engine, data)
     build_s = time.perf_counter() - t0
@@ -127,7 +134,7 @@ def main() -> int:
 
     report: dict = {"calibration": {"slope": cal.slope, "offset": cal.offset, "threshold": cal.threshold,
                                     "fitted_now": args.fit},
-                    "variants": args.variants, "decoys": args.decoys, "goals": GOALS, "build_seconds": round(build_s, 2),
+                    "variants": args.variants, "decoys": engine.n_decoys, "goals": GOALS, "build_seconds": round(build_s, 2),
                     "grammar_size": pe.GRAMMAR_SIZE, "splits": {}}
     missed = []
     for split in pe.SPLITS:
@@ -148,7 +155,8 @@ def main() -> int:
                     missed.append(f"{cond} in-grammar")
                 print(f"test {cond:9s} in-grammar {m['in_grammar']:.1%} (goal {'≥ ' + format(goal_ig, '.0%') if goal_ig else '—'},"
                       f" top-1 before rejection {m['top1_without_rejection']:.1%}, n={m['in_grammar_n']})  "
-                      f"false accepts {m['false_accept']:.1%} (goal ≤ 5 %, n={m['out_of_grammar_n']})  "
+                      f"false accepts {m['false_accept']:.1%} (goal ≤ 5 %, n={m['out_of_grammar_n']}), "
+                      f"wrong phrase accepted {m['in_grammar_wrong_accepted']:.1%}  "
                       f"RTF {m['rtf']}  {'; '.join(notes) or 'met'}")
                 print(f"     false accepts by kind: {m['false_accept_by_kind']}")
     report["missed"] = missed

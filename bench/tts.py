@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ivr.prompts import load_tts, verbalize_amount_zh, verbalize_date_zh, verbalize_phone_zh
 from ivr.asr.scoring import cer
+from ivr.prompts import load_tts, verbalize_amount_zh, verbalize_date_zh, verbalize_phone_zh
 from ivr.prompts.wavio import resample
 
 SENTENCES = [

@@ -12,6 +12,10 @@
 3. Decode latency per turn (the recognizer's own decode seconds: mean, p95)
    and RTF (decode seconds / audio seconds) on this machine, with its load
    average (the machine is shared: figures are an upper bound).
+4. What ranking a closed-set step's expected phrases by the audio
+   (``rescore``, ivr.asr.whisper_score) adds to a turn: the fixture turns
+   decoded with the yes/no phrases and with the menu's phrases, without and
+   with ranking, back to back.
 
 A model that is not installed is reported as such (its one-line reason), not
 skipped silently. Writes bench/results/whisper_models.json."""
@@ -74,6 +78,31 @@ def transcribe(engine, x: np.ndarray, rate: int) -> tuple[str, float]:
     return t.text, t.decode_seconds
 
 
+def rescore_overhead(engine, nlu: Nlu) -> dict[str, object]:
+    from ivr.asr.resampling import resample
+    from ivr.asr.whisper_score import candidates
+
+    sets = {"yes_no": nlu.expected_phrases("yes_no", "zh-TW"),
+            "menu": nlu.expected_phrases(["check_balance", "reset_password", "report_card_loss", "technical_support",
+                                          "complaint", "talk_to_agent"], "zh-TW")}
+    out: dict[str, object] = {}
+    for label, phrases in sets.items():
+        plain: list[float] = []
+        ranked: list[float] = []
+        for t in fixture_turns():
+            x, rate = read_wav(t["audio"])
+            a = resample(x, rate, 16000)
+            for flag, into in ((False, plain), (True, ranked)):
+                t0 = time.perf_counter()
+                engine.recognize(a, phrases, rescore=flag)
+                into.append(time.perf_counter() - t0)
+        out[label] = {"phrases_scored": len(candidates(phrases)), "turns": len(plain),
+                      "plain_mean_s": round(float(np.mean(plain)), 3), "ranked_mean_s": round(float(np.mean(ranked)), 3),
+                      "added_mean_s": round(float(np.mean(ranked) - np.mean(plain)), 3),
+                      "added_p95_s": round(float(np.percentile(np.subtract(ranked, plain), 95)), 3)}
+    return out
+
+
 def bench_model(name: str, nlu: Nlu) -> dict[str, object]:
     try:
         engine = load_engine("whisper", model=name)
@@ -111,8 +140,10 @@ def bench_model(name: str, nlu: Nlu) -> dict[str, object]:
             nlu_ok += got == want
             nlu_n += 1
         turns.append(row)
+    overhead = rescore_overhead(engine, nlu)
     engine.close()
     return {
+        "rescore_overhead": overhead,
         "model": name, "available": True, "load_seconds": round(engine.load_seconds, 2),
         "real": {"clips": len(clips), "errors": errs, "characters": chars,
                  "cer": round(errs / chars, 4) if chars else None, "per_clip": clips},
@@ -148,6 +179,10 @@ def main() -> int:
               f"load avg {r['load_average_at_start'][0]}")
         for c in real["per_clip"]:
             print(f"    {c['clip']:28s} {c['errors']:2d}/{c['characters']:2d}  {c['heard']}")
+        for label, o in r["rescore_overhead"].items():
+            print(f"    ranking {o['phrases_scored']} {label} phrases adds {o['added_mean_s']:.2f} s mean, "
+                  f"{o['added_p95_s']:.2f} s p95 per turn ({o['plain_mean_s']:.2f} -> {o['ranked_mean_s']:.2f} s, "
+                  f"{o['turns']} turns)")
     avail = [r for r in results if r["available"]]
     decision = decide(avail)
     print(f"decision: {decision}")

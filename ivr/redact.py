@@ -27,11 +27,11 @@ _DIGIT_FORMS = {
 _FOLD = {c: d for d, forms in _DIGIT_FORMS.items() for c in forms}
 _FOLD |= {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)} | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
 _FOLD |= {"，": ",", "．": ".", "／": "/", "－": "-", "　": " ", "＄": "$", "（": "(", "）": ")"}
-_FOLD |= {c: "-" for c in "‐‑‒–—―−"}
+_FOLD |= dict.fromkeys("‐‑‒–—―−", "-")
 _FOLD_T = str.maketrans(_FOLD)
 # every separator a number may be written with, after folding
 _SEPS = " \t-./,、・·･_()"
-_NORM_T = str.maketrans({c: " " for c in _SEPS})
+_NORM_T = str.maketrans(dict.fromkeys(_SEPS, " "))
 
 # How a recognizer writes a spoken ID letter (Han transcriptions and NATO words), as the NLU reads them.
 _LETTER_WORDS = {
@@ -59,9 +59,9 @@ _AMOUNT = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,9})(?:\.[0-9]{1,2})?"
 _KEEP = [
     re.compile(r"(?<![0-9.,])" + _AMOUNT + r"(?= ?" + _UNIT + ")", re.I),
     re.compile(_CURRENCY + r" ?" + _AMOUNT + r"(?![0-9])", re.I),
-    # dates: 2024-01-15, 2024/1/5, 2024.01.15, ROC 113/01/15; one separator throughout
+    # dates: 2024-01-15, 2024/1/5, 2024.01.15, ROC 113/01/15 or 74/03/15 (years 20-119); one separator
     # (standing alone: not a piece of a longer run like 30-00-00-00-01-1)
-    re.compile(r"(?<![0-9])(?<![0-9][-/.,])(?:(?:19|20)[0-9]{2}|1[01][0-9]|[1-9][0-9])([-/.])(?:0?[1-9]|1[0-2])\1"
+    re.compile(r"(?<![0-9])(?<![0-9][-/.,])(?:(?:19|20)[0-9]{2}|1[01][0-9]|[2-9][0-9])([-/.])(?:0?[1-9]|1[0-2])\1"
                r"(?:0?[1-9]|[12][0-9]|3[01])(?![0-9])(?![-/.,][0-9])"),
     # private and loopback IPv4 (ours, not a caller's): 127.0.0.1, 10.x, 192.168.x, 172.16-31.x
     re.compile(r"(?<![0-9.])(?:127|10|192\.168|172\.(?:1[6-9]|2[0-9]|3[01]))(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|"
@@ -72,6 +72,7 @@ _KEEP = [
                r"[0-9A-Za-z]+(?:[-_][0-9A-Za-z]+)*(?![0-9A-Za-z])"),
 ]
 _MIN_ID_TOKEN = 12
+_ANY_DIGIT = re.compile("[0-9" + "".join(sorted(set("".join(_DIGIT_FORMS.values())))) + "]")
 
 
 def _shadow(text: str) -> tuple[str, str]:
@@ -105,7 +106,7 @@ def _keep_tail(text: str, shadow: str, a: int, b: int) -> str:
 
 
 def _sub(text: str, masker: Callable[[str, str, int, int], str], numbers: bool = True) -> str:
-    if not text:
+    if not text or len(_ANY_DIGIT.findall(text)) < 6:  # nothing to mask: most log lines (fast path)
         return text
     folded, shadow = _shadow(text)
     # IDs first: an ID is a letter (or its spoken word) at a token's start and 9 digits to its end, which
@@ -137,8 +138,10 @@ def _agent_id(text: str, shadow: str, a: int, b: int) -> str:
     span = shadow[a:b]
     digits = [c for c in span if c.isdigit()]
     m = re.match(_SPELLED, span, re.I)
-    head = _WORD_LETTER.get(m.group().lower(), _WORD_LETTER.get(m.group(), "?")) if m and len(m.group()) > 1 or \
-        not span[:1].isascii() else span[:1].upper()
+    if m and (len(m.group()) > 1 or not span[:1].isascii()):  # a spelled letter: echo, 欸
+        head = _WORD_LETTER.get(m.group().lower(), "?")
+    else:
+        head = span[:1].upper()
     if len(digits) == 8:  # the old ARC form: letter, letter, 8 digits
         second = next(c for c in span[1:] if c.isalpha()).upper()
         return f"{head}{second}{digits[0]}****{''.join(digits[-3:])}"

@@ -11,10 +11,10 @@ latency 0.575 s plain -> 0.151 s speculative (mean). The session turns it on;
 the engine default stays off so a batch decode never spends CPU twice.
 
 Any faster-whisper model folder works (``whisper-base`` is the default; see
-models/whisper-small.yaml for a larger one). On a step with expected phrases
-the recognizer also ranks them by the audio (``WhisperEngine.score``, see
-ivr.asr.whisper_score) on the same encoder pass, into
-``Transcript.alternatives``; the free transcript stays the text."""
+models/whisper-small.yaml for a larger one). With ``rescore=True``, on a step
+with expected phrases the recognizer also ranks them by the audio
+(``WhisperEngine.score``, see ivr.asr.whisper_score) on the same encoder pass,
+into ``Transcript.alternatives``; the free transcript stays the text."""
 from __future__ import annotations
 
 import contextlib
@@ -88,7 +88,7 @@ class WhisperEngine(Engine):
 
     def __init__(self, model_dir: Path, beam_size: int = 2, cpu_threads: int = 2,
                  compute_type: str = "int8", speculative: bool = False, pause_ms: int = 300,
-                 window_seconds: float = 10.0, workers: int = 1, rescore: bool = True,
+                 window_seconds: float = 10.0, workers: int = 1, rescore: bool = False,
                  model_name: str | None = None) -> None:
         super().__init__(model_dir)
         # the registry installs a model under its own name; a folder given by hand is named by it
@@ -109,7 +109,9 @@ class WhisperEngine(Engine):
         self._tokenizer = Tokenizer(self.model.hf_tokenizer, True, task="transcribe", language="zh")
         self.window_frames = int(window_seconds * 100) if window_seconds else 0  # 0 = Whisper's full 30 s
         self.beam_size = beam_size
-        # rank a closed-set step's expected phrases by the audio (Transcript.alternatives)
+        # rank a closed-set step's expected phrases by the audio (Transcript.alternatives).
+        # Off by default: it costs a decoder pass per phrase and did not raise the
+        # understood rate (bench/whisper_rescore.py; see ivr.asr.whisper_score)
         self.rescore = rescore
         self.speculative = speculative
         self.pause_ms = pause_ms
@@ -132,8 +134,9 @@ class WhisperEngine(Engine):
                   rescore: bool | None = None) -> TurnResult:
         """Decode one turn of 16 kHz int16 audio; with expected phrases (and
         ``rescore``, default the engine's) also rank them by the audio on the
-        same encoder pass. A silent or no-speech turn has no alternatives: a
-        silent caller must not come out as a decided answer."""
+        same encoder pass. A turn with no transcript (silence, no speech, the
+        hint list recited on noise) has no alternatives either: a caller who
+        said nothing must not come out as a ranked answer."""
         if _silent(audio16k):
             return TurnResult("", 0.0)
         x = audio16k.astype(np.float32) / 32768.0
@@ -150,7 +153,7 @@ class WhisperEngine(Engine):
         # on near-silence Whisper may recite its prompt back: that is not the caller
         text = text.replace(BASE_PROMPT.rstrip("。"), "").strip("。, ")
         if not text or _recites_hints(text, expected):
-            return TurnResult("", 0.0, alternatives)
+            return TurnResult("", 0.0)  # noise or mumbling: no answer, ranked or not
         return TurnResult(to_traditional(text), float(math.exp(min(0.0, avg_logprob))), alternatives)
 
     def score(self, audio16k: np.ndarray, phrases: Sequence[str]) -> list[tuple[str, float]]:

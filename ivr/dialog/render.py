@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z_]+))?\}")
@@ -61,7 +61,8 @@ def _amount(value: Any, language: str) -> str:
 def _date(value: Any, language: str) -> str:
     d = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     # years are read digit by digit (一九八五年) in both languages
-    return f"{_digits(d.year, 'zh-TW')}年{chinese_number(d.month)}月{chinese_number(d.day)}" + ("號" if language == "nan-TW" else "日")
+    day = "號" if language == "nan-TW" else "日"
+    return f"{_digits(d.year, 'zh-TW')}年{chinese_number(d.month)}月{chinese_number(d.day)}{day}"
 
 
 def _digits(value: Any, language: str) -> str:

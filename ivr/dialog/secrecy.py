@@ -36,7 +36,7 @@ def _spoken(raw: Any, line: int = 0) -> Iterator[tuple[str, int]]:
             else:
                 yield from _spoken(v, ln)
     elif isinstance(raw, LineList):
-        for v, ln in zip(raw, raw.item_lines):
+        for v, ln in zip(raw, raw.item_lines, strict=True):
             yield from _spoken(v, ln)
 
 

@@ -41,7 +41,8 @@ YES_NO_NEUTRAL = ("麻煩你", "謝謝", "多謝", "感謝", "這樣", "按呢",
 
 # Words that make the answer unsure whatever else is said: the caller has not decided.
 HEDGES = ("應該", "可能", "大概", "也許", "或許", "好像", "不確定", "不知道", "不曉得", "不太確定", "想想",
-          "想一下", "考慮", "看情況", "等一下", "等等", "是嗎", "對嗎", "真的嗎", "沒差", "隨便", "無所謂", "毋知", "敢是")
+          "想一下", "考慮", "看情況", "等一下", "等等", "是嗎", "對嗎", "真的嗎", "沒差", "隨便", "無所謂",
+          "毋知", "敢是")
 # (not 是不是 / 要不要: they are inside 不是不是 / 不要不要)
 # Openers said before the answer that carry nothing (longest first).
 LEAD_FILLERS = ("不好意思", "請問", "你好", "您好", "那個", "就是", "然後",

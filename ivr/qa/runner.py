@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ivr.audio import DtmfDetector, Endpointer, read_wav, resample, wav_bytes
 from ivr.clock import VirtualClock
 from ivr.errors import AudioFormatError, IvrError
 from ivr.log import get_logger
-from ivr.audio import DtmfDetector, Endpointer, read_wav, resample, wav_bytes
 from ivr.qa.caller import ScenarioLine, TextScript, TurnLog, turn_samples
 from ivr.qa.expect import check_call, check_turn
 from ivr.qa.loader import ScenarioError, load_scenarios

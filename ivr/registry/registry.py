@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import tarfile
 import tempfile
@@ -21,8 +20,8 @@ from pathlib import Path
 
 from ivr.errors import IvrError, ModelCorruptError, ModelMissingError
 from ivr.log import get_logger
-from ivr.registry.hashing import file_sha256, tree_sha256
 from ivr.paths import cache_home, shipped
+from ivr.registry.hashing import file_sha256, tree_sha256
 from ivr.registry.manifest import Manifest, load_manifest
 
 log = get_logger(__name__)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -37,22 +36,11 @@ def fallback_text(emergency_number: str = "") -> str:
     return text + "，謝謝您的來電。"
 
 
-def _store_error_types() -> tuple[type[BaseException], ...]:
-    from ivr.handoff.errors import StoreError
-
-    kinds: list[type[BaseException]] = [StoreError, sqlite3.Error, ConnectionError, TimeoutError, OSError]
-    try:
-        import redis
-
-        kinds.append(redis.RedisError)
-    except ImportError:  # the redis extra is optional
-        pass
-    return tuple(kinds)
-
-
 def is_store_error(exc: BaseException) -> bool:
     """A store being down or hung, as opposed to a bug or a refused request."""
-    return isinstance(exc, _store_error_types())
+    from ivr.handoff.store import store_error_types
+
+    return isinstance(exc, store_error_types())
 
 
 @dataclass

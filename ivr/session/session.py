@@ -393,7 +393,11 @@ class CallSession:
             return "transferred"
         line = self._outage_line()
         queue = self.queue
-        ok, _ = await line.run(lambda: self._enqueue(action), late=lambda t: queue.handoff.cancel(t, "store_outage"))
+        async def withdraw(ticket: Any) -> None:  # queued after all, but the caller was told to call back
+            self._outcome = "failed"
+            await queue.handoff.cancel(ticket, "store_outage")
+
+        ok, _ = await line.run(lambda: self._enqueue(action), late=withdraw)
         if not ok:
             return await self._store_fallback()
         c = self.config

@@ -11,7 +11,7 @@ from .helpers import feed, read_pcm
 
 
 def _taiwanese(taiwanese_real):
-    rows = [l.split(None, 1) for l in (taiwanese_real / "transcripts.txt").read_text(encoding="utf-8").splitlines() if l.strip()]
+    rows = [ln.split(None, 1) for ln in (taiwanese_real / "transcripts.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
     return [(i, s.strip()) for i, s in rows]
 
 
@@ -38,7 +38,7 @@ def test_taiwanese_closed_set_on_real_speech(sphinx_engine, taiwanese_real):
 
 
 def test_mandarin_grammar_on_real_speech(sphinx_engine, mandarin_real):
-    rows = [l.split("\t") for l in (mandarin_real / "transcripts.tsv").read_text(encoding="utf-8").splitlines() if l]
+    rows = [ln.split("\t") for ln in (mandarin_real / "transcripts.tsv").read_text(encoding="utf-8").splitlines() if ln]
     short = [(f, t) for f, t in rows if len(t) < 20]
     rec = sphinx_engine.recognizer(16000)
     # Simplified references as expected phrases: pronounced via the Traditional dictionary

@@ -10,7 +10,7 @@ from .helpers import feed, read_pcm
 
 
 def _refs(mandarin_real):
-    rows = [l.split("\t") for l in (mandarin_real / "transcripts.tsv").read_text(encoding="utf-8").splitlines() if l]
+    rows = [ln.split("\t") for ln in (mandarin_real / "transcripts.tsv").read_text(encoding="utf-8").splitlines() if ln]
     return dict(rows)
 
 

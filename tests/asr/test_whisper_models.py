@@ -65,3 +65,23 @@ def test_a_second_whisper_model_loads_by_name_and_transcribes(tmp_path, mandarin
     rec = engine.recognizer(rate)
     feed(rec, x, rate)
     assert "首歌" in rec.finish().text
+
+
+def test_serve_engine_spec_gets_its_engines_options(monkeypatch):
+    """``ivr serve --engine whisper:whisper-small``: the live options meant for
+    whisper (speculative decoding, workers) reach the named model too."""
+    import ivr.asr
+    from ivr.asr import FakeEngine
+    from ivr.session.engines import EngineSelector
+
+    calls = []
+
+    def fake_load(name, **options):
+        calls.append((name, options))
+        return FakeEngine()
+
+    monkeypatch.setattr(ivr.asr, "load_engine", fake_load)
+    sel = EngineSelector(routes={}, fallback="whisper:whisper-small", options={"whisper": {"speculative": True}})
+    name, _ = sel.choose("zh-TW")
+    assert name == "whisper:whisper-small"
+    assert calls == [("whisper:whisper-small", {"speculative": True})]

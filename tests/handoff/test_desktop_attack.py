@@ -269,3 +269,34 @@ async def test_hash_pool_keeps_a_slot_for_known_desks():
     await asyncio.gather(*blocked)
     assert pool.refused == 1
     pool.close()
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    from tests.session.test_store_outage import redis_process
+
+    yield from redis_process(tmp_path)
+
+
+async def test_desktop_answers_503_while_the_store_hangs(own_redis):
+    import signal
+
+    proc, url = own_redis
+    store = open_store(url, prefix="d503:", timeout=0.5)
+    svc = HandoffService(store)
+    await add_agent(svc, "hank", available=False)
+    try:
+        with LiveServer(create_app(svc, run_ticker=False)) as srv:
+            async with httpx.AsyncClient(base_url=srv.url, timeout=30) as c:
+                r = await c.post("/api/login", json={"agent_id": "hank", "password": PASSWORD})
+                assert r.status_code == 200
+                os.kill(proc.pid, signal.SIGSTOP)
+                try:
+                    rs = [await c.get("/api/queues") for _ in range(3)]
+                finally:
+                    os.kill(proc.pid, signal.SIGCONT)
+                assert [r.status_code for r in rs] == [503] * 3 and "unavailable" in rs[0].text
+                assert (await c.get("/api/queues")).status_code == 200
+    finally:
+        store.clear()
+        store.close()

@@ -6,9 +6,9 @@ these prompts; the bound leaves margin for engine updates, not for a broken
 voice (espeak scores 0.6-0.8, silence or noise 1.0)."""
 import pytest
 
+from ivr.asr.scoring import cer
 from ivr.frames import Say
 from ivr.prompts import DEFAULT_TTS, PromptRenderer, load_tts, verbalize_amount_zh
-from ivr.asr.scoring import cer
 
 CER_BOUND = 0.35
 

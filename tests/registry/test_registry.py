@@ -9,6 +9,7 @@ import pytest
 
 from ivr.errors import IvrError, ModelCorruptError, ModelMissingError
 from ivr.registry import Registry, load_manifest, tree_sha256
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PS = "pocketsphinx-zh"

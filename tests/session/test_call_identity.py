@@ -4,6 +4,7 @@ touches the earlier one; records a killed worker left open are closed at
 start-up as ``interrupted`` and their queued tickets withdrawn."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -79,7 +80,7 @@ _DEAD_WORKER = textwrap.dedent("""
 """)
 
 
-async def test_killed_worker_records_are_closed_and_tickets_withdrawn(tmp_path):
+def test_killed_worker_records_are_closed_and_tickets_withdrawn(tmp_path):
     calls, queue = tmp_path / "calls.sqlite3", tmp_path / "queue.sqlite3"
     env = {**os.environ, "PYTHONPATH": ROOT}
     proc = subprocess.Popen([sys.executable, "-c", _DEAD_WORKER, str(calls), str(queue)], stdout=subprocess.PIPE,
@@ -94,6 +95,10 @@ async def test_killed_worker_records_are_closed_and_tickets_withdrawn(tmp_path):
     finally:
         os.kill(proc.pid, signal.SIGKILL)  # kill -9: no finally, no atexit, no record closed
         proc.wait(timeout=30)
+    asyncio.run(_start_up_after_the_kill(calls, queue, ticket))
+
+
+async def _start_up_after_the_kill(calls, queue, ticket):
     svc = HandoffService(SqliteStore(queue))
     assert (await svc.status(ticket)).status == "waiting"
 

@@ -132,6 +132,11 @@ def test_store_health_logs_once_per_outage_with_a_count(logs):
 # -- a real redis-server, stopped and killed mid-call --------------------------
 @pytest.fixture
 def private_redis(tmp_path):
+    yield from redis_process(tmp_path)
+
+
+def redis_process(tmp_path):
+    """A redis-server of this test's own (it gets stopped and killed), then its cleanup."""
     exe = shutil.which("redis-server")
     if not exe:
         pytest.skip("redis-server not installed (Debian package redis-server)")

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -23,6 +24,9 @@ def test_serve_drains_on_sigterm(tmp_path):
            "--bank", str(tmp_path / "bank.sqlite3"), "--drain", "1",
            "--no-prewarm"]  # this test is about draining; prewarming all prompts with Kokoro takes minutes cold
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    # bounded: a server that never says "ready" is killed, so reading its stdout ends
+    watchdog = threading.Timer(180, proc.kill)
+    watchdog.start()
     try:
         addrs = {}
         for line in proc.stdout:
@@ -46,6 +50,7 @@ def test_serve_drains_on_sigterm(tmp_path):
         assert proc.wait(30) == 0
         assert "stopped; calls by outcome: {'handed_off': 1}" in proc.stdout.read()
     finally:
+        watchdog.cancel()
         if proc.poll() is None:
             proc.kill()
     with sqlite3.connect(tmp_path / "calls.sqlite3") as db:

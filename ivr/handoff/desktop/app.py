@@ -28,9 +28,10 @@ from pydantic import BaseModel, Field
 from ivr.dsn import mask_secrets
 from ivr.handoff.auth import HasherBusy
 from ivr.handoff.desktop.guard import LoginGuard, same_origin
-from ivr.handoff.errors import HandoffError, StateConflict, UnknownTicket
+from ivr.handoff.errors import HandoffError, StateConflict, StoreError, UnknownTicket
 from ivr.handoff.models import DISPOSITIONS, SETTABLE_STATUSES, TIERS, AgentProfile
 from ivr.handoff.service import HandoffService
+from ivr.handoff.store import store_error_types
 from ivr.log import get_logger
 
 log = get_logger(__name__)
@@ -117,9 +118,20 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
 
     @app.exception_handler(HandoffError)
     async def handoff_error(request: Request, exc: HandoffError):
-        code = 404 if isinstance(exc, UnknownTicket) else 409 if isinstance(exc, StateConflict) else 400
+        code = 404 if isinstance(exc, UnknownTicket) else 409 if isinstance(exc, StateConflict) \
+            else 503 if isinstance(exc, StoreError) else 400
         # the message only: ``where`` names the store (a URL an agent has no use for)
         return JSONResponse({"detail": mask_secrets(exc.message)}, status_code=code)
+
+    async def store_down(request: Request, exc: Exception) -> JSONResponse:
+        # one counted log line per outage (ivr.log's repeat filter), not a traceback per request
+        log.error("desktop: queue store unavailable (%s)", type(exc).__name__)
+        return JSONResponse({"detail": "the queue store is unavailable; retrying"}, status_code=503,
+                            headers={"Retry-After": "2"})
+
+    for kind in store_error_types():
+        if not issubclass(kind, HandoffError):
+            app.add_exception_handler(kind, store_down)
 
     async def current_agent(request: Request) -> AgentProfile:
         token = _token_from(request.headers, request.cookies)
@@ -281,10 +293,14 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
         last = None
         try:
             while not closed.done():
-                if await service.session_agent(token) is None:   # logged out / removed meanwhile
-                    await websocket.close(code=4401)
-                    return
-                body = json.dumps(await snapshot(agent), ensure_ascii=False, sort_keys=True)
+                try:
+                    if await service.session_agent(token) is None:   # logged out / removed meanwhile
+                        await websocket.close(code=4401)
+                        return
+                    body = json.dumps(await snapshot(agent), ensure_ascii=False, sort_keys=True)
+                except store_error_types():  # the store is down: keep the desk open, try again
+                    await asyncio.wait({closed}, timeout=push_interval)
+                    continue
                 # Push only what changed; while callers wait their wait times
                 # change, so that is about once per push_interval.
                 if body != last:

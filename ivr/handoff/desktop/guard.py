@@ -100,13 +100,11 @@ class LoginGuard:
         return at is not None and self.clock() - at < self.trust_seconds
 
     def _prune(self, now: float) -> None:
-        # oldest first: drop the forgotten, then (if still too many) the oldest unlocked
+        # oldest failure first: drop the forgotten, and the oldest while over the cap (an
+        # attacker with more addresses than the cap meets the global limit instead)
         while self._clients:
             key, c = next(iter(self._clients.items()))
-            if now - c.last > self.forget_after or (len(self._clients) > self.max_clients and now >= c.locked_until):
-                del self._clients[key]
-            elif len(self._clients) > self.max_clients:
-                # every remaining entry is locked: keep the table bounded anyway
+            if now - c.last > self.forget_after or len(self._clients) > self.max_clients:
                 del self._clients[key]
             else:
                 break

@@ -13,6 +13,21 @@ from ivr.handoff.store.base import Store
 from ivr.handoff.store.sqlite_store import SqliteStore
 
 
+def store_error_types() -> tuple[type[BaseException], ...]:
+    """What a store raises when it is down or hung (not a bug, not a refused
+    request): callers keep the call going and report an outage."""
+    import sqlite3
+
+    kinds: list[type[BaseException]] = [StoreError, sqlite3.Error, OSError]  # OSError: ConnectionError, TimeoutError
+    try:
+        import redis
+
+        kinds.append(redis.RedisError)
+    except ImportError:  # the redis extra is optional
+        pass
+    return tuple(kinds)
+
+
 def default_store_url() -> str:
     env = os.environ.get("IVR_HANDOFF_STORE")
     if env:
@@ -39,4 +54,4 @@ def open_store(url: str | None = None, **options) -> Store:
     raise StoreError("unknown store URL; use sqlite:///path or redis://host:port/db", mask_url(url))
 
 
-__all__ = ["Store", "SqliteStore", "open_store", "default_store_url"]
+__all__ = ["Store", "SqliteStore", "open_store", "default_store_url", "store_error_types"]
