@@ -86,7 +86,7 @@ def choose_threshold(rows: list[dict], max_fa: float) -> float:
     """The lowest llr threshold whose dev false-accept rate is <= max_fa."""
     oog = sorted((r["llr"] for r in rows if not r["expected"] and r["llr"] is not None), reverse=True)
     n = sum(1 for r in rows if not r["expected"])
-    allowed = int(math.floor(max_fa * n))
+    allowed = math.floor(max_fa * n)
     # accept llr >= th: at most `allowed` out-of-grammar trials may be at or above it
     if allowed >= len(oog):
         return -1e9
@@ -99,6 +99,7 @@ def main() -> int:
     ap.add_argument("--variants", action="store_true", help="add the extra Taiwanese readings to grammars")
     ap.add_argument("--decoys", type=int, default=None,
                     help="Taiwanese decoy words competing in every grammar (default: the engine's)")
+    ap.add_argument("--decoy-weight", type=float, default=None, help="grammar weight of each decoy (phrases weigh 1)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     data = SHARED / "data"
@@ -112,6 +113,8 @@ def main() -> int:
     options = {"taiwanese_variants": args.variants}
     if args.decoys is not None:
         options["n_decoys"] = args.decoys
+    if args.decoy_weight is not None:
+        options["decoy_weight"] = args.decoy_weight
     engine = load_engine("sphinx", **options)
     t0 = time.perf_counter()
     trials = pe.build(engine, data)
@@ -134,7 +137,7 @@ def main() -> int:
 
     report: dict = {"calibration": {"slope": cal.slope, "offset": cal.offset, "threshold": cal.threshold,
                                     "fitted_now": args.fit},
-                    "variants": args.variants, "decoys": engine.n_decoys, "goals": GOALS, "build_seconds": round(build_s, 2),
+                    "variants": args.variants, "decoys": engine.n_decoys, "decoy_weight": engine.decoy_weight, "goals": GOALS, "build_seconds": round(build_s, 2),
                     "grammar_size": pe.GRAMMAR_SIZE, "splits": {}}
     missed = []
     for split in pe.SPLITS:

@@ -37,7 +37,8 @@ def align_syllables(engine, samples: np.ndarray, rate: int, syllables: list[str]
     from ivr.asr.sphinx import MODEL_RATE
 
     x = resample(np.asarray(samples, dtype=np.int16), rate, MODEL_RATE)
-    words, names = [], {}
+    words: list[str] = []
+    names: dict[str, str] = {}
     for s in syllables:
         s = s.lower()
         if s not in names:

@@ -21,9 +21,21 @@ from pathlib import Path
 import numpy as np
 
 from ivr.asr.base import Engine, EngineCapabilities, Recognizer
-from ivr.asr.confidence import (LOOP_LW, LOOP_MANDARIN, TAIWANESE, Calibration, Decision, llr_per_frame,
-                                mandarin_phone_sequences, phone_bigram_arpa, speech_frames, voiced_fraction,
-                                taiwanese_phone_sequences, taiwanese_syllable_counts, taiwanese_words)
+from ivr.asr.confidence import (
+    LOOP_LW,
+    LOOP_MANDARIN,
+    TAIWANESE,
+    Calibration,
+    Decision,
+    llr_per_frame,
+    mandarin_phone_sequences,
+    phone_bigram_arpa,
+    speech_frames,
+    taiwanese_phone_sequences,
+    taiwanese_syllable_counts,
+    taiwanese_words,
+    voiced_fraction,
+)
 from ivr.asr.pronounce import Lexicon, taiwanese_variant_words
 from ivr.audio.resample import Resampler
 from ivr.errors import IvrError, ModelCorruptError
@@ -53,7 +65,7 @@ class SphinxEngine(Engine):
 
     def __init__(self, model_dir: Path, beam: float = 1e-60, wbeam: float = 1e-40,
                  calibration: Calibration = TAIWANESE, taiwanese_variants: bool = False,
-                 n_decoys: int = DECOYS) -> None:
+                 n_decoys: int = DECOYS, decoy_weight: float = 1.0) -> None:
         super().__init__(model_dir)
         t0 = time.perf_counter()
         self.hmm = self.model_dir / HMM
@@ -70,6 +82,7 @@ class SphinxEngine(Engine):
         self.calibration = calibration
         self.taiwanese_variants = taiwanese_variants
         self.n_decoys = n_decoys
+        self.decoy_weight = decoy_weight
         self._decoys: list[list[str]] | None = None
         self._lock = threading.Lock()
         self.recognizer(MODEL_RATE).close()  # fail here, not mid-call, if the model is broken
@@ -229,7 +242,9 @@ class SphinxRecognizer(Recognizer):
                     words[word] = -1
         self._grammars += 1
         name = f"g{self._grammars}"
-        jsgf = "#JSGF V1.0;\ngrammar ivr;\npublic <turn> = " + " | ".join(alternatives) + ";\n"
+        dw = self.engine.decoy_weight
+        weighted = [f"/{dw if words[a] < 0 else 1}/ {a}" for a in alternatives] if dw != 1 else alternatives
+        jsgf = "#JSGF V1.0;\ngrammar ivr;\npublic <turn> = " + " | ".join(weighted) + ";\n"
         self.decoder.add_jsgf_string(name, jsgf)
         self.decoder.activate_search(name)
         self._phrases, self._words = phrases, words
@@ -283,7 +298,7 @@ class SphinxRecognizer(Recognizer):
         word = hyp.hypstr.split()[0] if hyp is not None and hyp.hypstr else ""
         if word not in self._words:
             return Decision("", "", None, 0.0, False, "no grammar path")
-        gsegs = [(sg.word, sg.start_frame, sg.end_frame) for sg in self.decoder.seg()]
+        gsegs = [(sg.word, sg.start_frame, sg.end_frame) for sg in self.decoder.seg() or ()]
         if not gsegs or max(e for _, _, e in gsegs) < self.decoder.n_frames() - 1 - END_SLACK_FRAMES:
             # no grammar path reached the end of the turn; pocketsphinx then answers
             # with the best partial path, whose score covers only part of the audio
@@ -297,7 +312,7 @@ class SphinxRecognizer(Recognizer):
         loop = self._loop.hyp()
         if loop is None or hyp.score <= 0 or loop.score <= 0:  # scores come back linear; 0 = underflow
             return Decision(heard, "", None, 0.0, False, "no usable score")
-        lsegs = [(sg.word, sg.start_frame, sg.end_frame) for sg in self._loop.seg()]
+        lsegs = [(sg.word, sg.start_frame, sg.end_frame) for sg in self._loop.seg() or ()]
         frames = speech_frames(gsegs, lsegs)
         if frames < MIN_SPEECH_FRAMES:
             return Decision(heard, "", None, 0.0, False, "no speech")

@@ -23,3 +23,5 @@ class SessionConfig:
     store_retry_every_s: float = 2.0
     emergency_number: str = ""
     language: str = "zh-TW"
+    # speech at least this long that the recognizer rejects is a no-match (re-ask now)
+    reject_min_speech_s: float = 0.5

@@ -333,11 +333,22 @@ class CallSession:
                 if len(digits) >= listen.dtmf_max_digits:
                     return self._user_input(listen, UserInput(dtmf=digits, timestamp=item.timestamp))
                 continue
-            text, conf = await self._recognize(item, listen)
+            heard = await self._recognize(item, listen)
+            if heard is None:
+                continue  # the recognizer failed: this turn is lost, the caller is asked again on no-input
+            text, conf = heard
             if text.strip():
                 return self._user_input(listen, UserInput(text=text, confidence=conf, timestamp=item.end))
+            spoken = item.end - item.start  # the words, without the endpointer's trailing wait
+            if spoken >= self.config.reject_min_speech_s:
+                # The caller said something the recognizer rejected (out of the
+                # step's grammar, or too unsure): a no-match now, so they hear a
+                # re-ask at once, not silence until the no-input timer and then
+                # "沒有聽到您的聲音". Shorter bursts (clicks, a cough) are ignored.
+                self._event("rejected", slot=listen.slot, duration=round(spoken, 3))
+                return self._user_input(listen, UserInput(text="", confidence=0.0, timestamp=item.end))
 
-    async def _recognize(self, utt: Utterance, listen: Listen) -> tuple[str, float]:
+    async def _recognize(self, utt: Utterance, listen: Listen) -> tuple[str, float] | None:
         self._turn_end = self.clock.now()  # the endpointer just called the turn over
         try:
             if utt.result is not None:
@@ -351,7 +362,7 @@ class CallSession:
             self.metrics.errors.labels("recognizer").inc()
             self.log.error("recognizer failed: %s", e)
             self._event("recognized", slot=listen.slot, text="", error=str(e)[:200])
-            return "", 0.0
+            return None
         if utt.duration > 0 and tr.decode_seconds:
             self.metrics.recognizer_rtf.labels(engine).observe(tr.decode_seconds / utt.duration)
         secret = {"secret": True} if listen.secret else {}

@@ -2,6 +2,7 @@
 built from real speech, out-of-grammar rejection and the calibrated confidence."""
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -9,8 +10,14 @@ import pytest
 
 from ivr.asr import phrase_eval as pe
 from ivr.asr.align import align_syllables
-from ivr.asr.confidence import (TAIWANESE, Calibration, phone_bigram_arpa, speech_frames,
-                                taiwanese_phone_sequences, voiced_fraction)
+from ivr.asr.confidence import (
+    TAIWANESE,
+    Calibration,
+    phone_bigram_arpa,
+    speech_frames,
+    taiwanese_phone_sequences,
+    voiced_fraction,
+)
 from ivr.asr.pronounce import taiwanese_variant_words
 from ivr.errors import IvrError
 
@@ -83,11 +90,11 @@ def test_variant_readings():
 
 def test_alignment_of_a_real_sentence(sphinx_engine, taiwanese_real):
     x, rate = read_pcm(taiwanese_real / "4.wav")
-    syllables = "gua khah siunn ma si tshu lai e kau a".split()
+    syllables = ["gua", "khah", "siunn", "ma", "si", "tshu", "lai", "e", "kau", "a"]
     spans = align_syllables(sphinx_engine, x, rate, syllables)
     assert [s.text for s in spans] == syllables
     assert all(0.03 <= s.end - s.start <= 1.0 for s in spans)
-    assert all(a.end <= b.start + 1e-9 for a, b in zip(spans, spans[1:]))
+    assert all(a.end <= b.start + 1e-9 for a, b in itertools.pairwise(spans))
     assert spans[-1].end <= x.size / rate + 0.01
     with pytest.raises(IvrError, match="no pronunciation"):
         align_syllables(sphinx_engine, x, rate, ["clinton"])
@@ -138,18 +145,23 @@ def test_confidence_separates_right_answers_from_out_of_grammar(sphinx_engine, t
         tr = _decode(rec, t)
         false_accepts += bool(tr.text)
         oog_conf.append(TAIWANESE.confidence(rec.last.llr) if rec.last.llr is not None else 0.0)
-    assert right >= 12 and wrong <= 2, (right, wrong)          # measured 56 % of dev accepted right
-    assert false_accepts <= 4, false_accepts                    # measured 7 % on dev Taiwanese
+    assert right >= 12 and wrong <= 2, (right, wrong)          # measured 59 % of dev (clean) accepted right
+    assert false_accepts <= 4, false_accepts                    # measured 7 % on dev Taiwanese (clean)
     assert np.mean(right_conf) > np.mean(oog_conf) + 0.2
     assert len({round(c, 2) for c in right_conf + oog_conf}) > 10
 
 
 def test_telephone_copy_decodes_at_8k(sphinx_engine, trials):
+    """8 kHz μ-law telephone copies go in at 8 kHz, without resampling."""
     rec = sphinx_engine.recognizer(8000)
     ig = [t for t in trials["test"] if t.in_grammar][:12]
-    heard = sum(_decode(rec, t, "telephone", k) is not None and rec.last.heard == t.expected
-                for k, t in enumerate(ig))
-    assert heard >= 8, heard  # top-1 before rejection measured 86 % on telephone copies
+    right = wrong = 0
+    for k, t in enumerate(ig):
+        tr = _decode(rec, t, "telephone", k)
+        right += tr.text == t.expected
+        wrong += tr.text not in ("", t.expected)
+    # measured on these 12: 5 right, 2 wrong, 5 re-asked (57.8 % right on all 64)
+    assert right >= 4 and wrong <= 2, (right, wrong)
 
 
 def test_long_speech_beyond_a_short_grammar_is_rejected(sphinx_engine, taiwanese_real):

@@ -259,3 +259,18 @@ async def test_recognizer_failure_loses_the_turn_not_the_call():
     assert [t.get("no_input") for t in record.turns] == [True, True]  # asked again, then an agent
     assert record.outcome == "handed_off" and record.end_reason == "transferred"
     assert metrics.registry.get_sample_value("ivr_errors_total", {"kind": "recognizer"}) == 1.0
+
+
+async def test_rejected_speech_is_a_no_match_at_once():
+    """Speech the recognizer rejects (out of grammar: empty text) is answered
+    at once as a no-match, not with silence until the no-input timer; a short
+    click is still ignored."""
+    clock = VirtualClock()
+    audio = caller_audio([("silence", 3.0), ("speech", 0.2), ("silence", 1.0), ("speech", 1.2), ("silence", 6.0)])
+    s, _ = make_session(clock, to_frames(audio), script=[("", 0.0), ("", 0.0)], hold_open=True,
+                        handoff=FakeHandoff(take_after=0))
+    record = await run_call(clock, s)
+    rejected = record.of_kind("rejected")
+    assert len(rejected) == 1 and rejected[0]["duration"] >= 1.0  # the 0.2 s burst did not count
+    first = record.turns[0]
+    assert not first.get("no_input") and first["text"] == "" and first["t"] < 6.5  # answered, not timed out
