@@ -4,7 +4,6 @@ TTS cache at deploy time. Wire in with ``ivr/cli/say.py`` doing
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 from ivr.frames import LANGUAGES
@@ -26,6 +25,10 @@ def register(subparsers) -> None:
     p.add_argument("--cache-dir", default=None, help="TTS cache (default ~/.cache/ivr/tts or $IVR_TTS_CACHE)")
     p.add_argument("--clips-dir", default=None, help="recorded Taiwanese number clips")
     p.add_argument("--text-only", action="store_true", help="print the verbalized text, do not synthesize")
+    p.add_argument("--missing", metavar="LANG", choices=LANGUAGES,
+                   help="list the flows' prompts in LANG that have no recording (file:line: flow/step: text) and exit")
+    p.add_argument("--flows", default=None,
+                   help="flows for --missing (default: ./flows if present, else the shipped flows)")
     p.add_argument("--prewarm", metavar="PROMPTS_YML|FLOWS_DIR",
                    help="synthesize every text in this catalogue, or every static prompt of a flows directory")
     p.set_defaults(func=run)
@@ -58,6 +61,17 @@ def run(args: argparse.Namespace) -> int:
     from ivr.prompts import PromptCatalogue, PromptRenderer
     from ivr.prompts.wavio import write_wav
 
+    if args.missing:
+        import sys
+
+        from ivr.paths import flows_dir
+        from ivr.prompts.missing import missing_recordings
+
+        missing = missing_recordings(flows_dir(args.flows), args.missing)
+        for m in missing:
+            print(m)
+        print(f"{len(missing)} {args.missing} prompt(s) without a recording", file=sys.stderr)
+        return 0
     renderer = PromptRenderer(tts=args.engine, cache_dir=args.cache_dir, clips_dir=args.clips_dir)
     if args.prewarm:
         from pathlib import Path

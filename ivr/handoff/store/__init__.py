@@ -13,12 +13,12 @@ from ivr.handoff.store.base import Store
 from ivr.handoff.store.sqlite_store import SqliteStore
 
 
-def store_error_types() -> tuple[type[BaseException], ...]:
+def store_error_types() -> tuple[type[Exception], ...]:
     """What a store raises when it is down or hung (not a bug, not a refused
     request): callers keep the call going and report an outage."""
     import sqlite3
 
-    kinds: list[type[BaseException]] = [StoreError, sqlite3.Error, OSError]  # OSError: ConnectionError, TimeoutError
+    kinds: list[type[Exception]] = [StoreError, sqlite3.Error, OSError]  # OSError: ConnectionError, TimeoutError
     try:
         import redis
 

@@ -1,0 +1,59 @@
+"""Which prompts still lack a recording in a language.
+
+There is no Taiwanese voice: a nan-TW prompt without an ``audio:`` file is read
+by the Mandarin voice. ``ivr say --missing nan-TW`` lists every such prompt of
+the flows with its file and line, so a call centre knows exactly what to
+record (a listed ``audio:`` whose file does not exist counts as missing)."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MissingRecording:
+    file: str
+    line: int
+    where: str  # flow/step/field path, e.g. "card_loss/confirm_loss/prompt"
+    text: str
+    audio: str | None  # a named recording that is not there, or None when none is named
+
+    def __str__(self) -> str:
+        why = f" (no file {self.audio})" if self.audio else ""
+        return f"{self.file}:{self.line}: {self.where}: {self.text}{why}"
+
+
+def _prompts(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
+    if isinstance(node, Mapping):
+        if any(k in node for k in ("zh-TW", "nan-TW")):
+            yield path, node
+            return
+        for k, v in node.items():
+            yield from _prompts(v, (*path, str(k)))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            step_id = v.get("id") if isinstance(v, Mapping) else None
+            yield from _prompts(v, (*path, step_id if isinstance(step_id, str) else str(i)))
+
+
+def missing_recordings(flows_dir: str | Path, language: str) -> list[MissingRecording]:
+    from ivr.dialog import load_flows
+
+    fs = load_flows(flows_dir)
+    out: list[MissingRecording] = []
+    for flow_id in sorted(fs.raws):
+        raw, source = fs.raws[flow_id], fs.sources.get(flow_id)
+        for path, prompt in _prompts(raw, ()):
+            value = prompt.get(language)
+            if value is None:
+                continue  # no prompt in this language: `ivr validate` reports that
+            text = value.get("text") if isinstance(value, Mapping) else value
+            audio = value.get("audio") if isinstance(value, Mapping) else None
+            if audio and (fs.base_dir / audio).is_file():
+                continue
+            line = getattr(prompt, "key_lines", {}).get(language, getattr(prompt, "line", 0))
+            where = "/".join((flow_id, *[p for p in path if p != "steps"]))
+            out.append(MissingRecording(str(source or flow_id), int(line or 0), where, str(text), audio))
+    return out
