@@ -37,6 +37,7 @@ from ivr.prompts.renderer import SayRenderer
 from ivr.session.backend_call import run_backend
 from ivr.session.config import SessionConfig
 from ivr.session.decoding import TurnDecoder
+from ivr.session.digits import DigitCollector
 from ivr.session.engines import CallRecognizers, EngineSelector
 from ivr.session.hearing import CallerInput, HungUp, Utterance
 from ivr.session.metrics import SessionMetrics
@@ -312,13 +313,13 @@ class CallSession:
 
     async def _listen(self, listen: Listen) -> UserInput | NoInput:
         self._skip_prompts = False
-        digits = ""
+        keys = DigitCollector.for_listen(listen, self.config.inter_digit_timeout_s)
         while True:
-            timeout = self.config.inter_digit_timeout_s if digits else listen.no_input_timeout_ms / 1000
-            item = await self._next_input(timeout)
+            item = await self._next_input(keys.wait_s())
             if item is None:
-                if digits:
-                    return self._user_input(listen, UserInput(dtmf=digits, timestamp=self.clock.now()))
+                keyed = keys.expired(self.clock.now())
+                if keyed is not None:
+                    return self._user_input(listen, keyed)
                 if self.input.speaking:
                     continue  # the caller is mid-sentence: the timer does not cut them off
                 self._event("turn", slot=listen.slot, no_input=True)
@@ -327,11 +328,9 @@ class CallSession:
                 await asyncio.Event().wait()  # run() sees the pump end and cancels this task
                 continue
             if isinstance(item, DtmfDigit):
-                if item.digit == listen.dtmf_terminator and listen.dtmf_max_digits > 1:
-                    return self._user_input(listen, UserInput(dtmf=digits or item.digit, timestamp=item.timestamp))
-                digits += item.digit
-                if len(digits) >= listen.dtmf_max_digits:
-                    return self._user_input(listen, UserInput(dtmf=digits, timestamp=item.timestamp))
+                keyed = keys.key(item)
+                if keyed is not None:
+                    return self._user_input(listen, keyed)
                 continue
             heard = await self._recognize(item, listen)
             if heard is None:
