@@ -2,6 +2,14 @@
 service to start: accounts, hashed PINs, identity checks, balances, one-time
 codes for PIN reset (written to an ``sms_outbox`` table) and card-loss reports.
 
+Authentication as a bank would have it: the caller number + birth date only
+*identify* a customer; verification needs the phone-banking PIN. Wrong PINs
+count in ``pin_lockout`` (per customer, and per masked ID for IDs that match no
+one, so a lockout never tells whether an ID exists); ``MAX_PIN_FAILURES`` in a
+row lock PIN verification until the PIN is reset; a right PIN resets the count.
+Every attempt is a row in ``verification_audit``: who (customer id, else a
+masked ID or number), when, method, result; never the PIN or the birth date.
+
 Seeded on first use. The customers are invented; their Taiwan IDs carry valid
 checksums so the same validation applies as for real callers."""
 from __future__ import annotations
@@ -19,12 +27,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from ivr.backends.registry import BackendRegistry
 from ivr.dialog.extract import ID_LETTER_CODES, taiwan_id_valid
+from ivr.redact import mask_taiwan_ids, redact
 
 # PINs are short; argon2 still makes a stolen table slow to brute-force. Low
 # cost parameters keep a verify well under 10 ms on the 2-core CI machine.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=4096, parallelism=1)
 HIGH_VALUE_BALANCE = 1_000_000
 CODE_TTL_SECONDS = 300
+MAX_PIN_FAILURES = 3
 
 
 def make_taiwan_id(letter: str, body8: str) -> str:
@@ -55,6 +65,12 @@ CREATE TABLE IF NOT EXISTS sms_outbox (
   purpose TEXT NOT NULL, created REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS card_reports (
   id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, card_last4 TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pin_lockout (
+  subject TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0, locked INTEGER NOT NULL DEFAULT 0,
+  updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS verification_audit (
+  id INTEGER PRIMARY KEY, at TEXT NOT NULL, customer_id INTEGER, who TEXT NOT NULL, method TEXT NOT NULL,
+  result TEXT NOT NULL);
 """
 
 
@@ -93,26 +109,79 @@ class DemoBank:
         return {"customer_id": row["id"], "customer_name": row["name"], "balance": row["balance"]}
 
     # ------------------------------------------------------------ actions
+    def _audit(self, db: sqlite3.Connection, customer_id: int | None, who: str, method: str, result: str) -> None:
+        when = dt.datetime.fromtimestamp(self._now(), dt.timezone.utc).isoformat(timespec="seconds")
+        db.execute("INSERT INTO verification_audit (at, customer_id, who, method, result) VALUES (?,?,?,?,?)",
+                   (when, customer_id, who, method, result))
+
+    def _check_pin(self, row: sqlite3.Row | None, subject: str, who: str, pin: str, method: str) -> dict[str, Any]:
+        """The PIN check both paths share: lockout first, then the hash; the
+        counter and the audit row are written in the same transaction."""
+        cid = row["id"] if row is not None else None
+        with closing(self._db()) as db, db:
+            lock = db.execute("SELECT failures, locked FROM pin_lockout WHERE subject = ?", (subject,)).fetchone()
+            if lock is not None and lock["locked"]:
+                self._audit(db, cid, who, method, "pin_locked")
+                return {"ok": False, "error": "pin_locked"}
+            good = False
+            if row is not None:
+                try:
+                    good = _HASHER.verify(row["pin_hash"], str(pin))
+                except (VerificationError, InvalidHashError):
+                    good = False
+            if good:
+                db.execute("DELETE FROM pin_lockout WHERE subject = ?", (subject,))
+                self._audit(db, cid, who, method, "ok")
+                return self._who(row) if row is not None else {"ok": False, "error": "wrong_pin"}
+            failures = (lock["failures"] if lock is not None else 0) + 1
+            locked = failures >= MAX_PIN_FAILURES
+            db.execute("INSERT INTO pin_lockout (subject, failures, locked, updated) VALUES (?,?,?,?)"
+                       " ON CONFLICT(subject) DO UPDATE SET failures = excluded.failures,"
+                       " locked = excluded.locked, updated = excluded.updated",
+                       (subject, failures, int(locked), self._now()))
+            error = "pin_locked" if locked else ("wrong_pin" if row is not None else "no_such_customer")
+            self._audit(db, cid, who, method, error)
+        return {"ok": False, "error": error}
+
     def verify_id_pin(self, id_number: str, pin: str) -> dict[str, Any]:
-        row = self._row("SELECT * FROM customers WHERE taiwan_id = ?", str(id_number or "").upper())
+        tid = str(id_number or "").upper()
+        row = self._row("SELECT * FROM customers WHERE taiwan_id = ?", tid)
+        if not taiwan_id_valid(tid):  # no one has it, and anyone can check a checksum: no counter
+            with closing(self._db()) as db, db:
+                self._audit(db, None, "invalid_id", "id_pin", "no_such_customer")
+            return {"ok": False, "error": "no_such_customer"}
+        masked = mask_taiwan_ids(tid)
+        # an ID that matches no one gets a counter too: it locks after the same
+        # number of tries, so a caller cannot tell a real ID from a made-up one
+        subject = f"customer:{row['id']}" if row is not None else f"unknown:{masked}"
+        return self._check_pin(row, subject, masked, pin, "id_pin")
+
+    def verify_customer_pin(self, customer_id: int, pin: str) -> dict[str, Any]:
+        """The PIN of a customer already identified (by caller number + birth date)."""
+        row = self._row("SELECT * FROM customers WHERE id = ?", customer_id)
         if row is None:
             return {"ok": False, "error": "no_such_customer"}
-        try:
-            _HASHER.verify(row["pin_hash"], str(pin))
-        except (VerificationError, InvalidHashError):
-            return {"ok": False, "error": "wrong_pin"}
-        return self._who(row)
+        return self._check_pin(row, f"customer:{row['id']}", f"customer:{row['id']}", pin, "caller_number_pin")
 
-    def verify_phone_birth(self, caller: str, birth_date: str) -> dict[str, Any]:
+    def identify_phone_birth(self, caller: str, birth_date: str) -> dict[str, Any]:
+        """Identification only: the customer id for a known number whose birth
+        date matches. It does not verify: balance and card services still need
+        the PIN (verify_customer_pin)."""
         phone = "".join(c for c in str(caller or "") if c.isdigit())
         if phone.startswith("886"):
             phone = "0" + phone[3:]
         row = self._row("SELECT * FROM customers WHERE phone = ?", phone)
         if row is None:
-            return {"ok": False, "error": "unknown_number"}
-        if str(birth_date) != row["birth_date"]:
-            return {"ok": False, "error": "wrong_birth_date"}
-        return self._who(row)
+            result: dict[str, Any] = {"ok": False, "error": "unknown_number"}
+        elif str(birth_date) != row["birth_date"]:
+            result = {"ok": False, "error": "wrong_birth_date"}
+        else:
+            result = {"customer_id": row["id"]}
+        with closing(self._db()) as db, db:
+            who = f"customer:{row['id']}" if row is not None else redact(phone)
+            self._audit(db, row["id"] if row is not None else None, who, "caller_number_birth_date",
+                        "identified" if "customer_id" in result else str(result["error"]))
+        return result
 
     def customer_by_id(self, id_number: str) -> dict[str, Any]:
         row = self._row("SELECT * FROM customers WHERE taiwan_id = ?", str(id_number or "").upper())
@@ -139,11 +208,14 @@ class DemoBank:
             row = db.execute("SELECT * FROM sms_outbox WHERE customer_id = ? AND purpose = 'pin_reset' AND used = 0"
                              " ORDER BY id DESC LIMIT 1", (customer_id,)).fetchone()
             if row is None or self._now() - row["created"] > CODE_TTL_SECONDS:
-                return {"ok": False, "error": "no_valid_code"}
-            if not secrets.compare_digest(row["code"], str(code)):
-                return {"ok": False, "error": "wrong_code"}
-            db.execute("UPDATE sms_outbox SET used = 1 WHERE id = ?", (row["id"],))
-        return {"code_ok": True}
+                result = "no_valid_code"
+            elif not secrets.compare_digest(row["code"], str(code)):
+                result = "wrong_code"
+            else:
+                result = "ok"
+                db.execute("UPDATE sms_outbox SET used = 1 WHERE id = ?", (row["id"],))
+            self._audit(db, customer_id, f"customer:{customer_id}", "sms_code", result)
+        return {"code_ok": True} if result == "ok" else {"ok": False, "error": result}
 
     def set_pin(self, customer_id: int, pin: str) -> dict[str, Any]:
         pin = str(pin)
@@ -151,6 +223,8 @@ class DemoBank:
             return {"ok": False, "error": "weak_pin"}
         with closing(self._db()) as db, db:
             n = db.execute("UPDATE customers SET pin_hash = ? WHERE id = ?", (_HASHER.hash(pin), customer_id)).rowcount
+            # a new PIN, set after a one-time code, lifts a PIN lockout
+            db.execute("DELETE FROM pin_lockout WHERE subject = ?", (f"customer:{customer_id}",))
         return {"pin_set": True} if n else {"ok": False, "error": "no_such_customer"}
 
     def report_card_loss(self, customer_id: int) -> dict[str, Any]:
@@ -174,7 +248,24 @@ class DemoBank:
         row = self._row("SELECT card_status FROM customers WHERE id = ?", customer_id)
         return row["card_status"] if row else None
 
-    ACTIONS = ("verify_id_pin", "verify_phone_birth", "customer_by_id", "get_balance", "send_reset_code",
+    def pin_failures(self, customer_id: int) -> tuple[int, bool]:
+        """(wrong PINs in a row, locked) for a customer."""
+        row = self._row("SELECT failures, locked FROM pin_lockout WHERE subject = ?", f"customer:{customer_id}")
+        return (row["failures"], bool(row["locked"])) if row else (0, False)
+
+    def unlock_pin(self, customer_id: int) -> None:
+        """What a back-office agent does after verifying the customer in person."""
+        with closing(self._db()) as db, db:
+            db.execute("DELETE FROM pin_lockout WHERE subject = ?", (f"customer:{customer_id}",))
+            self._audit(db, customer_id, f"customer:{customer_id}", "agent_unlock", "ok")
+
+    def audit_rows(self) -> list[dict[str, Any]]:
+        """The verification audit trail, oldest first."""
+        with closing(self._db()) as db:
+            rows = db.execute("SELECT at, customer_id, who, method, result FROM verification_audit ORDER BY id")
+            return [dict(r) for r in rows.fetchall()]
+
+    ACTIONS = ("verify_id_pin", "verify_customer_pin", "identify_phone_birth", "customer_by_id", "get_balance", "send_reset_code",
                "check_reset_code", "set_pin", "report_card_loss")
 
     def register(self, registry: BackendRegistry) -> BackendRegistry:

@@ -13,17 +13,10 @@ from ivr.dialog.extract import extract_value
 from ivr.dialog.loader import FlowSet
 from ivr.dialog.models import (
     ActionStep,
-    BranchStep,
-    CallStep,
     CollectStep,
-    EndStep,
     Flow,
     HandoffSpec,
-    HandoffStep,
-    LinkStep,
     Prompt,
-    ReturnStep,
-    SayStep,
     Step,
 )
 from ivr.dialog.protect import exhausted as protective_exhausted
@@ -32,6 +25,7 @@ from ivr.dialog.reentry import ask_again, on_reentry
 from ivr.dialog.render import Renderer
 from ivr.dialog.seams import FlowSource
 from ivr.dialog.state import DialogState
+from ivr.dialog.steps import Pause, run_step
 from ivr.frames import (
     ActionResult,
     CallBackend,
@@ -250,10 +244,10 @@ class _Run:
             st.no_input = st.no_match = 0
             st.pending = None
             st.path.append(f"{flow_id}/{step_id}")
-            nxt = self.execute(self.fs.step(flow_id, step_id))
-            if nxt is None:
+            result = run_step(self, self.fs.step(flow_id, step_id))
+            if isinstance(result, Pause):
                 return  # waiting for the caller or a backend, or the call is over
-            flow_id, step_id = nxt
+            flow_id, step_id = result.flow, result.step
 
     def follow(self, step: Step, flow_id: str | None = None) -> str | None:
         flow = self.fs[flow_id or self.here]
@@ -265,45 +259,8 @@ class _Run:
     def go(self, target: str | None) -> None:
         self.enter(self.here, target)
 
-    def execute(self, step: Step) -> tuple[str, str | None] | None:
-        st = self.st
-        here = self.here
-        if isinstance(step, SayStep):
-            self.say(step.say, self.key("say"), interruptible=step.interruptible)
-            return here, self.follow(step)
-        if isinstance(step, CollectStep):
-            if not step.ask_always and st.slots.get(step.collect) is not None:
-                return here, self.follow(step)
-            self.say(step.prompt, self.key("prompt"))
-            self.listen(step)
-            return None
-        if isinstance(step, ActionStep):
-            args = self.d.renderer.render_args(dict(step.args), self.env(), st.language)
-            self.actions.append(CallBackend(name=step.action, args=args))
-            st.waiting = "backend"
-            return None
-        if isinstance(step, BranchStep):
-            env = self.env()
-            for rule in step.branch:
-                if rule.else_ is not None:
-                    return here, str(rule.else_)
-                if rule.if_ is not None and evaluate(rule.if_, env):
-                    return here, str(rule.then)
-            return here, self.follow(step)
-        if isinstance(step, LinkStep):
-            return step.link, self.fs[step.link].steps[0].id
-        if isinstance(step, CallStep):
-            st.stack.append({"flow": here, "step": step.id})
-            return step.call, self.fs[step.call].steps[0].id
-        if isinstance(step, HandoffStep):
-            self.handoff(step.handoff)
-            return None
-        if isinstance(step, EndStep):
-            self.finish(step.prompt, "completed")
-            return None
-        if isinstance(step, ReturnStep):
-            return here, None
-        raise TypeError(f"unknown step {step!r}")
+    def render_args(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.d.renderer.render_args(args, self.env(), self.st.language)
 
     def finish(self, prompt: Prompt | None, reason: str) -> None:
         self.say(prompt, self.key("end"), interruptible=False)
