@@ -3,6 +3,7 @@ Every problem carries the file and line of the offending key."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -144,28 +145,45 @@ def _sccs(nodes: list[str], succ: dict[str, list[str]]) -> list[list[str]]:
     return out
 
 
-def check_flow(pf: ParsedFlow, all_flows: dict[str, Flow], base: Path,
-               backends: Collection[str] | None) -> list[Problem]:
-    flow, raw, where = pf.flow, pf.raw, str(pf.path)
-    assert flow is not None
-    problems: list[Problem] = []
-    steps_raw = raw.get("steps", [])
+@dataclass
+class FlowCheck:
+    """What every check of one flow reads, and where its problems go."""
 
-    def step_line(i: int, key: str | None = None) -> int:
-        return line_of(raw, ("steps", i, key) if key else ("steps", i, "id"))
+    pf: ParsedFlow
+    all_flows: dict[str, Flow]
+    base: Path
+    backends: Collection[str] | None
+    problems: list[Problem] = field(default_factory=list)
+    ids: dict[str, int] = field(default_factory=dict)  # step id -> index of its first definition
 
-    def add(line: int, msg: str) -> None:
-        problems.append(Problem(where, line, msg))
+    @property
+    def flow(self) -> Flow:
+        assert self.pf.flow is not None
+        return self.pf.flow
 
-    ids: dict[str, int] = {}
-    for i, s in enumerate(flow.steps):
-        if s.id in ids:
-            add(step_line(i), f"duplicate step id '{s.id}' (first at line {step_line(ids[s.id])})")
+    @property
+    def raw(self) -> Any:
+        return self.pf.raw
+
+    def step_line(self, i: int, key: str | None = None) -> int:
+        return line_of(self.raw, ("steps", i, key) if key else ("steps", i, "id"))
+
+    def add(self, line: int, msg: str) -> None:
+        self.problems.append(Problem(str(self.pf.path), line, msg))
+
+
+def check_ids(c: FlowCheck) -> None:
+    """Step ids are unique within a flow."""
+    for i, s in enumerate(c.flow.steps):
+        if s.id in c.ids:
+            c.add(c.step_line(i), f"duplicate step id '{s.id}' (first at line {c.step_line(c.ids[s.id])})")
         else:
-            ids[s.id] = i
+            c.ids[s.id] = i
 
-    # references to steps, flows, backends, audio files
-    for i, s in enumerate(flow.steps):
+
+def check_references(c: FlowCheck) -> None:
+    """Every step, flow and backend a step names exists."""
+    for i, s in enumerate(c.flow.steps):
         targets: list[tuple[str, tuple]] = []
         if s.next:
             targets.append((s.next, ("next",)))
@@ -178,51 +196,68 @@ def check_flow(pf: ParsedFlow, all_flows: dict[str, Flow], base: Path,
                 t, key = (r.else_, "else") if r.else_ is not None else (r.then, "then")
                 targets.append((str(t), ("branch", j, key)))
         for t, loc in targets:
-            if t not in ids:
-                add(line_of(raw, ("steps", i) + loc), f"step '{s.id}': unknown step '{t}'")
+            if t not in c.ids:
+                c.add(line_of(c.raw, ("steps", i) + loc), f"step '{s.id}': unknown step '{t}'")
         for key, target in (("link", getattr(s, "link", None)), ("call", getattr(s, "call", None))):
-            if isinstance(s, (LinkStep, CallStep)) and target is not None and target not in all_flows:
-                add(step_line(i, key), f"step '{s.id}': {key} to unknown flow '{target}'")
-        if backends is not None:
+            if isinstance(s, (LinkStep, CallStep)) and target is not None and target not in c.all_flows:
+                c.add(c.step_line(i, key), f"step '{s.id}': {key} to unknown flow '{target}'")
+        if c.backends is not None:
             names: list[tuple[str, tuple[str, ...]]] = []
             if isinstance(s, ActionStep):
                 names.append((s.action, ("action",)))
             if isinstance(s, CollectStep) and s.validation and s.validation.backend:
                 names.append((s.validation.backend, ("validate", "backend")))
             for name, loc in names:
-                if name not in backends:
-                    add(line_of(raw, ("steps", i) + loc), f"step '{s.id}': unknown backend '{name}'")
+                if name not in c.backends:
+                    c.add(line_of(c.raw, ("steps", i) + loc), f"step '{s.id}': unknown backend '{name}'")
+
+
+def check_intents(c: FlowCheck) -> None:
+    """An intent collect names known intents (or keys)."""
+    for i, s in enumerate(c.flow.steps):
         if isinstance(s, CollectStep) and s.type == "intent":
             if not s.intents and not s.dtmf:
-                add(step_line(i, "type"), f"step '{s.id}': an intent collect needs 'intents' or 'dtmf'")
+                c.add(c.step_line(i, "type"), f"step '{s.id}': an intent collect needs 'intents' or 'dtmf'")
             for j, name in enumerate(s.intents):
                 if name not in KNOWN_INTENTS:
-                    add(line_of(raw, ("steps", i, "intents", j)), f"step '{s.id}': unknown intent '{name}'")
+                    c.add(line_of(c.raw, ("steps", i, "intents", j)), f"step '{s.id}': unknown intent '{name}'")
 
-    # prompts: every language the flow declares, and recordings that exist
+
+def check_prompts(c: FlowCheck) -> None:
+    """Every prompt has every language the flow declares, and its recordings exist."""
+    flow = c.flow
     for loc, prompt in _walk_prompts(flow):
         for lang in flow.languages:
             p = prompt.get(lang)
             if p is None:
                 what = f"step '{flow.steps[loc[1]].id}'" if loc and loc[0] == "steps" else "flow"
-                add(line_of(raw, loc), f"{what}: prompt '{loc[-1]}' has no {lang} text")
-            elif isinstance(p, PromptText) and p.audio and not (base / p.audio).is_file():
-                add(line_of(raw, loc + (lang, "audio")), f"audio file '{p.audio}' not found")
+                c.add(line_of(c.raw, loc), f"{what}: prompt '{loc[-1]}' has no {lang} text")
+            elif isinstance(p, PromptText) and p.audio and not (c.base / p.audio).is_file():
+                c.add(line_of(c.raw, loc + (lang, "audio")), f"audio file '{p.audio}' not found")
 
-    graph = successors(flow, all_flows)
-    start = flow.steps[0].id
-    # reachability
+
+def check_reachable(c: FlowCheck) -> set[str]:
+    """Every step can be reached from the first; returns the reachable ids."""
+    graph = successors(c.flow, c.all_flows)
+    start = c.flow.steps[0].id
     seen, todo = {start}, [start]
     while todo:
         for t, _, _ in graph.get(todo.pop(), []):
-            if t in ids and t not in seen:
+            if t in c.ids and t not in seen:
                 seen.add(t)
                 todo.append(t)
-    for i, s in enumerate(flow.steps):
-        if s.id not in seen and ids.get(s.id) == i:
-            add(step_line(i), f"step '{s.id}' is unreachable")
+    for i, s in enumerate(c.flow.steps):
+        if s.id not in seen and c.ids.get(s.id) == i:
+            c.add(c.step_line(i), f"step '{s.id}' is unreachable")
+    return seen
 
-    # slots used before they are collected (must be set on every path)
+
+def check_slots(c: FlowCheck, seen: set[str]) -> None:
+    """A slot is collected on every path before a step uses it."""
+    flow, all_flows = c.flow, c.all_flows
+    graph = successors(flow, all_flows)
+    start = flow.steps[0].id
+    steps_raw = c.raw.get("steps", [])
     every = set(flow_sets(flow)) | set(flow.inputs)
     for s in flow.steps:
         if isinstance(s, CallStep) and s.call in all_flows:
@@ -240,12 +275,12 @@ def check_flow(pf: ParsedFlow, all_flows: dict[str, Flow], base: Path,
                         have[t], changed = new, True
     reported: set[tuple[str, str]] = set()
     for i, s in enumerate(flow.steps):
-        if s.id not in seen or ids.get(s.id) != i:
+        if s.id not in seen or c.ids.get(s.id) != i:
             continue
         own = {s.collect} if isinstance(s, CollectStep) else set()
         own |= set(s.save) if isinstance(s, ActionStep) else set()
         step_raw = steps_raw[i] if isinstance(steps_raw, LineList) and i < len(steps_raw) else None
-        for name, line in _uses(step_raw, step_line(i)):
+        for name, line in _uses(step_raw, c.step_line(i)):
             if name in BUILTINS or name in have[s.id]:
                 continue
             if name in own and not (isinstance(s, ActionStep)):
@@ -253,18 +288,35 @@ def check_flow(pf: ParsedFlow, all_flows: dict[str, Flow], base: Path,
             if (s.id, name) not in reported:
                 reported.add((s.id, name))
                 known = name in every
-                add(line, f"step '{s.id}' uses slot '{name}' before it is collected" if known
-                    else f"step '{s.id}' uses slot '{name}' that no step collects (declare it in 'inputs'?)")
+                c.add(line, f"step '{s.id}' uses slot '{name}' before it is collected" if known
+                      else f"step '{s.id}' uses slot '{name}' that no step collects (declare it in 'inputs'?)")
 
-    # cycles a caller can never break: no collect and no call inside
+
+def check_loops(c: FlowCheck) -> None:
+    """No cycle a caller can never break (one without a collect or a call inside)."""
+    flow = c.flow
+    graph = successors(flow, c.all_flows)
     breakers = {s.id for s in flow.steps if isinstance(s, (CollectStep, CallStep))}
-    succ = {sid: [t for t, _, _ in e if t in ids] for sid, e in graph.items()}
+    succ = {sid: [t for t, _, _ in e if t in c.ids] for sid, e in graph.items()}
     for comp in _sccs([s.id for s in flow.steps], succ):
         cyclic = len(comp) > 1 or comp[0] in succ.get(comp[0], [])
         if cyclic and not breakers & set(comp):
-            order = sorted(comp, key=lambda c: ids[c])
-            add(step_line(ids[order[0]]), "steps " + " -> ".join(order + [order[0]]) + " loop without a collect")
-    return problems
+            order = sorted(comp, key=lambda x: c.ids[x])
+            c.add(c.step_line(c.ids[order[0]]), "steps " + " -> ".join(order + [order[0]]) + " loop without a collect")
+
+
+def check_flow(pf: ParsedFlow, all_flows: dict[str, Flow], base: Path,
+               backends: Collection[str] | None) -> list[Problem]:
+    """Every check of one flow; each is its own function above."""
+    c = FlowCheck(pf, all_flows, base, backends)
+    check_ids(c)
+    check_references(c)
+    check_intents(c)
+    check_prompts(c)
+    seen = check_reachable(c)
+    check_slots(c, seen)
+    check_loops(c)
+    return c.problems
 
 
 def validate_parsed(parsed: list[ParsedFlow], base: Path, backends: Collection[str] | None = None) -> list[Problem]:
