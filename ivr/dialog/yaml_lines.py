@@ -125,16 +125,19 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _seq)
 
 
-def load_yaml_text(text: str, where: str) -> Any:
-    """Parse YAML keeping line numbers; a syntax error becomes a FlowError at
-    ``where:line``."""
+def load_yaml_text(text: str, where: str, error: type[IvrError] = FlowError,
+                   limit_error: type[IvrError] = YamlLimitError) -> Any:
+    """Parse YAML keeping line numbers (mappings are ``LineDict``, lists
+    ``LineList``; ``line_of`` finds a location's line). A syntax error becomes
+    ``error`` at ``where:line``, input past the limits ``limit_error``. The one
+    line-keeping loader: flows, scenarios and settings files all use it."""
     if (problem := text_problem(text)) is not None:
-        raise YamlLimitError(problem, f"{where}:1")
+        raise limit_error(problem, f"{where}:1")
     try:
         return yaml.load(text, Loader=_Loader)
     except TooDeep as e:
         line = e.problem_mark.line + 1 if e.problem_mark else 1
-        raise YamlLimitError(e.problem or "nested too deeply", f"{where}:{line}") from None
+        raise limit_error(e.problem or "nested too deeply", f"{where}:{line}") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         # at end of file the useful place is where the unclosed construct began
@@ -142,9 +145,9 @@ def load_yaml_text(text: str, where: str) -> Any:
             mark = e.context_mark
         line = mark.line + 1 if mark else 0
         msg = f"YAML syntax error: {e.problem or e.context}" + (f" ({e.context})" if e.problem and e.context else "")
-        raise FlowError(msg, f"{where}:{line}") from None
+        raise error(msg, f"{where}:{line}") from None
     except yaml.YAMLError as e:
-        raise FlowError(f"YAML error: {str(e).splitlines()[0][:200]}", where) from None
+        raise error(f"YAML error: {str(e).splitlines()[0][:200]}", where) from None
 
 
 def read_text(path: Path) -> str:

@@ -9,10 +9,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from ivr.dialog.yaml_lines import LimitedSafeLoader, read_limited, text_problem
+from ivr.dialog.yaml_lines import LineDict, LineList, line_of, load_yaml_text, read_limited
 from ivr.errors import IvrError
 from ivr.qa.paths import AudioPolicy
 from ivr.qa.scenario import Scenario
@@ -22,38 +21,6 @@ SUFFIXES = (".yaml", ".yml")
 
 class ScenarioError(IvrError):
     """A scenario file that does not parse or validate."""
-
-
-def _to_python(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for k, v in node.value:
-            key = k.value if isinstance(k, yaml.ScalarNode) else str(k.start_mark)
-            out[key] = _to_python(v, path + (key,), lines)
-            lines.setdefault(path + (key, "__key__"), k.start_mark.line + 1)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(v, path + (i,), lines) for i, v in enumerate(node.value)]
-    assert isinstance(node, yaml.ScalarNode)  # compose() yields only these three kinds
-    return _scalar(node)
-
-
-def _scalar(node: yaml.ScalarNode) -> Any:
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
-
-
-def _line_for(loc: tuple, lines: dict[tuple, int]) -> int:
-    # Deepest prefix of the error location that exists in the file.
-    loc = tuple(loc)
-    for n in range(len(loc), -1, -1):
-        if loc[:n] in lines:
-            return lines[loc[:n]]
-    return 1
 
 
 def _describe(err: Mapping[str, Any]) -> str:
@@ -71,29 +38,18 @@ def _describe(err: Mapping[str, Any]) -> str:
 def parse_scenario(text: str, path: Path) -> Scenario:
     """One scenario from YAML text; ``path`` is used for messages and for
     resolving audio files next to it."""
-    if (problem := text_problem(text)) is not None:
-        raise ScenarioError(problem, f"{path}:1")
-    try:
-        node = yaml.compose(text, Loader=LimitedSafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else 1
-        raise ScenarioError(f"YAML syntax: {e.problem or e.context}", f"{path}:{line}") from None
-    except yaml.YAMLError as e:
-        raise ScenarioError(f"YAML: {str(e).splitlines()[0][:200]}", str(path)) from None
-    if node is None:
+    data = load_yaml_text(text, str(path), ScenarioError, ScenarioError)
+    if data is None:
         raise ScenarioError("empty scenario file", f"{path}:1")
-    if not isinstance(node, yaml.MappingNode):
+    if not isinstance(data, LineDict):
         raise ScenarioError("a scenario file is a mapping with name, turns and expect",
-                            f"{path}:{node.start_mark.line + 1}")
-    lines: dict[tuple, int] = {}
-    data = _to_python(node, (), lines)
+                            f"{path}:{getattr(data, 'line', 1) or 1}")
     data.setdefault("name", path.stem)
     turns = data.get("turns")
-    if isinstance(turns, list):
+    if isinstance(turns, LineList):
         for i, t in enumerate(turns):
             if isinstance(t, dict):
-                t["line"] = lines.get(("turns", i), 0)
+                t["line"] = turns.item_lines[i]
     data["path"] = path
     data["line"] = 1
     try:
@@ -105,7 +61,7 @@ def parse_scenario(text: str, path: Path) -> Scenario:
         m = re.match(r"Value error, turn (\d+):", first["msg"])
         if not loc and m:  # a whole-scenario check that names a turn
             loc = ("turns", int(m.group(1)) - 1)
-        raise ScenarioError(_describe(first) + more, f"{path}:{_line_for(loc, lines)}") from None
+        raise ScenarioError(_describe(first) + more, f"{path}:{line_of(data, loc)}") from None
 
 
 def load_scenario(path: str | Path, policy: AudioPolicy | None = None, root: Path | None = None) -> Scenario:
