@@ -4,6 +4,7 @@ TTS cache at deploy time. Wire in with ``ivr/cli/say.py`` doing
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from ivr.frames import LANGUAGES
@@ -62,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from ivr.prompts.wavio import write_wav
 
     if args.missing:
-        import sys
-
         from ivr.paths import flows_dir
         from ivr.prompts.missing import missing_recordings
 
