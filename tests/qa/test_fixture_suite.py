@@ -20,13 +20,39 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture(scope="module")
 def suite_run(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("qa")
-    junit, html = out / "junit.xml", out / "report.html"
+    junit, html, js, db = out / "junit.xml", out / "report.html", out / "run.json", out / "records.sqlite3"
     proc = subprocess.run(
-        [sys.executable, "-m", "ivr", "test", str(FIXTURES), "--junit", str(junit), "--html", str(html)],
+        [sys.executable, "-m", "ivr", "--log-level", "info", "test", str(FIXTURES), "--junit", str(junit),
+         "--html", str(html), "--json", str(js), "--keep-records", str(db)],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
         env={**os.environ, "COLUMNS": "160"},
     )
-    return {"proc": proc, "junit": junit, "html": html}
+    return {"proc": proc, "junit": junit, "html": html, "json": js, "records": db}
+
+
+@pytest.mark.slow
+def test_no_pin_in_anything_the_suite_produced(suite_run: dict) -> None:
+    """The demo bank's phone-banking PINs are keyed in many fixture calls:
+    none may appear in the reports, the JSON, the call records or the logs."""
+    import re
+    import sqlite3
+
+    from ivr.backends.demo_bank import SEED_CUSTOMERS
+
+    pins = [c[2] for c in SEED_CUSTOMERS]
+    found = re.compile("|".join(rf"(?<![0-9]){p}(?![0-9])" for p in pins))
+    proc = suite_run["proc"]
+    texts = {"stdout": proc.stdout, "stderr": proc.stderr, "junit": suite_run["junit"].read_text(encoding="utf-8"),
+             "json": suite_run["json"].read_text(encoding="utf-8")}
+    html = suite_run["html"].read_text(encoding="utf-8")
+    texts["html"] = re.sub(r"data:audio/[^\"']+", "", html)  # embedded audio is base64, not text
+    with sqlite3.connect(suite_run["records"]) as db:
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            for row in db.execute(f"SELECT * FROM {table}").fetchall():
+                texts[f"records.{table}"] = texts.get(f"records.{table}", "") + " ".join(
+                    str(v) for v in row if isinstance(v, str)) + "\n"
+    leaks = {where: found.findall(text) for where, text in texts.items() if found.search(text)}
+    assert leaks == {}
 
 
 @pytest.mark.slow
