@@ -110,7 +110,7 @@ class DemoBank:
 
     # ------------------------------------------------------------ actions
     def _audit(self, db: sqlite3.Connection, customer_id: int | None, who: str, method: str, result: str) -> None:
-        when = dt.datetime.fromtimestamp(self._now(), dt.timezone.utc).isoformat(timespec="seconds")
+        when = dt.datetime.fromtimestamp(self._now(), dt.UTC).isoformat(timespec="seconds")
         db.execute("INSERT INTO verification_audit (at, customer_id, who, method, result) VALUES (?,?,?,?,?)",
                    (when, customer_id, who, method, result))
 
@@ -265,8 +265,8 @@ class DemoBank:
             rows = db.execute("SELECT at, customer_id, who, method, result FROM verification_audit ORDER BY id")
             return [dict(r) for r in rows.fetchall()]
 
-    ACTIONS = ("verify_id_pin", "verify_customer_pin", "identify_phone_birth", "customer_by_id", "get_balance", "send_reset_code",
-               "check_reset_code", "set_pin", "report_card_loss")
+    ACTIONS = ("verify_id_pin", "verify_customer_pin", "identify_phone_birth", "customer_by_id", "get_balance",
+               "send_reset_code", "check_reset_code", "set_pin", "report_card_loss")
 
     def register(self, registry: BackendRegistry) -> BackendRegistry:
         for name in self.ACTIONS:

@@ -79,8 +79,12 @@ def test_demo_bank_identity_and_balance(bank):
     assert ok["customer_id"] == 1 and ok["balance"] == WANG[5]
     assert bank.verify_id_pin(WANG[1], "0000") == {"ok": False, "error": "wrong_pin"}
     assert bank.verify_id_pin("A100000001", "1234")["error"] == "no_such_customer"
-    assert bank.verify_phone_birth("+886-922-333-444", CHEN[4])["customer_name"] == CHEN[0]
-    assert bank.verify_phone_birth(CHEN[3], "1990-07-02")["error"] == "wrong_birth_date"
+    # caller number + birth date identify (a customer id, no name, no balance): they do not verify
+    assert bank.identify_phone_birth("+886-922-333-444", CHEN[4]) == {"customer_id": 2}
+    assert bank.identify_phone_birth(CHEN[3], "1990-07-02")["error"] == "wrong_birth_date"
+    assert bank.identify_phone_birth("0287654321", CHEN[4])["error"] == "unknown_number"
+    assert bank.verify_customer_pin(2, CHEN[2])["customer_name"] == CHEN[0]
+    assert bank.verify_customer_pin(2, "0000")["error"] == "wrong_pin"
     assert bank.get_balance(2) == {"balance": CHEN[5], "high_value": True}
     # PINs are stored hashed, never in clear
     import sqlite3
@@ -103,6 +107,71 @@ def test_demo_bank_reset_code_and_card_loss(bank):
     res = bank.report_card_loss(3)
     assert res["card_last4"] == LIN[6] and res["case_id"].startswith("L")
     assert bank.card_status(3) == "blocked"
+
+
+def test_wrong_pins_lock_and_a_right_pin_resets(bank):
+    from ivr.backends.demo_bank import MAX_PIN_FAILURES
+
+    assert MAX_PIN_FAILURES == 3
+    assert bank.verify_customer_pin(1, "0000")["error"] == "wrong_pin"
+    assert bank.verify_id_pin(WANG[1], "1111")["error"] == "wrong_pin"   # both paths share one counter
+    assert bank.pin_failures(1) == (2, False)
+    assert bank.verify_id_pin(WANG[1], WANG[2])["customer_id"] == 1     # a right PIN resets it
+    assert bank.pin_failures(1) == (0, False)
+    assert [bank.verify_customer_pin(1, "0000")["error"] for _ in range(3)] == ["wrong_pin", "wrong_pin", "pin_locked"]
+    assert bank.pin_failures(1) == (3, True)
+    # locked: even the right PIN is refused, by either path; other customers are not affected
+    assert bank.verify_customer_pin(1, WANG[2]) == {"ok": False, "error": "pin_locked"}
+    assert bank.verify_id_pin(WANG[1], WANG[2]) == {"ok": False, "error": "pin_locked"}
+    assert bank.verify_id_pin(CHEN[1], CHEN[2])["customer_id"] == 2
+    # the lock survives a new DemoBank on the same file (it lives in the bank, not the call)
+    assert DemoBank(bank.path).pin_failures(1) == (3, True)
+    # a new PIN (set after a one-time code) or an agent lifts it
+    assert bank.set_pin(1, "9753") == {"pin_set": True}
+    assert bank.pin_failures(1) == (0, False) and "customer_id" in bank.verify_customer_pin(1, "9753")
+    for _ in range(3):
+        bank.verify_customer_pin(1, "0000")
+    bank.unlock_pin(1)
+    assert "customer_id" in bank.verify_customer_pin(1, "9753")
+
+
+def test_unknown_id_locks_like_a_real_one(bank):
+    """An ID that is no one's answers and locks exactly like a customer's with a
+    wrong PIN: the flow cannot be used to find out which IDs exist."""
+    unknown = make_taiwan_id("A", "10000000")
+    real = [bank.verify_id_pin(WANG[1], "0000")["error"] for _ in range(4)]
+    fake = [bank.verify_id_pin(unknown, "0000")["error"] for _ in range(4)]
+    assert real == ["wrong_pin", "wrong_pin", "pin_locked", "pin_locked"]
+    assert fake == ["no_such_customer", "no_such_customer", "pin_locked", "pin_locked"]
+
+
+def test_every_attempt_is_audited_without_secrets(bank):
+    import sqlite3
+
+    bank.identify_phone_birth(WANG[3], "1999-01-01")
+    bank.identify_phone_birth(WANG[3], WANG[4])
+    bank.verify_customer_pin(1, "0000")
+    bank.verify_customer_pin(1, WANG[2])
+    bank.verify_id_pin(CHEN[1], "8642")
+    bank.verify_id_pin(make_taiwan_id("A", "10000000"), "8642")
+    bank.send_reset_code(3)
+    bank.check_reset_code(3, "000000" if bank.last_code(3) != "000000" else "000001")
+    rows = bank.audit_rows()
+    assert [(r["customer_id"], r["method"], r["result"]) for r in rows] == [
+        (1, "caller_number_birth_date", "wrong_birth_date"),
+        (1, "caller_number_birth_date", "identified"),
+        (1, "caller_number_pin", "wrong_pin"),
+        (1, "caller_number_pin", "ok"),
+        (2, "id_pin", "wrong_pin"),
+        (None, "id_pin", "no_such_customer"),
+        (3, "sms_code", "wrong_code"),
+    ]
+    assert rows[4]["who"] == "B22****" + CHEN[1][-3:] and rows[5]["who"].startswith("A10****")
+    assert all(r["at"].endswith("+00:00") for r in rows)   # when, in UTC
+    # nothing secret or personal in clear anywhere in the table
+    dump = "\n".join(str(tuple(r)) for r in sqlite3.connect(bank.path).execute("SELECT * FROM verification_audit"))
+    for secret in (WANG[2], "8642", WANG[4], "1999-01-01", CHEN[1], WANG[3]):
+        assert secret not in dump, secret
 
 
 def test_demo_bank_code_expires(tmp_path):

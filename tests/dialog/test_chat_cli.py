@@ -15,7 +15,7 @@ def _chat(args, lines, tmp_path):
 
 
 def test_chat_piped_balance_then_agent(tmp_path, real_nlu):
-    r = _chat(["main"], ["#1", "我要查餘額", "#0740315", "/state", "台語", "#0", "never read"], tmp_path)
+    r = _chat(["main"], ["#1", "我要查餘額", "#0740315", "#1234", "/state", "台語", "#0", "never read"], tmp_path)
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "intent=check_balance" in out and "'intent': 'check_balance'" in out

@@ -33,16 +33,22 @@ def pick_language(conv: Conversation, language: str, by: str = "dtmf"):
 
 @pytest.mark.parametrize("language", ["zh-TW", "nan-TW"])
 def test_balance_by_keys_caller_number_and_birth_date(call, language):
+    """Caller number + birth date identify the customer (no ID to key) but do
+    not verify: the balance is told only after the phone-banking PIN."""
     conv = call(caller=WANG[3])
     out = pick_language(conv, language)
     assert said(out, MENU[language]) and conv.state.language == language
     out = conv.key("1")
     assert listen(out).kind == "date" and listen(out).dtmf_max_digits == 8
     out = conv.key("0740315#")
-    assert backends(out) == ["verify_phone_birth", "get_balance"]
+    assert backends(out) == ["identify_phone_birth"] and not conv.state.verified
+    assert listen(out).slot == "pin" and listen(out).dtmf_max_digits == 4
+    assert not said(out, "五萬") and "balance" not in conv.state.slots and "customer_name" not in conv.state.slots
+    out = conv.key(WANG[2])
+    assert backends(out) == ["verify_customer_pin", "get_balance"]
     amount = "五萬兩千三百四十" + ("元" if language == "zh-TW" else "箍")
     assert said(out, amount), says(out)
-    assert conv.state.verified and conv.state.verify_method == "caller_number_birth_date"
+    assert conv.state.verified and conv.state.verify_method == "caller_number_pin"
     assert said(out, MORE[language])
     out = conv.key("2")
     assert said(out, BYE[language]) and hangup(out).reason == "completed"
@@ -123,6 +129,8 @@ def test_card_loss(call, bank, language, loss):
     out = conv.say(loss)
     assert listen(out).kind == "date", says(out)
     out = conv.say("民國四十七年十一月二十日")
+    assert listen(out).slot == "pin" and not said(out, LIN[0])   # identified, not yet verified
+    out = conv.key(LIN[2])
     assert said(out, LIN[0]) and listen(out).kind == "yes_no" and listen(out).end_silence_ms <= 600
     out = conv.say("好" if language == "zh-TW" else "著")
     assert backends(out) == ["report_card_loss"]
@@ -135,6 +143,7 @@ def test_card_loss_cancelled(call, bank):
     conv.key("1")
     conv.key("3")
     conv.key("0471120")
+    conv.key(LIN[2])
     out = conv.key("2")
     assert said(out, "已取消掛失") and bank.card_status(3) == "active"
 
@@ -173,6 +182,7 @@ def test_agent_priority_higher_for_verified_high_value(call, language):
     pick_language(rich, language)
     rich.key("1")
     rich.key("0790701")
+    rich.key(CHEN[2])
     assert rich.state.verified and rich.state.slots["balance"] == CHEN[5]
     rich.key("1")  # more help: back to the menu
     t_rich = transfer(rich.key("0"))
@@ -247,6 +257,8 @@ def test_mid_call_language_switch_and_back(call):
     assert conv.state.language == "nan-TW" and said(out, "請講你的出世年月日")
     assert listen(out).language == "nan-TW"
     out = conv.key("0740315")
+    assert said(out, "請揤四位數的電話密碼")
+    out = conv.key(WANG[2])
     assert said(out, "你的戶頭賰")
     out = conv.say("國語")
     assert conv.state.language == "zh-TW" and said(out, MORE["zh-TW"])
@@ -270,7 +282,8 @@ def test_backend_failure_hands_off(call, bank):
     conv = call(caller=WANG[3], registry_=reg)
     conv.key("1")
     conv.key("1")
-    out = conv.key("0740315")
+    conv.key("0740315")
+    out = conv.key(WANG[2])
     t = transfer(out)
     assert t.reason == "balance_lookup_failed" and said(out, "系統暫時無法查詢餘額")
     assert conv.state.last_error.startswith("ZeroDivisionError")
@@ -312,13 +325,69 @@ def test_verification_backend_timeout_over_webhook(call, bank):
         srv.server_close()
 
 
-def test_wrong_pin_hands_off_unverified(call):
+def test_wrong_pin_is_asked_again_and_a_right_one_verifies(call, bank):
     conv = call()
     conv.key("1")
     conv.key("1")
     conv.key("10123456789")
-    t = transfer(conv.key("0000"))
-    assert t.reason == "verification_failed" and not conv.state.verified
+    for _ in range(2):
+        out = conv.key("0000")
+        assert not transfer(out) and said(out, "資料不正確，請重新輸入電話密碼") and listen(out).slot == "pin"
+    assert bank.pin_failures(1) == (2, False)
+    out = conv.key(WANG[2])
+    assert conv.state.verify_method == "id_pin" and said(out, "五萬兩千三百四十")
+    assert bank.pin_failures(1) == (0, False)   # a right PIN resets the bank's counter
+
+
+@pytest.mark.parametrize("id_keys", ["10123456789", "10100000001"])   # a customer's ID; an ID that is no one's
+def test_three_wrong_pins_lock_and_hand_off(call, bank, id_keys):
+    conv = call()
+    conv.key("1")
+    conv.key("1")
+    conv.key(id_keys)
+    outs = [conv.key(pin) for pin in ("0000", "1111", "2222")]
+    assert not any(transfer(o) for o in outs[:2])
+    t = transfer(outs[2])
+    assert t.reason == "pin_locked" and not conv.state.verified and said(outs[2], "密碼錯誤次數過多")
+    # the caller hears the same thing whether the ID exists or not
+    assert [says(o) for o in outs[:2]] == [["資料不正確，請重新輸入電話密碼。", "請輸入四位數電話密碼。"]] * 2
+    assert "pin" not in conv.state.context()["slots"]
+    if id_keys == "10123456789":
+        assert bank.pin_failures(1) == (3, True)
+
+
+@pytest.mark.parametrize("language,again", [("zh-TW", "密碼不正確，請重新輸入"), ("nan-TW", "密碼無正確，請閣揤一擺")])
+def test_known_caller_wrong_pin_then_right_one(call, bank, language, again):
+    conv = call(caller=CHEN[3])
+    pick_language(conv, language)
+    conv.key("3")
+    conv.key("0790701")
+    out = conv.key("0000")
+    assert said(out, again) and listen(out).slot == "pin" and not conv.state.verified
+    assert bank.pin_failures(2) == (1, False)
+    out = conv.key(CHEN[2])
+    assert conv.state.verify_method == "caller_number_pin" and said(out, CHEN[0]) and listen(out).kind == "yes_no"
+    assert bank.pin_failures(2) == (0, False)
+
+
+def test_lockout_is_kept_by_the_bank_across_calls(call, bank):
+    """A lock set on one call holds on the next, by the other path too: the
+    caller's number + birth date lead to the PIN, and the PIN is refused."""
+    first = call()
+    first.key("1")
+    first.key("3")
+    first.key("10123456789")
+    for pin in ("0000", "1111", "2222"):
+        out = first.key(pin)
+    assert transfer(out).reason == "pin_locked"
+    second = call(caller=WANG[3])
+    second.key("1")
+    second.key("1")
+    second.key("0740315")
+    out = second.key(WANG[2])
+    assert transfer(out).reason == "pin_locked" and not second.state.verified and not said(out, "五萬")
+    assert [(r["method"], r["result"]) for r in bank.audit_rows()][-2:] == [
+        ("caller_number_birth_date", "identified"), ("caller_number_pin", "pin_locked")]
 
 
 @pytest.mark.parametrize("language,bye", [("zh-TW", "再見"), ("nan-TW", "再會")])
@@ -337,6 +406,7 @@ def test_listen_carries_recognizer_hints(call, real_nlu):
     assert set(real_nlu.expected_phrases(["check_balance"], "nan-TW")) <= set(hints)
     assert listen(out).language == "nan-TW" and listen(out).kind == "intent"
     out = conv.key("1")
-    out = conv.key("0740315")
+    conv.key("0740315")
+    out = conv.key(WANG[2])
     yes_no = listen(out)
     assert yes_no.kind == "yes_no" and set(real_nlu.expected_phrases("yes_no", "nan-TW")) <= set(yes_no.expected)

@@ -28,7 +28,7 @@ def test_step_is_pure(flows, fake_nlu):
 def test_state_json_round_trip_mid_call(flows, fake_nlu, tmp_path):
     """A worker dies after verification; another picks the JSON up and the
     call carries on exactly as if nothing happened."""
-    script = [("key", "1"), ("key", "1"), ("key", "0740315")]
+    script = [("key", "1"), ("key", "1"), ("key", "0740315"), ("key", "1234")]
     rest = [("key", "1"), ("say", "我要掛失"), ("key", "1")]
 
     def run(conv, steps):
@@ -202,7 +202,8 @@ def test_say_carries_final_text(flows, fake_nlu, registry):
     conv.start()
     conv.key("2")
     conv.key("1")
-    out = conv.key("0790701")
+    conv.key("0790701")
+    out = conv.key("5678")
     text = next(a for a in out if isinstance(a, Say) and a.key == "balance.tell.say").text
     assert "{" not in text and "兩百三十五萬箍" in text and text.startswith("陳美玲")
 
@@ -215,7 +216,9 @@ def test_backend_data_that_is_not_json_survives(flows, fake_nlu):
     st, _ = d.step(st, UserInput(dtmf="1"))
     st, _ = d.step(st, UserInput(dtmf="1"))
     st, _ = d.step(st, UserInput(dtmf="0740315"))
-    st, _ = d.step(st, ActionResult("verify_phone_birth", ok=True,
+    st, _ = d.step(st, ActionResult("identify_phone_birth", ok=True, data={"customer_id": 1}))
+    st, _ = d.step(st, UserInput(dtmf="1234"))
+    st, _ = d.step(st, ActionResult("verify_customer_pin", ok=True,
                                     data={"customer_id": 1, "customer_name": "王", "balance": decimal.Decimal("10.5")}))
     assert DialogState.from_json(st.to_json()).slots["balance"] == "10.5"
 

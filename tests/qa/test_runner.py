@@ -55,8 +55,8 @@ def test_broken_flow_fails_the_right_scenarios(tmp_path: Path) -> None:
     bad = by["zh_dtmf_balance"]
     assert bad.status == "failed"
     msgs = bad.all_failures
-    assert "turn 2 (line 10): intent: expected check_balance, got complaint" in msgs, msgs
-    assert any(m.startswith("turn 2 (line 10): prompt: expected verify.ask_birth.prompt, bot played complaint.ask_issue.prompt")
+    assert "turn 2 (line 11): intent: expected check_balance, got complaint" in msgs, msgs
+    assert any(m.startswith("turn 2 (line 11): prompt: expected verify.ask_birth.prompt, bot played complaint.ask_issue.prompt")
                for m in msgs), msgs
     assert "outcome: expected self_served, got handed_off" in msgs
 

@@ -86,10 +86,12 @@ SCENARIOS = {
           - dtmf: "0740315#"
           - dtmf: "%(id)s"
           - text: "%(spoken)s"
-            expect: {slots: {pin: "8206"}}
+            expect: {slots: {pin: "8206"}, prompt: [verify.id_pin_wrong.say, verify.ask_pin.prompt]}
+          - dtmf: "%(o0)s"
+          - dtmf: "%(o1)s"
         expect:
           outcome: handed_off
-          handoff: {queue: T1, reason: verification_failed, context: {verified: false}}
+          handoff: {queue: T1, reason: pin_locked, context: {verified: false}}
         """,
 }
 
@@ -133,10 +135,16 @@ def test_pin_reset_and_failed_pins_leave_no_secret_anywhere(tmp_path, monkeypatc
     queue_db = tmp_path / "queue.sqlite3"
     monkeypatch.setattr(qa_runner, "_handoff_service", lambda clock: HandoffService(SqliteStore(queue_db), now=clock.now))
     codes: list[str] = []  # the one-time codes the demo bank sent are secrets too
+    audits: dict[str, list[dict]] = {}  # each call's bank audit trail: it must hold no secret
     real_backends = qa_runner.Resources.backends
 
     def spying_backends(self, workdir):
         call, bank = real_backends(self, workdir)
+
+        async def audited(name, args):  # the bank lives in the call's workdir: read its audit trail as it grows
+            result = await call(name, args)
+            audits[str(bank.path)] = bank.audit_rows()
+            return result
         last_code = bank.last_code
 
         def recorded(customer_id):
@@ -145,7 +153,7 @@ def test_pin_reset_and_failed_pins_leave_no_secret_anywhere(tmp_path, monkeypatc
                 codes.append(code)
             return code
         bank.last_code = recorded
-        return call, bank
+        return audited, bank
     monkeypatch.setattr(qa_runner.Resources, "backends", spying_backends)
 
     logs = io.StringIO()
@@ -164,6 +172,10 @@ def test_pin_reset_and_failed_pins_leave_no_secret_anywhere(tmp_path, monkeypatc
 
     artefacts: dict[str, str] = {"logs": logs.getvalue()}
     artefacts["call records"] = _db_text(tmp_path / "calls.sqlite3")
+    audit = [row for rows in audits.values() for row in rows]
+    assert ("id_pin", "pin_locked") in {(r["method"], r["result"]) for r in audit}
+    assert ("sms_code", "ok") in {(r["method"], r["result"]) for r in audit}
+    artefacts["bank audit trail"] = json.dumps(audit, ensure_ascii=False)
     artefacts["handoff queue"] = _db_text(queue_db)
     artefacts["recordings"] = "\n".join(p.name for p in tmp_path.glob("calls-audio/*"))
     write_junit(summary, tmp_path / "junit.xml")
@@ -177,7 +189,7 @@ def test_pin_reset_and_failed_pins_leave_no_secret_anywhere(tmp_path, monkeypatc
     artefacts["ticket API"] = json.dumps(api, ensure_ascii=False)
     contexts = {a["context"]["reason"]: a["context"] for a in api}
     # agents see how the caller was (not) verified and a masked ID, never the PIN or the code
-    assert set(contexts) == {"new_pin_mismatch", "verification_failed"}
+    assert set(contexts) == {"new_pin_mismatch", "pin_locked"}
     for ctx in contexts.values():
         assert not {"pin", "new_pin", "reset_code"} & set(ctx["slots"]), ctx["slots"]
         assert ctx["slots"]["id_number"] == "A12****789"
