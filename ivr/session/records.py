@@ -12,15 +12,19 @@ import json
 import sqlite3
 import threading
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ivr.errors import IvrError
+from ivr.log import get_logger
+from ivr.paths import cache_home
 from ivr.redact import redact_obj
 from ivr.session.owner import is_dead
 from ivr.session.owner import token as owner_token
+
+log = get_logger(__name__)
 
 # "interrupted": the worker died mid-call (closed at the next start-up, see close_interrupted)
 OUTCOMES = ("self_served", "handed_off", "abandoned", "failed", "interrupted")
@@ -294,18 +298,45 @@ class AudioTrack:
 
 class RecordWriter:
     """The session's pen for one call: events go to the in-memory record and
-    the store at once; audio of either side streams to its WAV."""
+    the store at once; audio of either side streams to its WAV.
+
+    A store that fails (disk full, database locked or gone) never reaches the
+    caller: writes wait in order in memory and are retried with the next one;
+    the failure is logged once with a count, not per event. A record still not
+    stored when the call ends is written whole to a spool file beside the
+    store (``spool/<call id>.json``), so nothing is lost."""
 
     def __init__(self, store: RecordStore, record: CallRecord) -> None:
         self.store = store
         self.record = record
         self._tracks: dict[str, AudioTrack] = {}
-        store.begin(record)
+        self._backlog: list[Callable[[], object]] = []
+        self._failed = 0
+        self.spooled: Path | None = None
+        self._write(lambda: store.begin(record))
+
+    def _write(self, op: Callable[[], object]) -> None:
+        self._backlog.append(op)
+        while self._backlog:
+            try:
+                self._backlog[0]()
+            except Exception as e:  # any store failure: the call goes on, the write waits
+                self._failed += 1
+                if self._failed == 1:
+                    log.error("call records unavailable (%s): call %s keeps its record in memory",
+                              str(e).splitlines()[0][:200], self.record.call_id)
+                return
+            self._backlog.pop(0)
+            if self._failed:
+                log.warning("call records back after %d failed write(s); call %s caught up",
+                            self._failed, self.record.call_id)
+                self._failed = 0
 
     def event(self, kind: str, t: float, **data: Any) -> None:
         ev = {"kind": kind, "t": round(t, 3), **data}
         self.record.events.append(ev)
-        self.store.add_event(self.record.call_id, ev)
+        # the id is read when the write happens: begin() may have renamed a repeated id
+        self._write(lambda: self.store.add_event(self.record.call_id, ev))
 
     def audio(self, side: str, pcm: bytes, t: float, sample_rate: int) -> None:
         """``side`` is caller | bot."""
@@ -327,5 +358,26 @@ class RecordWriter:
         rec = self.record
         rec.ended_wall, rec.duration = time.time(), round(duration, 3)
         rec.outcome, rec.end_reason, rec.language = outcome, reason, language
-        self.store.finish(rec)
+        self._write(lambda: self.store.finish(rec))
+        if self._backlog:
+            self.spooled = self._spool(rec)
         return rec
+
+    def _spool(self, rec: CallRecord) -> Path | None:
+        where = getattr(self.store, "path", None)
+        base = Path(where).parent if where and where != ":memory:" else cache_home()
+        path = base / "spool" / f"{_safe_file_name(rec.call_id)}.json"
+        redact = getattr(self.store, "redact", True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            doc = redact_obj(rec.to_dict()) if redact else rec.to_dict()
+            path.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
+        except OSError as e:
+            log.error("call %s: record not stored and not spooled (%s)", rec.call_id, e)
+            return None
+        log.error("call %s: records unavailable to the end; record spooled to %s", rec.call_id, path)
+        return path
+
+
+def _safe_file_name(call_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:120] or "call"
