@@ -142,7 +142,7 @@ def _asr() -> Iterator[tuple[str, str]]:
                                      f"{dom['chars']} of the {c['chars']} characters")
         yield "asr: other clips", (f"the other {c['clips'] - 1} clips: {c['errors'] - dom['errors']} / "
                                    f"{c['chars'] - dom['chars']} ({pct(dom['cer_without_it'])})")
-    yield "asr: RTF", f"RTF {r(w['mandarin_rtf'], 2)} on the busy machine"
+    yield "asr: RTF", f"RTF {r(w['mandarin_rtf'], 2)}."
     yield "asr: latency", (f"(including a {lat['trailing_silence_ms']} ms trailing silence), mean "
                            f"{r(lat['plain']['raw_end_of_speech_to_final_mean_seconds'], 2)} s plain and "
                            f"{r(lat['speculative']['raw_end_of_speech_to_final_mean_seconds'], 2)} s with speculative "
