@@ -3,51 +3,21 @@ dir), and a ``store_url`` parametrized over SQLite and Redis so the same tests
 run against both backends."""
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 
 import pytest
 
 from ivr.handoff import HandoffService, open_store
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.redis_server import start_redis
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     # AOF everysec keeps the suite fast; the tests kill workers, not Redis,
     # so the server still holds every write (bench/handoff_queue.py measures "always").
-    exe = shutil.which("redis-server")
-    if not exe:
-        pytest.skip("redis-server not installed (Debian package redis-server)")
-    d = tmp_path_factory.mktemp("redis")
-    port = free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(d), "--save", "",
-         "--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "yes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    r = redis.Redis(host="127.0.0.1", port=port)
-    for _ in range(100):
-        try:
-            r.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("redis-server did not start")
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(5)
+    server = start_redis(tmp_path_factory.mktemp("redis"), aof=True)
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "redis"])

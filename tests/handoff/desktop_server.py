@@ -7,7 +7,7 @@ import time
 
 import uvicorn
 
-from .conftest import free_port
+from tests.redis_server import free_port
 
 
 class LiveServer:

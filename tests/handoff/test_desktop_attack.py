@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import shutil
 import subprocess
 import sys
 import threading
-import time
 
 import httpx
 import pytest
@@ -21,8 +19,8 @@ from fastapi.testclient import TestClient
 
 from ivr.handoff import HandoffService, create_app, open_store
 from ivr.handoff.desktop.guard import LoginGuard, same_origin
+from tests.redis_server import start_redis
 
-from .conftest import free_port
 from .desktop_server import LiveServer
 from .helpers import PASSWORD, add_agent
 
@@ -179,25 +177,9 @@ SECRET = "s3cr3t-Redis-pw"
 
 @pytest.fixture(scope="module")
 def redis_with_password(tmp_path_factory):
-    exe = shutil.which("redis-server")
-    if not exe:
-        pytest.skip("redis-server not installed (Debian package redis-server)")
-    port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--requirepass", SECRET, "--dir", str(tmp_path_factory.mktemp("redis-pw"))],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    r = redis.Redis(host="127.0.0.1", port=port, password=SECRET)
-    for _ in range(100):
-        try:
-            r.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield f"redis://:{SECRET}@127.0.0.1:{port}/0", port
-    proc.terminate()
-    proc.wait(5)
+    server = start_redis(tmp_path_factory.mktemp("redis-pw"), password=SECRET)
+    yield server.url, server.port
+    server.stop()
 
 
 async def test_redis_password_never_shown(redis_with_password):

@@ -5,8 +5,7 @@ import pytest
 
 from ivr.handoff import AgentProfile, StoreError, Ticket, open_store
 from ivr.handoff.store.sqlite_store import SqliteStore
-
-from .conftest import free_port
+from tests.redis_server import free_port
 
 
 def _ticket(i: int, queue: str = "T1", priority: int = 0) -> Ticket:

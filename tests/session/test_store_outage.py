@@ -7,10 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import shutil
 import signal
-import subprocess
-import time
 import uuid
 
 import numpy as np
@@ -137,24 +134,11 @@ def private_redis(tmp_path):
 
 def redis_process(tmp_path):
     """A redis-server of this test's own (it gets stopped and killed), then its cleanup."""
-    exe = shutil.which("redis-server")
-    if not exe:
-        pytest.skip("redis-server not installed (Debian package redis-server)")
-    from tests.handoff.conftest import free_port
+    from tests.redis_server import start_redis
 
-    port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    r = redis.Redis(host="127.0.0.1", port=port)
-    for _ in range(100):
-        try:
-            r.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield proc, f"redis://127.0.0.1:{port}/0"
+    server = start_redis(tmp_path)
+    proc = server.proc
+    yield proc, server.url
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGCONT)
         proc.terminate()

@@ -149,24 +149,17 @@ def test_slow_metrics_client_is_timed_out(server):
 
 def test_healthz_reports_each_store_and_a_hung_redis(tmp_path):
     import os
-    import shutil
     import signal
-    import subprocess
 
     import httpx
 
     from ivr.handoff import HandoffService, open_store
-    from tests.handoff.conftest import free_port
+    from tests.redis_server import start_redis
 
-    exe = shutil.which("redis-server")
-    if not exe:
-        pytest.skip("redis-server not installed (Debian package redis-server)")
-    port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--requirepass", "pw-not-for-healthz", "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_redis(tmp_path, password="pw-not-for-healthz")
+    proc = server.proc
     try:
-        url = f"redis://:pw-not-for-healthz@127.0.0.1:{port}/0"
+        url = server.url
         for _ in range(100):
             try:
                 store = open_store(url, prefix="hz:", timeout=0.5)
