@@ -53,3 +53,17 @@ def _restore_ivr_logging():
     saved = (list(log.handlers), log.propagate, log.level)
     yield
     log.handlers[:], log.propagate, log.level = saved[0], saved[1], saved[2]
+
+
+@pytest.fixture
+def log_stream():
+    """ivr's log output (warnings and up) captured as text, for tests of what and
+    how much gets logged; logging goes back to stderr afterwards."""
+    import io
+
+    from ivr.log import setup_logging
+
+    buf = io.StringIO()
+    setup_logging("warning", stream=buf)
+    yield buf
+    setup_logging("warning")

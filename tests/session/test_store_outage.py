@@ -5,7 +5,6 @@ redis-server stopped with SIGSTOP and killed mid-call."""
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import signal
 import uuid
@@ -15,7 +14,6 @@ import pytest
 
 from ivr.clock import RealClock, VirtualClock
 from ivr.frames import DtmfDigit
-from ivr.log import setup_logging
 from ivr.session import SessionConfig, SessionMetrics
 from ivr.session.outage import BUSY_KEY, FALLBACK_KEY, StoreHealth, fallback_text
 from tests.session.session_fakes import FakeHandoff
@@ -58,15 +56,7 @@ def bot_gaps(rec, after: float) -> float:
     return max(np.diff(times), default=0.0)
 
 
-@pytest.fixture
-def logs():
-    buf = io.StringIO()
-    setup_logging("warning", stream=buf)
-    yield buf
-    setup_logging("warning")
-
-
-async def test_store_down_at_transfer_busy_then_fallback_never_silence(logs):
+async def test_store_down_at_transfer_busy_then_fallback_never_silence(log_stream):
     clock = VirtualClock()
     handoff = FlakyHandoff(clock, lambda t: True)
     metrics = SessionMetrics()
@@ -83,11 +73,11 @@ async def test_store_down_at_transfer_busy_then_fallback_never_silence(logs):
     assert fallback["started"] - to_agent <= CONFIG.store_retry_s + 3
     assert metrics.stores.snapshot()["handoff"]["ok"] is False
     assert metrics.registry.get_sample_value("ivr_store_up", {"store": "handoff"}) == 0
-    text = logs.getvalue()
+    text = log_stream.getvalue()
     assert text.count("store unavailable") == 1 and "Traceback" not in text and "hunter2" not in text
 
 
-async def test_store_back_within_the_window_call_goes_on_to_the_queue(logs):
+async def test_store_back_within_the_window_call_goes_on_to_the_queue(log_stream):
     clock = VirtualClock()
     handoff = FlakyHandoff(clock, lambda t: t < 9.0, take_after=2)  # back a few seconds after the transfer
     metrics = SessionMetrics()
@@ -98,11 +88,11 @@ async def test_store_back_within_the_window_call_goes_on_to_the_queue(logs):
     assert record.outcome == "handed_off" and record.of_kind("hold")[0]["result"] == "taken"
     assert len(handoff.enqueued) == 1
     assert metrics.stores.snapshot() == {"handoff": {"ok": True}}
-    text = logs.getvalue()
+    text = log_stream.getvalue()
     assert text.count("store unavailable") == 1 and text.count("store back after") == 1
 
 
-async def test_store_lost_during_hold_caller_hears_tone_then_fallback(logs):
+async def test_store_lost_during_hold_caller_hears_tone_then_fallback(log_stream):
     clock = VirtualClock()
     handoff = FlakyHandoff(clock, lambda t: t > 12.0)  # fine at the transfer, gone while on hold
     s, rec = make_session(clock, agent_call(clock), hold_open=True, handoff=handoff, config=CONFIG)
@@ -114,7 +104,7 @@ async def test_store_lost_during_hold_caller_hears_tone_then_fallback(logs):
     assert bot_gaps(rec, busy) <= 0.6
 
 
-def test_store_health_logs_once_per_outage_with_a_count(logs):
+def test_store_health_logs_once_per_outage_with_a_count(log_stream):
     now = [0.0]
     h = StoreHealth(clock=lambda: now[0])
     for _ in range(500):
@@ -122,7 +112,7 @@ def test_store_health_logs_once_per_outage_with_a_count(logs):
         now[0] += 0.02
     assert h.snapshot()["handoff"]["errors"] == 500
     h.ok("handoff")
-    lines = logs.getvalue().splitlines()
+    lines = log_stream.getvalue().splitlines()
     assert len(lines) == 2 and "unavailable" in lines[0] and "500 failed operations" in lines[1]
 
 
@@ -162,7 +152,7 @@ async def _real_call(url, *, config, during=None):
     return record, rec, metrics, svc, store
 
 
-async def test_hung_redis_sigstop_at_transfer_gets_busy_prompt_and_fallback(private_redis, logs):
+async def test_hung_redis_sigstop_at_transfer_gets_busy_prompt_and_fallback(private_redis, log_stream):
     proc, url = private_redis
     config = SessionConfig(store_retry_s=3.0, store_retry_every_s=1.0, max_hold_s=30)
 
@@ -178,11 +168,11 @@ async def test_hung_redis_sigstop_at_transfer_gets_busy_prompt_and_fallback(priv
     assert record.end_reason == "store_outage"
     assert metrics.stores.snapshot()["handoff"]["ok"] is False
     assert sum(len(p) for _, p in rec.frames) / 2 / 8000 > 3.0  # the caller heard prompts and tone throughout
-    assert logs.getvalue().count("store unavailable") == 1 and "Traceback" not in logs.getvalue()
+    assert log_stream.getvalue().count("store unavailable") == 1 and "Traceback" not in log_stream.getvalue()
     store.close()
 
 
-async def test_redis_paused_on_hold_then_back_the_caller_stays_queued(private_redis, logs):
+async def test_redis_paused_on_hold_then_back_the_caller_stays_queued(private_redis, log_stream):
     proc, url = private_redis
     config = SessionConfig(store_retry_s=20.0, store_retry_every_s=1.0, max_hold_s=12, hold_poll_s=0.5)
 
@@ -200,13 +190,13 @@ async def test_redis_paused_on_hold_then_back_the_caller_stays_queued(private_re
     assert BUSY_KEY in keys and FALLBACK_KEY not in keys, keys
     assert record.outcome == "handed_off" and record.of_kind("hold")[0]["result"] == "max_hold"
     assert metrics.stores.snapshot()["handoff"] == {"ok": True}
-    text = logs.getvalue()
+    text = log_stream.getvalue()
     assert text.count("store unavailable") == 1 and text.count("store back after") == 1
     store.clear()
     store.close()
 
 
-async def test_redis_killed_before_transfer_fallback_not_silence(private_redis, logs):
+async def test_redis_killed_before_transfer_fallback_not_silence(private_redis, log_stream):
     proc, url = private_redis
     config = SessionConfig(store_retry_s=2.0, store_retry_every_s=0.5)
 
@@ -217,5 +207,5 @@ async def test_redis_killed_before_transfer_fallback_not_silence(private_redis, 
     record, _rec, _metrics, _, store = await _real_call(url, config=config, during=kill)
     keys = [p["key"] for p in record.prompts]
     assert keys[-2:] == [BUSY_KEY, FALLBACK_KEY] and record.end_reason == "store_outage"
-    assert "Traceback" not in logs.getvalue()
+    assert "Traceback" not in log_stream.getvalue()
     store.close()

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from ivr.log import LimitedLog, RepeatFilter, setup_logging
+from ivr.log import LimitedLog, RepeatFilter
 from ivr.session import CallRecordStore
 from ivr.transports.audiosocket import KIND_AUDIO, KIND_UUID, encode_frame
 from tests.transports.servers import ServerThread, fake_services
@@ -23,14 +23,6 @@ def server():
     srv = ServerThread(fake_services(CallRecordStore()))
     yield srv
     srv.stop()
-
-
-@pytest.fixture
-def log_stream():
-    buf = io.StringIO()
-    setup_logging("warning", stream=buf)
-    yield buf
-    setup_logging("warning")
 
 
 def _wait(pred, seconds: float = 10.0) -> bool:
