@@ -24,6 +24,7 @@ from ivr.audio import DtmfDetector, Endpointer, read_wav, resample, wav_bytes
 from ivr.clock import VirtualClock
 from ivr.errors import AudioFormatError, IvrError
 from ivr.log import get_logger
+from ivr.paths import flows_dir as resolve_flows
 from ivr.qa.caller import ScenarioLine, TextScript, TurnLog, turn_samples
 from ivr.qa.expect import check_call, check_turn
 from ivr.qa.loader import ScenarioError, load_scenarios
@@ -61,7 +62,7 @@ class TrackingExecutor(ThreadPoolExecutor):
 
 @dataclass
 class RunOptions:
-    flows_dir: Path | None = None  # default: ./flows, else the repository's flows/
+    flows_dir: Path | None = None  # default: ./flows, else the shipped flows (ivr.paths)
     engine: str | None = None  # force one engine for every scenario
     # Prompt voice. QA only times prompts (nobody listens to them here), and
     # espeak renders in milliseconds where Kokoro takes seconds per prompt on
@@ -74,12 +75,6 @@ class RunOptions:
     on_start: Callable[[Scenario], None] | None = None
     prewarm: bool = True  # render the flows' fixed prompts into the TTS cache first
     records_db: Path | None = None  # keep each call's record and audio here (``ivr record`` reads it)
-
-
-def default_flows_dir() -> Path:
-    from ivr.paths import flows_dir
-
-    return flows_dir(None)
 
 
 class Resources:
@@ -97,7 +92,7 @@ class Resources:
 
     @property
     def flows_dir(self) -> Path:
-        return Path(self.options.flows_dir) if self.options.flows_dir else default_flows_dir()
+        return resolve_flows(self.options.flows_dir)
 
     def engine(self, name: str, model: str | None = None) -> Any:
         key = f"{name}:{model or ''}"
