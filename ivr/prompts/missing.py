@@ -3,7 +3,8 @@
 There is no Taiwanese voice: a nan-TW prompt without an ``audio:`` file is read
 by the Mandarin voice. ``ivr say --missing nan-TW`` lists every such prompt of
 the flows with its file and line, so a call centre knows exactly what to
-record (a listed ``audio:`` whose file does not exist counts as missing)."""
+record. (A named ``audio:`` file that does not exist is already refused by the
+flow loader, so a named recording is a present one.)"""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -18,11 +19,9 @@ class MissingRecording:
     line: int
     where: str  # flow/step/field path, e.g. "card_loss/confirm_loss/prompt"
     text: str
-    audio: str | None  # a named recording that is not there, or None when none is named
 
     def __str__(self) -> str:
-        why = f" (no file {self.audio})" if self.audio else ""
-        return f"{self.file}:{self.line}: {self.where}: {self.text}{why}"
+        return f"{self.file}:{self.line}: {self.where}: {self.text}"
 
 
 def _prompts(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
@@ -49,11 +48,10 @@ def missing_recordings(flows_dir: str | Path, language: str) -> list[MissingReco
             value = prompt.get(language)
             if value is None:
                 continue  # no prompt in this language: `ivr validate` reports that
+            if isinstance(value, Mapping) and value.get("audio"):
+                continue  # recorded
             text = value.get("text") if isinstance(value, Mapping) else value
-            audio = value.get("audio") if isinstance(value, Mapping) else None
-            if audio and (fs.base_dir / audio).is_file():
-                continue
             line = getattr(prompt, "key_lines", {}).get(language, getattr(prompt, "line", 0))
             where = "/".join((flow_id, *[p for p in path if p != "steps"]))
-            out.append(MissingRecording(str(source or flow_id), int(line or 0), where, str(text), audio))
+            out.append(MissingRecording(str(source or flow_id), int(line or 0), where, str(text)))
     return out

@@ -43,7 +43,7 @@ def test_lists_prompts_without_a_recording(tmp_path: Path) -> None:
     (tmp_path / "main.yaml").write_text(FLOW, encoding="utf-8")
     _recording(tmp_path)
     got = missing_recordings(tmp_path, "nan-TW")
-    assert [(m.where, m.text, m.audio) for m in got] == [("main/ask/prompt", "請講", None), ("main/bye/say", "再會", None)]
+    assert [(m.where, m.text) for m in got] == [("main/ask/prompt", "請講"), ("main/bye/say", "再會")]
     assert [m.line for m in got] == [13, 17]
     assert str(got[1]) == f"{tmp_path / 'main.yaml'}:17: main/bye/say: 再會"
     assert len(missing_recordings(tmp_path, "zh-TW")) == 3
