@@ -1,18 +1,70 @@
 """Running one ``CallBackend`` action: through the backend registry (sync or
 async), under a timeout on the call's clock. Every outcome, a crash or a
 timeout included, comes back as an ``ActionResult`` for the dialog's failure
-branch; the call never drops over a backend."""
+branch; the call never drops over a backend.
+
+A backend's error text is not trusted: a webhook may echo the PIN it was sent
+("wrong PIN 1234"), a stack trace may carry a DSN with its password. Before the
+error reaches the dialog, the call record or a log it is cut to one line, every
+argument value the call sent is blanked, URL secrets are masked and personal
+numbers redacted (``clean_error``)."""
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ivr.dsn import mask_secrets
 from ivr.frames import ActionResult, CallBackend
+from ivr.redact import redact
+
+ERROR_MAX_CHARS = 200
+HIDDEN = "****"
+
+
+def _arg_values(args: Any) -> list[str]:
+    """Every scalar the call sent, as text, longest first (so 12345 is blanked before 123)."""
+    out: list[str] = []
+    stack = [args]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, (str, int)) and not isinstance(v, bool):
+            text = str(v).strip()
+            if len(text) >= 3:  # shorter values ("1", "zh") would blank ordinary words
+                out.append(text)
+    return sorted(set(out), key=len, reverse=True)
+
+
+def clean_error(error: str, args: Any = None) -> str:
+    """A backend's error as one safe line: no argument the caller gave, no URL
+    secret, no personal number, at most ``ERROR_MAX_CHARS`` characters."""
+    if not error:
+        return error
+    text = " ".join(str(error).split())
+    for value in _arg_values(args or {}):
+        text = text.replace(value, HIDDEN)
+    text = redact(mask_secrets(text))
+    if len(text) > ERROR_MAX_CHARS:
+        text = text[: ERROR_MAX_CHARS - 1] + "…"
+    return text
 
 
 async def run_backend(backends: Callable[..., Any] | None, action: CallBackend, clock: Any,
                       offload: Callable[..., Awaitable[Any]], timeout: float) -> ActionResult:
+    result = await _run(backends, action, clock, offload, timeout)
+    if result.error:
+        error = clean_error(result.error, action.args)
+        if error != result.error:
+            result = ActionResult(result.name, result.ok, result.data, error)
+    return result
+
+
+async def _run(backends: Callable[..., Any] | None, action: CallBackend, clock: Any,
+               offload: Callable[..., Awaitable[Any]], timeout: float) -> ActionResult:
     if backends is None:
         return ActionResult(action.name, False, error="no backend registry configured")
     if asyncio.iscoroutinefunction(backends):
