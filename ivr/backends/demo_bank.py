@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS pin_lockout (
   updated REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS verification_audit (
   id INTEGER PRIMARY KEY, at TEXT NOT NULL, customer_id INTEGER, who TEXT NOT NULL, method TEXT NOT NULL,
-  result TEXT NOT NULL);
+  result TEXT NOT NULL, call_id TEXT);
 """
 
 
@@ -88,6 +88,9 @@ class DemoBank:
         self._now = now or (lambda: dt.datetime.now().timestamp())
         with closing(self._db()) as db, db:
             db.executescript(SCHEMA)
+            cols = {r["name"] for r in db.execute("PRAGMA table_info(verification_audit)")}
+            if "call_id" not in cols:  # a bank file made before audit rows named their call
+                db.execute("ALTER TABLE verification_audit ADD COLUMN call_id TEXT")
             if not db.execute("SELECT 1 FROM customers LIMIT 1").fetchone():
                 for name, tid, pin, phone, birth, bal, card in SEED_CUSTOMERS:
                     db.execute("INSERT INTO customers"
@@ -109,19 +112,21 @@ class DemoBank:
         return {"customer_id": row["id"], "customer_name": row["name"], "balance": row["balance"]}
 
     # ------------------------------------------------------------ actions
-    def _audit(self, db: sqlite3.Connection, customer_id: int | None, who: str, method: str, result: str) -> None:
+    def _audit(self, db: sqlite3.Connection, customer_id: int | None, who: str, method: str, result: str,
+               call_id: str | None = None) -> None:
         when = dt.datetime.fromtimestamp(self._now(), dt.UTC).isoformat(timespec="seconds")
-        db.execute("INSERT INTO verification_audit (at, customer_id, who, method, result) VALUES (?,?,?,?,?)",
-                   (when, customer_id, who, method, result))
+        db.execute("INSERT INTO verification_audit (at, customer_id, who, method, result, call_id)"
+                   " VALUES (?,?,?,?,?,?)", (when, customer_id, who, method, result, call_id))
 
-    def _check_pin(self, row: sqlite3.Row | None, subject: str, who: str, pin: str, method: str) -> dict[str, Any]:
+    def _check_pin(self, row: sqlite3.Row | None, subject: str, who: str, pin: str, method: str,
+                   call_id: str | None) -> dict[str, Any]:
         """The PIN check both paths share: lockout first, then the hash; the
         counter and the audit row are written in the same transaction."""
         cid = row["id"] if row is not None else None
         with closing(self._db()) as db, db:
             lock = db.execute("SELECT failures, locked FROM pin_lockout WHERE subject = ?", (subject,)).fetchone()
             if lock is not None and lock["locked"]:
-                self._audit(db, cid, who, method, "pin_locked")
+                self._audit(db, cid, who, method, "pin_locked", call_id)
                 return {"ok": False, "error": "pin_locked"}
             good = False
             if row is not None:
@@ -131,7 +136,7 @@ class DemoBank:
                     good = False
             if good:
                 db.execute("DELETE FROM pin_lockout WHERE subject = ?", (subject,))
-                self._audit(db, cid, who, method, "ok")
+                self._audit(db, cid, who, method, "ok", call_id)
                 return self._who(row) if row is not None else {"ok": False, "error": "wrong_pin"}
             failures = (lock["failures"] if lock is not None else 0) + 1
             locked = failures >= MAX_PIN_FAILURES
@@ -140,30 +145,31 @@ class DemoBank:
                        " locked = excluded.locked, updated = excluded.updated",
                        (subject, failures, int(locked), self._now()))
             error = "pin_locked" if locked else ("wrong_pin" if row is not None else "no_such_customer")
-            self._audit(db, cid, who, method, error)
+            self._audit(db, cid, who, method, error, call_id)
         return {"ok": False, "error": error}
 
-    def verify_id_pin(self, id_number: str, pin: str) -> dict[str, Any]:
+    def verify_id_pin(self, id_number: str, pin: str, call_id: str | None = None) -> dict[str, Any]:
         tid = str(id_number or "").upper()
         row = self._row("SELECT * FROM customers WHERE taiwan_id = ?", tid)
         if not taiwan_id_valid(tid):  # no one has it, and anyone can check a checksum: no counter
             with closing(self._db()) as db, db:
-                self._audit(db, None, "invalid_id", "id_pin", "no_such_customer")
+                self._audit(db, None, "invalid_id", "id_pin", "no_such_customer", call_id)
             return {"ok": False, "error": "no_such_customer"}
         masked = mask_taiwan_ids(tid)
         # an ID that matches no one gets a counter too: it locks after the same
         # number of tries, so a caller cannot tell a real ID from a made-up one
         subject = f"customer:{row['id']}" if row is not None else f"unknown:{masked}"
-        return self._check_pin(row, subject, masked, pin, "id_pin")
+        return self._check_pin(row, subject, masked, pin, "id_pin", call_id)
 
-    def verify_customer_pin(self, customer_id: int, pin: str) -> dict[str, Any]:
+    def verify_customer_pin(self, customer_id: int, pin: str, call_id: str | None = None) -> dict[str, Any]:
         """The PIN of a customer already identified (by caller number + birth date)."""
         row = self._row("SELECT * FROM customers WHERE id = ?", customer_id)
         if row is None:
             return {"ok": False, "error": "no_such_customer"}
-        return self._check_pin(row, f"customer:{row['id']}", f"customer:{row['id']}", pin, "caller_number_pin")
+        return self._check_pin(row, f"customer:{row['id']}", f"customer:{row['id']}", pin, "caller_number_pin",
+                               call_id)
 
-    def identify_phone_birth(self, caller: str, birth_date: str) -> dict[str, Any]:
+    def identify_phone_birth(self, caller: str, birth_date: str, call_id: str | None = None) -> dict[str, Any]:
         """Identification only: the customer id for a known number whose birth
         date matches. It does not verify: balance and card services still need
         the PIN (verify_customer_pin)."""
@@ -180,7 +186,7 @@ class DemoBank:
         with closing(self._db()) as db, db:
             who = f"customer:{row['id']}" if row is not None else redact(phone)
             self._audit(db, row["id"] if row is not None else None, who, "caller_number_birth_date",
-                        "identified" if "customer_id" in result else str(result["error"]))
+                        "identified" if "customer_id" in result else str(result["error"]), call_id)
         return result
 
     def customer_by_id(self, id_number: str) -> dict[str, Any]:
@@ -203,7 +209,7 @@ class DemoBank:
                        (customer_id, row["phone"], code, "pin_reset", self._now()))
         return {"phone_last3": row["phone"][-3:]}
 
-    def check_reset_code(self, customer_id: int, code: str) -> dict[str, Any]:
+    def check_reset_code(self, customer_id: int, code: str, call_id: str | None = None) -> dict[str, Any]:
         with closing(self._db()) as db, db:
             row = db.execute("SELECT * FROM sms_outbox WHERE customer_id = ? AND purpose = 'pin_reset' AND used = 0"
                              " ORDER BY id DESC LIMIT 1", (customer_id,)).fetchone()
@@ -214,7 +220,7 @@ class DemoBank:
             else:
                 result = "ok"
                 db.execute("UPDATE sms_outbox SET used = 1 WHERE id = ?", (row["id"],))
-            self._audit(db, customer_id, f"customer:{customer_id}", "sms_code", result)
+            self._audit(db, customer_id, f"customer:{customer_id}", "sms_code", result, call_id)
         return {"code_ok": True} if result == "ok" else {"ok": False, "error": result}
 
     def set_pin(self, customer_id: int, pin: str) -> dict[str, Any]:
@@ -262,7 +268,8 @@ class DemoBank:
     def audit_rows(self) -> list[dict[str, Any]]:
         """The verification audit trail, oldest first."""
         with closing(self._db()) as db:
-            rows = db.execute("SELECT at, customer_id, who, method, result FROM verification_audit ORDER BY id")
+            rows = db.execute("SELECT at, customer_id, who, method, result, call_id FROM verification_audit"
+                              " ORDER BY id")
             return [dict(r) for r in rows.fetchall()]
 
     ACTIONS = ("verify_id_pin", "verify_customer_pin", "identify_phone_birth", "customer_by_id", "get_balance",

@@ -4,6 +4,7 @@ so a flow's failure branch runs instead of the call dropping."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,7 +32,20 @@ def _to_result(name: str, out: Any) -> ActionResult:
     return ActionResult(name=name, ok=True, data={"value": out})
 
 
+def _takes_call_id(fn: Callable[..., Any]) -> bool:
+    """A backend that declares a ``call_id`` parameter is told which call it serves
+    (for its audit trail); the value comes from the session, never from the flow."""
+    try:
+        return "call_id" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class BackendRegistry:
+    """Backends by name. ``call``/``acall`` take the serving call's id: a Python
+    backend gets it as ``call_id=`` when it declares that parameter, a webhook as
+    the ``X-Ivr-Call-Id`` header."""
+
     def __init__(self) -> None:
         self._fns: dict[str, Callable[..., Any]] = {}
         self._hooks: dict[str, Webhook] = {}
@@ -49,13 +63,19 @@ class BackendRegistry:
     def __contains__(self, name: object) -> bool:
         return name in self._fns or name in self._hooks
 
-    def call(self, name: str, args: Mapping[str, Any] | None = None) -> ActionResult:
-        args = dict(args or {})
+    def _args(self, fn: Callable[..., Any], args: Mapping[str, Any] | None, call_id: str | None) -> dict[str, Any]:
+        out = dict(args or {})
+        if _takes_call_id(fn):
+            out["call_id"] = call_id  # a flow cannot pass (or forge) it
+        return out
+
+    def call(self, name: str, args: Mapping[str, Any] | None = None, *, call_id: str | None = None) -> ActionResult:
         if name in self._hooks:
-            return self._hooks[name].call(args)
+            return self._hooks[name].call(dict(args or {}), call_id=call_id)
         fn = self._fns.get(name)
         if fn is None:
             return ActionResult(name=name, ok=False, error=f"unknown backend '{name}'")
+        args = self._args(fn, args, call_id)
         try:
             out = fn(**args)
             if inspect.isawaitable(out):
@@ -67,17 +87,18 @@ class BackendRegistry:
             return ActionResult(name=name, ok=False, error=f"{type(e).__name__}: {e}")
         return _to_result(name, out)
 
-    async def acall(self, name: str, args: Mapping[str, Any] | None = None) -> ActionResult:
-        args = dict(args or {})
+    async def acall(self, name: str, args: Mapping[str, Any] | None = None, *,
+                    call_id: str | None = None) -> ActionResult:
         if name in self._hooks:
-            return await self._hooks[name].acall(args)
+            return await self._hooks[name].acall(dict(args or {}), call_id=call_id)
         fn = self._fns.get(name)
         if fn is not None and inspect.iscoroutinefunction(fn):
             try:
-                return _to_result(name, await fn(**args))
+                return _to_result(name, await fn(**self._args(fn, args, call_id)))
             except BackendError as e:
                 return ActionResult(name=name, ok=False, error=e.message)
             except Exception as e:  # see call()
                 log.exception("backend %s crashed", name)
                 return ActionResult(name=name, ok=False, error=f"{type(e).__name__}: {e}")
-        return await asyncio.get_running_loop().run_in_executor(None, self.call, name, args)
+        return await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(self.call, name, args, call_id=call_id))

@@ -42,14 +42,15 @@ class Webhook:
             return ActionResult(self.name, ok=bool(body.get("ok", True)), data=data, error=str(body.get("error") or ""))
         return ActionResult(self.name, ok=True, data=body)
 
-    def call(self, args: Mapping[str, Any]) -> ActionResult:
+    def call(self, args: Mapping[str, Any], *, call_id: str | None = None) -> ActionResult:
         """Blocking form, for code with no event loop (``ivr chat``, scripts):
         the same retries as ``acall``, which is the one implementation."""
-        return asyncio.run(self.acall(args))
+        return asyncio.run(self.acall(args, call_id=call_id))
 
-    async def acall(self, args: Mapping[str, Any]) -> ActionResult:
+    async def acall(self, args: Mapping[str, Any], *, call_id: str | None = None) -> ActionResult:
         last = "no attempt"
-        async with httpx.AsyncClient(timeout=self.timeout, headers=self.headers, transport=self.transport) as client:
+        headers = {**self.headers, **({"X-Ivr-Call-Id": call_id} if call_id else {})}
+        async with httpx.AsyncClient(timeout=self.timeout, headers=headers, transport=self.transport) as client:
             for attempt in range(self.retries + 1):
                 if attempt:
                     await asyncio.sleep(self.backoff * attempt)

@@ -11,6 +11,7 @@ numbers redacted (``clean_error``)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -53,8 +54,29 @@ def clean_error(error: str, args: Any = None) -> str:
     return text
 
 
+def _with_call_id(backends: Callable[..., Any], call_id: str | None) -> Callable[..., Any]:
+    """The registry learns which call it serves (its audit trail); a plain
+    ``(name, args)`` callable, as tests use, is passed through unchanged."""
+    if call_id is None:
+        return backends
+    try:
+        takes = "call_id" in inspect.signature(backends).parameters
+    except (TypeError, ValueError):
+        takes = False
+    if not takes:
+        return backends
+    if asyncio.iscoroutinefunction(backends):
+        async def acall(name: str, args: dict[str, Any]) -> Any:
+            return await backends(name, args, call_id=call_id)
+        return acall
+    return lambda name, args: backends(name, args, call_id=call_id)
+
+
 async def run_backend(backends: Callable[..., Any] | None, action: CallBackend, clock: Any,
-                      offload: Callable[..., Awaitable[Any]], timeout: float) -> ActionResult:
+                      offload: Callable[..., Awaitable[Any]], timeout: float,
+                      call_id: str | None = None) -> ActionResult:
+    if backends is not None:
+        backends = _with_call_id(backends, call_id)
     result = await _run(backends, action, clock, offload, timeout)
     if result.error:
         error = clean_error(result.error, action.args)

@@ -384,7 +384,8 @@ class CallSession:
 
     async def _backend(self, action: CallBackend) -> ActionResult:
         t0 = self.clock.now()
-        result = await run_backend(self.backends, action, self.clock, self.offload, self.config.backend_timeout_s)
+        result = await run_backend(self.backends, action, self.clock, self.offload, self.config.backend_timeout_s,
+                                   call_id=self.record.call_id)
         self._event("action", name=action.name, ok=result.ok, error=result.error,
                     seconds=round(self.clock.now() - t0, 3))
         return result

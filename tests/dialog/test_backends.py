@@ -37,6 +37,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"hello")
             return None
+        if self.path == "/whoami":
+            return self._send(200, {"call_id": self.headers.get("X-Ivr-Call-Id")})
         if self.path == "/balance":
             return self._send(200, {"ok": True, "data": {"balance": 1234 * int(body.get("customer_id", 0))}})
         return self._send(200, {"echo": body})
@@ -247,3 +249,42 @@ def test_webhooks_file(tmp_path, server):
     (tmp_path / "_backends.yaml").write_text("webhooks:\n  crm:\n    timeout: 1\n")
     with pytest.raises(FlowError, match=r"_backends.yaml:2: webhook 'crm' needs a 'url'"):
         load_webhooks(BackendRegistry(), tmp_path)
+
+
+def test_audit_rows_name_the_call_and_a_flow_cannot_forge_it(bank):
+    reg = bank.register(BackendRegistry())
+    reg.call("verify_customer_pin", {"customer_id": 1, "pin": "0000"}, call_id="call-7")
+    # a flow that passes its own call_id is overridden by the session's
+    reg.call("verify_customer_pin", {"customer_id": 1, "pin": WANG[2], "call_id": "forged"}, call_id="call-8")
+    rows = bank.audit_rows()[-2:]
+    assert [(r["call_id"], r["result"]) for r in rows] == [("call-7", "wrong_pin"), ("call-8", "ok")]
+
+
+def test_an_old_bank_file_gains_the_call_id_column(tmp_path):
+    import sqlite3
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE verification_audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, customer_id INTEGER,"
+                   " who TEXT NOT NULL, method TEXT NOT NULL, result TEXT NOT NULL)")
+    bank = DemoBank(path)
+    bank.verify_customer_pin(1, "0000", call_id="c1")
+    assert bank.audit_rows()[-1]["call_id"] == "c1"
+
+
+async def test_the_session_names_its_call_to_backends_and_webhooks(bank, server):
+    from ivr.clock import VirtualClock
+    from ivr.frames import CallBackend
+    from ivr.session.backend_call import run_backend
+
+    url, _ = server
+    reg = bank.register(BackendRegistry())
+    reg.register_webhook("whoami", url + "/whoami")
+
+    async def offload(fn, *args):
+        return fn(*args)
+
+    out = await run_backend(reg.acall, CallBackend("whoami"), VirtualClock(), offload, 3.0, call_id="abc-1")
+    assert out.data == {"call_id": "abc-1"}
+    await run_backend(reg.acall, CallBackend("verify_customer_pin", {"customer_id": 2, "pin": "9"}),
+                      VirtualClock(), offload, 3.0, call_id="abc-2")
+    assert bank.audit_rows()[-1]["call_id"] == "abc-2"
