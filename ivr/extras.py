@@ -10,6 +10,8 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "vosk": "vosk",
     "sounddevice": "mic",
     "redis": "redis",
+    "sippy": "sip", "rtpsynth": "sip",
+    "psycopg": "postgres", "psycopg_pool": "postgres",
 }
 
 
