@@ -1,0 +1,80 @@
+"""Out-of-band DTMF: RFC 4733 telephone-events in RTP, and SIP INFO bodies.
+
+An RFC 4733 key press is one event: every packet of it carries the same RTP
+timestamp (the event's start); the last three or so carry the end bit and are
+repeats for redundancy. A digit is reported once per event timestamp: at its
+first end packet, or, if every end packet was lost, when the next event
+starts. A packet of an event already reported is a repeat while it comes
+within ``REPEAT_WINDOW`` of that event's last packet; later, the same
+timestamp is a new press (a sender replaying a recorded event). Events 0-15
+are keys; others (flash, tones) are ignored."""
+from __future__ import annotations
+
+import struct
+
+KEYS = "0123456789*#ABCD"
+REPEAT_WINDOW = 0.5  # seconds: end-packet repeats come within a few tens of ms
+
+
+class Rfc4733Decoder:
+    def __init__(self) -> None:
+        self._current: int | None = None        # timestamp of the event in progress
+        self._current_key = ""
+        self._done: dict[int, float] = {}       # timestamp reported -> when its last packet came
+
+    def _report(self, ts: int, key: str, now: float) -> str:
+        self._remember(ts, now)
+        if self._current == ts:
+            self._current = None
+        return key
+
+    def _remember(self, ts: int, now: float) -> None:
+        self._done[ts] = now
+        if len(self._done) > 8:
+            self._done.pop(next(iter(self._done)))
+
+    def push(self, timestamp: int, payload: bytes, now: float = 0.0) -> list[str]:
+        """Digits this packet completes (0, 1, or 2 when it also closes a lost-end event).
+        ``now``: arrival time in seconds (any monotonic clock)."""
+        if len(payload) < 4:
+            return []
+        event, flags, _duration = struct.unpack_from("!BBH", payload)
+        end = bool(flags & 0x80)
+        out: list[str] = []
+        last = self._done.get(timestamp)
+        if last is not None and now - last < REPEAT_WINDOW:
+            self._done[timestamp] = now
+            return out  # a repeat of an event already reported
+        self._done.pop(timestamp, None)
+        if self._current is not None and self._current != timestamp and self._current_key:
+            out.append(self._report(self._current, self._current_key, now))  # its end packets were all lost
+        key = KEYS[event] if event < len(KEYS) else ""
+        self._current, self._current_key = timestamp, key
+        if end:
+            self._current = None
+            if key:
+                out.append(self._report(timestamp, key, now))
+            else:
+                self._remember(timestamp, now)
+        return out
+
+
+def parse_info_body(content_type: str, body: str) -> str | None:
+    """The key of a SIP INFO ``application/dtmf-relay`` (``Signal=5``) or
+    ``application/dtmf`` (``5``) body; None if it holds none."""
+    ctype = content_type.split(";")[0].strip().lower()
+    value = ""
+    if ctype == "application/dtmf-relay":
+        for line in body.splitlines():
+            name, sep, v = line.partition("=")
+            if sep and name.strip().lower() == "signal":
+                value = v.strip()
+                break
+    elif ctype == "application/dtmf":
+        value = body.strip()
+    else:
+        return None
+    if value.isdigit() and len(value) <= 2 and int(value) < 16:  # some phones send the event number
+        value = KEYS[int(value)] if len(value) == 2 else value
+    value = value.upper()
+    return value if len(value) == 1 and value in KEYS else None

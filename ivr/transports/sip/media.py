@@ -1,0 +1,170 @@
+"""One call's RTP: an asyncio datagram endpoint that decodes the caller's
+G.711 into the call's ``StreamSource`` (through the jitter buffer), turns
+RFC 4733 events into digits, and sends the bot's frames as RTP.
+
+Only packets from the address the caller's SDP named are taken (the port
+latches to the first packet from that host: symmetric RTP behind NAT). When
+the caller stops sending (silence suppression, hold), ``tick`` fills the gap
+with comfort silence in real time, so the endpointer still sees a turn end;
+``idle_seconds`` is how long nothing at all has arrived (the no-media
+timeout)."""
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+
+from ivr.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+from ivr.errors import ProtocolError
+from ivr.frames import AudioFrame
+from ivr.log import LimitedLog, get_logger
+from ivr.transports.channel import StreamSource
+from ivr.transports.sip.dtmf import Rfc4733Decoder
+from ivr.transports.sip.rtp import JitterBuffer, RtpPacket, parse_rtp
+from ivr.transports.sip.sdp import PCMA, MediaAnswer
+
+log = get_logger(__name__)
+RATE, FRAME = 8000, 160
+SILENCE_PCM = bytes(2 * FRAME)
+COMFORT_NOISE_PT = 13
+
+
+class RtpEndpoint(asyncio.DatagramProtocol):
+    def __init__(self, source: StreamSource | None, answer: MediaAnswer, remote: tuple[str, int], where: str,
+                 on_problem: Callable[[str], None] | None = None) -> None:
+        self.source = source
+        self.answer = answer
+        self.remote = remote
+        self.where = where
+        self.on_problem = on_problem
+        self.jitter = JitterBuffer()
+        self.events = Rfc4733Decoder()
+        self.transport: asyncio.DatagramTransport | None = None
+        self._warn = LimitedLog(log, where)
+        self._ssrc_in: int | None = None
+        self._latched = False
+        loop = asyncio.get_running_loop()
+        self._clock = loop.time
+        self.last_packet = self._clock()
+        self._filled_until = self.last_packet
+        self.foreign = 0
+        self.bad = 0
+        self.digits = 0
+        # our stream
+        self.ssrc = random.getrandbits(32)
+        self._seq = random.getrandbits(16)
+        self._ts = random.getrandbits(32)
+        self._talking = False
+        self.sent = 0
+        self.send_times: list[float] = []  # loop time of each packet sent (for the jitter benchmark)
+        self.keep_send_times = False
+
+    # -- set-up -------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a datagram endpoint's own transport
+
+    @property
+    def local_port(self) -> int:
+        assert self.transport is not None
+        return int(self.transport.get_extra_info("sockname")[1])
+
+    def update(self, answer: MediaAnswer, remote: tuple[str, int]) -> None:
+        """A re-INVITE changed the codec or the address."""
+        if remote[0] != self.remote[0]:
+            self._latched = False
+        self.answer, self.remote = answer, remote
+        self.jitter.restart()
+
+    def close(self) -> None:
+        self._warn.close()
+        if self.transport is not None:
+            self.transport.close()
+
+    def _bad(self, what: str) -> None:
+        self.bad += 1
+        self._warn.warning(what)
+        if self.on_problem is not None:
+            self.on_problem(what)
+
+    # -- caller -> us --------------------------------------------------------
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if addr[0] != self.remote[0] or (self._latched and addr[1] != self.remote[1]):
+            self.foreign += 1  # not the address the SDP named: ignored (RTP injection, a stale stream)
+            return
+        if not self._latched:
+            self._latched = True
+            self.remote = (addr[0], addr[1])
+        try:
+            pkt = parse_rtp(data)
+        except ProtocolError as e:
+            self._bad(str(e))
+            return
+        self.last_packet = self._clock()
+        if self._ssrc_in is not None and pkt.ssrc != self._ssrc_in:
+            self.jitter.restart()  # a new stream (the far end switched sources)
+        self._ssrc_in = pkt.ssrc
+        if self.source is None:
+            return  # early media, before the call is answered: nobody listens yet
+        if pkt.payload_type == self.answer.event_pt:
+            for key in self.events.push(pkt.timestamp, pkt.payload, self.last_packet):
+                self.digits += 1
+                self.source.push_dtmf(key)
+            return
+        if pkt.payload_type == COMFORT_NOISE_PT:
+            return  # the caller is silent; tick() plays silence
+        if pkt.payload_type != self.answer.codec:
+            self._bad(f"RTP payload type {pkt.payload_type} was not negotiated (using {self.answer.codec}); dropped")
+            return
+        for payload in self.jitter.push(pkt.seq, pkt.payload):
+            self._play(payload)
+
+    def _play(self, payload: bytes | None) -> None:
+        assert self.source is not None
+        if payload is None:
+            self.source.push_pcm(SILENCE_PCM)  # lost: a frame of silence keeps the timeline
+            return
+        decode = alaw_decode if self.answer.codec == PCMA else ulaw_decode
+        self.source.push_pcm(decode(payload).astype("<i2").tobytes())
+        self._filled_until = self._clock()
+
+    def tick(self) -> None:
+        """Called every 20 ms: after 60 ms without audio, play what the jitter
+        buffer holds, then comfort silence up to now."""
+        now = self._clock()
+        if self.source is None or now - self.last_packet < 0.06:
+            return
+        for payload in self.jitter.flush():
+            self._play(payload)
+        start = max(self._filled_until, self.last_packet)
+        frames = min(int((now - start) / 0.02), 50)
+        if frames > 0:
+            self.source.push_pcm(SILENCE_PCM * frames)
+            self._filled_until = start + frames * 0.02
+
+    def idle_seconds(self) -> float:
+        return self._clock() - self.last_packet
+
+    def error_received(self, exc: Exception) -> None:
+        self._warn.warning(f"RTP socket error: {exc}")
+
+    # -- us -> caller --------------------------------------------------------
+    def send_frame(self, frame: AudioFrame) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionError("RTP endpoint closed")
+        encode = alaw_encode if self.answer.codec == PCMA else ulaw_encode
+        payload = encode(frame.array())
+        self._send(RtpPacket(self.answer.codec, self._seq, self._ts, self.ssrc, payload, marker=not self._talking))
+        self._talking = True
+        self._ts += len(payload)
+
+    def pause(self) -> None:
+        """The bot stopped talking (prompt over or cleared): the next packet starts a talkspurt."""
+        self._talking = False
+
+    def _send(self, pkt: RtpPacket) -> None:
+        assert self.transport is not None
+        self.transport.sendto(pkt.encode(), self.remote)
+        self._seq = (self._seq + 1) & 0xFFFF
+        self.sent += 1
+        if self.keep_send_times:
+            self.send_times.append(self._clock())

@@ -1,0 +1,142 @@
+"""The SIP transport's pure parts: RTP packets, the jitter buffer, RFC 4733
+and SIP INFO digits, SDP offer/answer."""
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from ivr.errors import ProtocolError
+from ivr.transports.sip.dtmf import Rfc4733Decoder, parse_info_body
+from ivr.transports.sip.rtp import JitterBuffer, RtpPacket, parse_rtp
+from ivr.transports.sip.sdp import PCMA, PCMU, answer_sdp, negotiate, parse_offer
+
+
+def test_rtp_round_trip_and_header_extension_csrc_padding():
+    pkt = RtpPacket(0, 65535, 123456, 0xDEADBEEF, b"\x7f" * 160, marker=True)
+    assert parse_rtp(pkt.encode()) == pkt
+    raw = bytearray(pkt.encode())
+    raw[0] |= 0x10 | 0x20 | 0x01                      # extension, padding, one CSRC
+    raw[12:12] = b"CSRC" + struct.pack("!HH", 0xBEDE, 1) + b"EXT1"
+    raw += b"\x00\x00\x03"                           # 3 bytes of padding
+    assert parse_rtp(bytes(raw)).payload == b"\x7f" * 160
+    with pytest.raises(ProtocolError, match="shorter than its 12-byte header"):
+        parse_rtp(b"\x80\x00")
+    with pytest.raises(ProtocolError, match="version 1"):
+        parse_rtp(b"\x40" + bytes(11))
+
+
+def test_jitter_buffer_reorders_drops_duplicates_and_counts_loss():
+    jb = JitterBuffer(depth=3)
+    out: list[bytes | None] = []
+    for seq in (10, 12, 11, 11, 13, 9):               # 12 before 11, 11 twice, 9 after it was passed
+        out += jb.push(seq, bytes([seq]))
+    assert out == [bytes([n]) for n in (10, 11, 12, 13)]
+    assert (jb.reordered, jb.duplicates, jb.late) == (1, 1, 1)
+    out = []
+    for seq in (15, 16, 17):                          # 14 never comes: given up once 3 later ones wait
+        out += jb.push(seq, bytes([seq]))
+    assert out == [None, b"\x0f", b"\x10", b"\x11"] and jb.lost == 1
+
+
+def test_jitter_buffer_across_the_sequence_wrap_and_flush():
+    jb = JitterBuffer()
+    out: list[bytes | None] = []
+    for seq in (65534, 0, 65535, 1):
+        out += jb.push(seq, seq.to_bytes(2, "big"))
+    assert out == [n.to_bytes(2, "big") for n in (65534, 65535, 0, 1)]
+    assert jb.push(3, b"c") == [] and jb.flush() == [None, b"c"]
+
+
+def event(key: int, end: bool, duration: int) -> bytes:
+    return struct.pack("!BBH", key, (0x80 if end else 0) | 10, duration)
+
+
+def test_rfc4733_one_digit_per_event_despite_repeated_end_packets():
+    dec = Rfc4733Decoder()
+    got: list[str] = []
+    for ts, key in ((1000, 1), (2000, 11), (3000, 1)):       # 1, #, 1 again (a new event)
+        for d in (160, 320, 480):
+            got += dec.push(ts, event(key, False, d))
+        for _ in range(3):                                    # the end packet, sent three times
+            got += dec.push(ts, event(key, True, 640))
+    assert got == ["1", "#", "1"]
+
+
+def test_rfc4733_event_whose_end_packets_were_all_lost_counts_once_at_the_next():
+    dec = Rfc4733Decoder()
+    assert dec.push(1000, event(5, False, 160)) == []
+    assert dec.push(2000, event(7, False, 160)) == ["5"]
+    assert dec.push(2000, event(7, True, 800)) == ["7"]
+    assert dec.push(1000, event(5, True, 800)) == []          # a late end for 5: already counted
+
+
+def test_rfc4733_a_replayed_event_later_is_a_new_press():
+    dec = Rfc4733Decoder()
+    assert dec.push(1000, event(1, True, 800), now=10.0) == ["1"]
+    assert dec.push(1000, event(1, True, 800), now=10.04) == []     # a repeat of its end packet
+    assert dec.push(1000, event(1, False, 160), now=12.0) == []     # the same recording played again...
+    assert dec.push(1000, event(1, True, 800), now=12.1) == ["1"]   # ...is a second press
+
+
+def test_sip_info_bodies():
+    assert parse_info_body("application/dtmf-relay", "Signal=5\r\nDuration=160\r\n") == "5"
+    assert parse_info_body("application/dtmf-relay", "Signal= *\r\n") == "*"
+    assert parse_info_body("application/dtmf", "11") == "#"
+    assert parse_info_body("application/dtmf-relay", "Signal=X") is None
+    assert parse_info_body("text/plain", "5") is None
+
+
+OFFER = ("v=0\r\no=a 1 1 IN IP4 10.9.8.7\r\ns=-\r\nc=IN IP4 10.9.8.7\r\nt=0 0\r\n"
+         "m=audio 4000 RTP/AVP 9 8 0 96\r\na=rtpmap:9 G722/8000\r\na=rtpmap:96 telephone-event/8000\r\n")
+
+
+def test_sdp_takes_the_callers_first_g711_and_telephone_events():
+    offer = parse_offer(OFFER)
+    assert (offer.address, offer.port) == ("10.9.8.7", 4000)
+    ans = negotiate(offer)
+    assert (ans.codec, ans.event_pt, ans.direction) == (PCMA, 96, "sendrecv")
+    text = answer_sdp(ans, "127.0.0.1", 5000)
+    assert "m=audio 5000 RTP/AVP 8 96\r\n" in text and "a=ptime:20" in text
+    assert negotiate(parse_offer(OFFER.replace(" 9 8 0 96", " 0 8"))).codec == PCMU
+
+
+def test_sdp_hold_and_refusals():
+    assert parse_offer(OFFER + "a=sendonly\r\n").on_hold
+    assert negotiate(parse_offer(OFFER + "a=sendonly\r\n")).direction == "recvonly"
+    with pytest.raises(ProtocolError, match="no PCMU/PCMA"):
+        negotiate(parse_offer(OFFER.replace(" 9 8 0 96", " 9")))
+    with pytest.raises(ProtocolError, match="no audio stream"):
+        parse_offer(OFFER.replace("m=audio", "m=video"))
+
+
+def test_ticked_sink_paces_one_frame_per_tick_and_clears_on_barge_in():
+    import asyncio
+
+    import numpy as np
+
+    from ivr.frames import AudioFrame
+    from ivr.transports.sip.pacing import TickedSink
+
+    async def main() -> None:
+        sent: list[AudioFrame] = []
+        cleared: list[bool] = []
+        sink = TickedSink(sent.append, 8000, on_clear=lambda: cleared.append(True))
+        frame = AudioFrame.from_array(np.ones(160, dtype=np.int16), 8000, 0.0)
+        for _ in range(3):
+            await sink.write(frame)          # 3 frames = the 60 ms lookahead: the 4th must wait
+        blocked = asyncio.ensure_future(sink.write(frame))
+        await asyncio.sleep(0)
+        assert not blocked.done()
+        sink.tick()                          # one frame out, room for the 4th
+        await asyncio.sleep(0)
+        assert blocked.done() and len(sent) == 1 and sink.played_seconds == 0.0
+        sink.tick()
+        assert len(sent) == 2 and abs(sink.played_seconds - 0.02) < 1e-9
+        assert abs(sink.clear() - 0.04) < 1e-9 and cleared == [True]   # barge-in: two frames dropped
+        flushed = asyncio.ensure_future(sink.flush())
+        sink.tick()                          # the queue ran dry: flush returns
+        await asyncio.sleep(0)
+        assert flushed.done() and abs(sink.played_seconds - 0.04) < 1e-9
+
+    asyncio.run(main())
