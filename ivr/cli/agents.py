@@ -2,7 +2,11 @@
 and the agent desktop web app.
 
 The queue store is ``--store URL`` or $IVR_HANDOFF_STORE: ``sqlite:///path``
-(default ~/.local/share/ivr/handoff.sqlite3) or ``redis://host:port/db``."""
+(default ~/.local/share/ivr/handoff.sqlite3) or ``redis://host:port/db``.
+In a cluster the desktop runs as its own process on the shared stores:
+``ivr agents desktop --store redis://… --records postgresql://…`` (queue
+state in Redis, supervisor numbers from every worker's events in PostgreSQL);
+``ivr agents report --records postgresql://…`` prints those numbers."""
 from __future__ import annotations
 
 import argparse
@@ -46,14 +50,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d = sub.add_parser("desktop", parents=[common], help="serve the agent desktop (uvicorn)")
     d.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
     d.add_argument("--secure-cookies", action="store_true", help="mark the session cookie Secure (behind HTTPS)")
+    d.add_argument("--records", default=None, metavar="URL",
+                   help="the cluster's call records (postgresql://…): supervisor numbers of every worker")
     d.set_defaults(func=run_desktop)
+
+    rp = sub.add_parser("report", help="supervisor numbers of every worker from the call records, as JSON")
+    rp.add_argument("--records", required=True, metavar="URL", help="call records: postgresql://… or sqlite:///…")
+    rp.add_argument("--hours", type=float, default=24.0, help="how far back (default 24)")
+    rp.set_defaults(func=run_report)
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
 
 def _service(args):
     from ivr.handoff import HandoffService, open_store
 
-    return HandoffService(open_store(args.store))
+    store = open_store(args.store)
+    if getattr(args, "records", None):
+        from ivr.handoff.store.reporting import ReportingStore
+        from ivr.session.records import open_records
+
+        return HandoffService(ReportingStore(store, open_records(args.records, worker="desktop"), close_log=True))
+    return HandoffService(store)
 
 
 def _password(args) -> str:
@@ -135,4 +152,24 @@ def run_desktop(args) -> int:
     app = create_app(svc, secure_cookies=args.secure_cookies)
     print(f"agent desktop on http://{host}:{port}/ (store {svc.store.url})", file=sys.stderr)
     uvicorn.run(app, host=host, port=int(port), log_level="warning")
+    return 0
+
+
+def run_report(args) -> int:
+    import json
+    import time
+
+    from ivr.handoff import default_queues
+    from ivr.handoff.stats import cluster_report
+    from ivr.session.records import open_records
+
+    if args.hours <= 0:
+        raise IvrError(f"--hours must be positive, got {args.hours}", "ivr agents report")
+    records = open_records(args.records)
+    try:
+        now = time.time()
+        report = cluster_report(records, default_queues(), now - args.hours * 3600, now)
+    finally:
+        records.close()
+    print(json.dumps(report, ensure_ascii=False, indent=1))
     return 0

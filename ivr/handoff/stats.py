@@ -7,12 +7,17 @@ Definitions (so they can be checked):
 - bot containment = calls the bot finished / all call outcomes recorded;
 - per agent: reply speed = mean seconds from offer to accept, reply rate =
   accepted / offered, resolution rate = 'resolved' dispositions / wrapped,
-  quality and satisfaction = mean scores (1-5)."""
+  quality and satisfaction = mean scores (1-5);
+- from the call records (``call_kpis``): self-service rate = calls the bot
+  finished (``self_served``) / finished calls, per worker and in all.
+
+``cluster_report`` puts both together from the shared records database
+(PostgreSQL), so the numbers cover every worker of a cluster."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from ivr.handoff.models import OFFERED, RESOLVED_DISPOSITIONS, WAITING, AgentProfile, AgentState, QueueConfig, Ticket
 
@@ -25,8 +30,8 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-def supervisor_stats(events: Iterable[Mapping[str, Any]], agents: list[tuple[AgentProfile, AgentState]],
-                     live: list[Ticket], queues: Mapping[str, QueueConfig], now: float) -> dict[str, Any]:
+def _tally(events: Iterable[Mapping[str, Any]], queues: Mapping[str, QueueConfig]
+           ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, int]]:
     per_q: dict[str, dict[str, Any]] = {q: {"answered": 0, "within": 0, "abandoned": 0, "handles": [], "waits": []}
                                         for q in queues}
     per_a: dict[str, dict[str, Any]] = defaultdict(lambda: {
@@ -57,7 +62,22 @@ def supervisor_stats(events: Iterable[Mapping[str, Any]], agents: list[tuple[Age
             per_a[e["agent"]][kind].append(e["score"])
         elif kind == "call_outcome":
             outcomes[e["outcome"]] += 1
+    return per_q, per_a, outcomes
 
+
+def _agent_numbers(a: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "offered": a["offered"], "accepted": a["accepted"],
+        "reply_speed": _mean(a["replies"]), "reply_rate": _ratio(a["accepted"], a["offered"]),
+        "handled": a["wrapped"], "resolution_rate": _ratio(a["resolved"], a["wrapped"]),
+        "average_handle_time": _mean(a["handles"]),
+        "quality": _mean(a["quality"]), "satisfaction": _mean(a["satisfaction"]),
+    }
+
+
+def supervisor_stats(events: Iterable[Mapping[str, Any]], agents: list[tuple[AgentProfile, AgentState]],
+                     live: list[Ticket], queues: Mapping[str, QueueConfig], now: float) -> dict[str, Any]:
+    per_q, per_a, outcomes = _tally(events, queues)
     queue_rows = []
     for name, q in per_q.items():
         waiting = [t for t in live if t.queue == name and t.status == WAITING]
@@ -73,15 +93,10 @@ def supervisor_stats(events: Iterable[Mapping[str, Any]], agents: list[tuple[Age
         })
     agent_rows = []
     for prof, st in agents:
-        a = per_a[prof.id]
         agent_rows.append({
             "id": prof.id, "name": prof.name, "tier": prof.tier, "skills": list(prof.skills), "role": prof.role,
             "status": st.status, "in_status_for": round(now - st.since, 1), "ticket": st.ticket,
-            "offered": a["offered"], "accepted": a["accepted"],
-            "reply_speed": _mean(a["replies"]), "reply_rate": _ratio(a["accepted"], a["offered"]),
-            "handled": a["wrapped"], "resolution_rate": _ratio(a["resolved"], a["wrapped"]),
-            "average_handle_time": _mean(a["handles"]),
-            "quality": _mean(a["quality"]), "satisfaction": _mean(a["satisfaction"]),
+            **_agent_numbers(per_a[prof.id]),
         })
     total_answered = sum(q["answered"] for q in per_q.values())
     total_ab = sum(q["abandoned"] for q in per_q.values())
@@ -100,3 +115,55 @@ def supervisor_stats(events: Iterable[Mapping[str, Any]], agents: list[tuple[Age
             "bot_containment_rate": _ratio(outcomes.get("contained", 0), n_outcomes),
         },
     }
+
+
+class CallRow(Protocol):
+    """One call's header as the records stores list it (``CallSummary``)."""
+
+    @property
+    def worker(self) -> str: ...
+    @property
+    def outcome(self) -> str | None: ...
+    @property
+    def duration(self) -> float | None: ...
+
+
+def call_kpis(calls: Iterable[CallRow]) -> dict[str, Any]:
+    """Calls by outcome, self-service rate and mean call length, in all and per worker.
+    Unfinished calls (still running) count in ``calls`` but not in the rates."""
+
+    def block(rows: Sequence[CallRow]) -> dict[str, Any]:
+        outcomes: dict[str, int] = defaultdict(int)
+        for r in rows:
+            outcomes[r.outcome or "unfinished"] += 1
+        finished = len(rows) - outcomes.get("unfinished", 0)
+        return {"calls": len(rows), "finished": finished, "outcomes": dict(sorted(outcomes.items())),
+                "self_service_rate": _ratio(outcomes.get("self_served", 0), finished),
+                "average_call_seconds": _mean([r.duration for r in rows if r.outcome and r.duration is not None])}
+
+    rows = list(calls)
+    workers = sorted({r.worker for r in rows})
+    return {**block(rows), "workers": {w: block([r for r in rows if r.worker == w]) for w in workers}}
+
+
+class ReportSource(Protocol):
+    """What a cluster report reads: a call-records store (SQLite or PostgreSQL)."""
+
+    def calls_between(self, since: float, until: float | None = None) -> Sequence[CallRow]: ...
+    def handoff_events(self, since: float = 0.0) -> list[dict[str, Any]]: ...
+
+
+def cluster_report(records: ReportSource, queues: Mapping[str, QueueConfig], since: float, now: float,
+                   agents: list[tuple[AgentProfile, AgentState]] | None = None) -> dict[str, Any]:
+    """The supervisor numbers for ``[since, now)`` from the shared records database:
+    queues (service level, abandonment, AHT), agents (every agent who took a call,
+    or the given ones) and calls (self-service rate), across every worker."""
+    events = [e for e in records.handoff_events(since) if e.get("at", now) < now]
+    stats = supervisor_stats(events, agents or [], [], queues, now)
+    if agents is None:
+        _, per_a, _ = _tally(events, queues)
+        stats["agents"] = [{"id": aid, **_agent_numbers(a)} for aid, a in sorted(per_a.items())]
+    stats["calls"] = call_kpis(records.calls_between(since, now))
+    stats["since"] = since
+    stats["totals"]["self_service_rate"] = stats["calls"]["self_service_rate"]
+    return stats

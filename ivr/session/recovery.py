@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ivr.log import get_logger
-from ivr.session.records import CallRecordStore
+from ivr.session.records import CallRecords
 from ivr.session.transfer import maybe_await
 
 log = get_logger(__name__)
@@ -18,7 +18,7 @@ class Recovered:
     withdrawn: list[str] = field(default_factory=list)  # tickets taken off the queue
 
 
-async def recover_interrupted(records: CallRecordStore, handoff: object | None = None) -> Recovered:
+async def recover_interrupted(records: CallRecords, handoff: object | None = None) -> Recovered:
     """Close dead workers' open records; withdraw their still-waiting tickets.
     A queue that cannot be reached is logged, not raised: start-up goes on."""
     done = Recovered()

@@ -1,0 +1,1 @@
+"""Cluster tests: several ivr worker processes behind the Kamailio front door on shared stores."""
