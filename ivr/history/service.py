@@ -1,0 +1,138 @@
+"""``CallerHistory``: the one object the rest of ivr talks to about history.
+
+It turns a finished call (its record and dialog state) into a ``Contact``,
+takes the agent's wrap-up, answers "what do we know about this caller" for
+the flows and the agent's screen pop, and carries out the PDPA requests:
+export a customer's history, erase it, and drop what is past retention."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from ivr.history.keys import NumberKeyer, mask_number
+from ivr.history.models import DAY, NOT_INTENTS, Contact, HistorySummary, summarize
+from ivr.history.sqlite_store import SqliteHistoryStore
+from ivr.history.store import HistoryStore
+from ivr.log import get_logger
+from ivr.redact import redact
+
+log = get_logger(__name__)
+DB_ENV = "IVR_HISTORY_DB"
+DEFAULT_RETENTION_DAYS = 365 * 2
+
+
+class FinishedCall(Protocol):
+    """What history reads off a call record (``ivr.session.records.CallRecord``)."""
+
+    call_id: str
+    transport: str
+    caller: str
+    started_wall: float
+    duration: float | None
+    outcome: str | None
+    events: list[dict[str, Any]]
+
+
+def default_history_path(bank_path: str | Path | None = None) -> Path:
+    """``$IVR_HISTORY_DB``, else ``history.sqlite3`` beside the bank's database."""
+    import os
+
+    if os.environ.get(DB_ENV):
+        return Path(os.environ[DB_ENV])
+    from ivr.backends.demo_bank import default_bank_path
+
+    return Path(bank_path or default_bank_path()).with_name("history.sqlite3")
+
+
+def _get(state: Any, key: str, default: Any = None) -> Any:
+    return state.get(key, default) if isinstance(state, Mapping) else getattr(state, key, default)
+
+
+class CallerHistory:
+    def __init__(self, store: HistoryStore, keyer: NumberKeyer, *, now: Callable[[], float] = time.time,
+                 retention_days: float = DEFAULT_RETENTION_DAYS) -> None:
+        self.store, self.keyer, self.now, self.retention_days = store, keyer, now, retention_days
+
+    @classmethod
+    def open(cls, path: str | Path, **kw: Any) -> CallerHistory:
+        return cls(SqliteHistoryStore(path), NumberKeyer.for_store(path), **kw)
+
+    # -- writing ----------------------------------------------------------
+    def contact_of(self, record: FinishedCall, state: Any) -> Contact:
+        """The history line of a finished call, from its record and dialog state."""
+        slots = dict(_get(state, "slots") or {}) if state is not None else {}
+        intents: list[str] = []
+        for t in (_get(state, "turns") or []) if state is not None else []:
+            i = t.get("intent") if isinstance(t, Mapping) else None
+            if i and i not in NOT_INTENTS and i not in intents:
+                intents.append(str(i))
+        final = _get(state, "intent") if state is not None else None
+        if final and final not in NOT_INTENTS:
+            if final in intents:
+                intents.remove(final)
+            intents.append(str(final))  # the reason the call ended on comes last
+        transfers = [e for e in record.events if e.get("kind") == "transfer"]
+        last = transfers[-1] if transfers else {}
+        campaign = str(slots.get("campaign") or "")
+        outbound = bool(campaign) or record.transport.endswith("-out") or record.transport == "outbound"
+        return Contact(
+            call_id=record.call_id, started=record.started_wall, direction="outbound" if outbound else "inbound",
+            customer_id=str(slots.get("customer_id") or ""), number_key=self.keyer(record.caller),
+            number_shown=mask_number(record.caller), intents=tuple(intents), outcome=str(record.outcome or ""),
+            queue=str(last.get("queue") or ""), ticket=str(last.get("ticket") or ""),
+            duration=round(float(record.duration or 0.0), 3), campaign=campaign,
+            result=str(slots.get("call_result") or ""))
+
+    def record_call(self, record: FinishedCall, state: Any) -> Contact | None:
+        """The session's end-of-call hook. History being down loses this line
+        of history, never the call or its record: failures are logged."""
+        try:
+            contact = self.contact_of(record, state)
+            self.store.add(contact)
+            return contact
+        except Exception as e:
+            log.error("caller history not written for call %s: %s", record.call_id, str(e).splitlines()[0][:200])
+            return None
+
+    def wrap_up(self, call_id: str, agent: str, code: str, notes: str = "") -> bool:
+        """The agent's wrap-up (disposition code and note, redacted) joins the call's line."""
+        try:
+            return self.store.wrap_up(call_id, agent, code, redact(notes or "")[:500])
+        except Exception as e:
+            log.error("caller history: wrap-up of call %s not written: %s", call_id, str(e).splitlines()[0][:200])
+            return False
+
+    # -- reading ----------------------------------------------------------
+    def contacts(self, *, caller: str = "", customer_id: str = "", days: float | None = 90) -> list[Contact]:
+        key = self.keyer(caller) if caller else ""
+        since = None if days is None else self.now() - days * DAY
+        return self.store.find(str(customer_id or ""), [key] if key else [], since)
+
+    def summary(self, *, caller: str = "", customer_id: str = "", call_id: str = "") -> HistorySummary:
+        return summarize(self.contacts(caller=caller, customer_id=customer_id), self.now(), exclude_call=call_id)
+
+    # -- PDPA ---------------------------------------------------------------
+    def export(self, customer_id: str) -> dict[str, Any]:
+        """Everything history holds on the customer (their identified calls and
+        the unidentified ones from their numbers), for a data-subject request."""
+        cid = str(customer_id)
+        keys = self.store.number_keys_of(cid)
+        found = self.store.find(cid, keys, None)
+        contacts = [c for c in found if c.customer_id in ("", cid)]
+        rows = [{k: v for k, v in c.to_dict().items() if k != "number_key"}  # the hash is no use to the customer
+                for c in sorted(contacts, key=lambda c: c.started)]
+        return {"customer_id": cid, "exported_at": self.now(), "contacts": rows}
+
+    def erase(self, customer_id: str) -> int:
+        n = self.store.erase(str(customer_id), self.now())
+        log.info("caller history erased for a customer", extra={"contacts": n})
+        return n
+
+    def prune(self, days: float | None = None) -> int:
+        """Drop contacts older than the retention period."""
+        return self.store.prune(self.now() - (self.retention_days if days is None else days) * DAY)
+
+    def close(self) -> None:
+        self.store.close()
