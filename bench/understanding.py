@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.audio:
         from understanding_audio import run_audio  # optional, slow: synthesis + channel + Whisper
         report["audio"] = run_audio(nlu, sets["test"], args.audio, judge)
+        audio_base = ROOT / "bench/results/understanding_audio_baseline.json"
+        if audio_base.exists():  # the same set measured before issue 11's decoding and reading fixes
+            report["audio"]["baseline"] = json.loads(audio_base.read_text(encoding="utf-8"))
     report["seconds"] = round(time.perf_counter() - t0, 2)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from .phonetic import PinyinTable
+
 LETTER_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=True))
 _CODE_LETTERS = {v: k for k, v in LETTER_CODES.items()}
 # A letter said as a word: NATO, the example word callers use (Apple 的 A), and how
@@ -27,6 +29,12 @@ LETTER_WORDS = {
 _WORD_LETTER = {w: letter for letter, words in LETTER_WORDS.items() for w in words if w.isascii()}
 _SOUND_LETTER = sorted(((w, letter) for letter, words in LETTER_WORDS.items() for w in words if not w.isascii()),
                        key=lambda item: -len(item[0]))
+# A letter's sound of two or more syllables (欸姆 for M) heard in other characters of the
+# same toneless pinyin (艾姆, 埃姆: Whisper picks any): matched by reading, not by
+# characters. One-syllable sounds (欸, 西) stay character-exact: too many words share them.
+_PINYIN = PinyinTable()
+_SOUND_READINGS = {tuple(_PINYIN.first(w).split()): letter for letter, words in LETTER_WORDS.items()
+                   for w in words if not w.isascii() and len(w) >= 2}
 # Words around the letter that are not letters (開頭 holds 開 = K)
 _ID_FRAME_WORDS = re.compile(r"英文字母|英文|字母|大寫的|大寫|小寫|開頭|數字是|數字|身分證字號|身分證|字號|號碼")
 _LATIN_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
@@ -77,6 +85,7 @@ def taiwan_id(text: str) -> str | None:
         while (pos := compact.find(word, start)) >= 0:
             sounds.append((pos + len(word), letter))
             start = pos + 1
+    sounds += _sounds_by_reading(compact)
     # a letter said as a letter beats a Han syllable that may be a filler (欸, 喔)
     for mentions in (latin, sorted(sounds)):
         for end, letter in reversed(mentions):
@@ -84,6 +93,18 @@ def taiwan_id(text: str) -> str | None:
             if len(tail) == 9 and id_checksum_ok(letter + tail):
                 return letter + tail
     return id_from_key_code("".join(re.findall(r"\d", compact)))
+
+
+def _sounds_by_reading(text: str) -> list[tuple[int, str]]:
+    """(end, letter) for each multi-syllable letter sound in ``text`` by its toneless pinyin."""
+    readings = [_PINYIN.readings(c)[0] if "\u3400" <= c <= "\u9fff" else "" for c in text]
+    found = []
+    for syllables, letter in _SOUND_READINGS.items():
+        n = len(syllables)
+        for i in range(len(text) - n + 1):
+            if tuple(readings[i:i + n]) == syllables:
+                found.append((i + n, letter))
+    return found
 
 
 def id_from_key_code(digits: str) -> str | None:
@@ -110,7 +131,9 @@ RELATIVE_DAYS = (
     ("昨昏", -1), ("今天", 0), ("今日", 0), ("明天", 1), ("明日", 1), ("後天", 2),
     ("昨天", -1), ("昨日", -1), ("前天", -2), ("前日", -2),
 )
-_YMD = re.compile(r"(?:民國|西元)?\s*(\d{2,4})\s*(?:年的|年|/|-|\.|\s)\s*(\d{1,2})\s*(?:月的|月|/|-|\.|\s)\s*(\d{1,2})")
+# After 年 a filler may stand before the month: Whisper writes 呃 as 而 (1987年而6月15號)
+_YMD = re.compile(r"(?:民國|西元)?\s*(\d{2,4})\s*(?:年的|年[^\d年月日號]{0,2}|/|-|\.|\s)\s*(\d{1,2})\s*"
+                  r"(?:月的|月|/|-|\.|\s)\s*(\d{1,2})")
 # the keyed form said aloud: 0740315 (ROC) or 19850315
 _KEYED_DATE = re.compile(r"^\D*?(\d{6,8})\D*$")
 _MD = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|號)?")

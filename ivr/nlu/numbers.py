@@ -84,9 +84,49 @@ def parse_value(run: str) -> int | None:
     return total + section
 
 
+# Whisper writes amounts in Arabic digits with Chinese units: 15萬, 1.5萬, 12萬3000, 3萬5, 2千5
+_ARABIC_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_UNIT_CLASS = "".join(SMALL_UNITS) + "".join(BIG_UNITS)
+_ARABIC_WITH_UNITS = re.compile(f"{_ARABIC_NUMBER}[{_UNIT_CLASS}](?:{_ARABIC_NUMBER}[{_UNIT_CLASS}]?)*")
+_ARABIC_PART = re.compile(f"({_ARABIC_NUMBER})([{_UNIT_CLASS}]?)")
+
+
+def arabic_value(run: str) -> int | None:
+    """Value of Arabic digits with Chinese units (15萬 -> 150000, 1.5萬 -> 15000,
+    12萬3000 -> 123000, 3萬5 -> 35000); None if not a whole, well-formed number."""
+    total, section, last_unit = 0.0, 0.0, 0
+    parts = _ARABIC_PART.findall(run)
+    for k, (number, unit) in enumerate(parts):
+        v = float(number.replace(",", ""))
+        if unit in BIG_UNITS:
+            section += v
+            if section == 0:
+                return None
+            total += section * BIG_UNITS[unit]
+            section, last_unit = 0.0, BIG_UNITS[unit]
+        elif unit:
+            section += v * SMALL_UNITS[unit]
+            last_unit = SMALL_UNITS[unit]
+        elif k == len(parts) - 1 and number.isdigit() and len(number) == 1 and last_unit >= 100:
+            section += v * (last_unit // 10)  # 3萬5 / 2千5: one digit after a unit is one unit lower
+        else:
+            section += v
+    value = total + section
+    return int(value) if value == int(value) else None
+
+
+def fold_arabic_units(text: str) -> str:
+    """15萬塊 -> 150000塊: Arabic digits with Chinese units become one integer."""
+    def sub(m: re.Match[str]) -> str:
+        value = arabic_value(m.group())
+        return m.group() if value is None else str(value)
+    return _ARABIC_WITH_UNITS.sub(sub, text)
+
+
 def fold_numerals(text: str) -> str:
     """Replace numeral runs with ASCII: digit strings digit by digit, values as
-    integers (一二三 -> 123, 兩百五十 -> 250); words like 一下 stay."""
+    integers (一二三 -> 123, 兩百五十 -> 250, 15萬 -> 150000); words like 一下 stay."""
+    text = fold_arabic_units(text)
     out: list[str] = []
     pos = 0
     for m in _RUN.finditer(text):
@@ -144,11 +184,17 @@ _DIGIT_ONLY = "".join(DIGIT_CHARS)
 _DIGIT_GROUPS = re.compile(f"[{_DIGIT_ONLY}0-9]+(?:[\\s{_SEP_MARKS}\\-]*[{_DIGIT_ONLY}0-9]+)*")
 
 
+# Whisper writes a leading yī of a digit string as 以 (T、以89817299 for T 1 8 9 8…).
+# Only where 以 opens a run of digits and follows no Han character: 可以12 stays.
+_YI_AS_ONE = re.compile(f"(?<![\u3400-\u9fff])以(?=[{_DIGIT_ONLY}0-9])")
+
+
 def spell_digits(text: str) -> str:
     """For a step that expects a digit string (PIN, OTP, account, ID): digits said
     one by one in any grouping (四三 二一, 零九一二，三四五，六七八, 二七 七三 三)
     become one ASCII run. A lone numeral (一下) and numbers with units (兩千,
-    三月) are left to ``fold_numerals``."""
+    三月) are left to ``fold_numerals``. A 以 opening a digit run is the digit 一
+    as Whisper writes it (only here, where a digit string is expected)."""
     def sub(m: re.Match[str]) -> str:
         found = m.group()
         chars = [c for c in found if c in DIGIT_CHARS or c.isdigit()]
@@ -159,5 +205,5 @@ def spell_digits(text: str) -> str:
         if len(chars) < 2 or (len(chars) == 2 and all(c in AMBIGUOUS for c in chars)):
             return found
         return "".join(str(DIGIT_CHARS[c]) if c in DIGIT_CHARS else c for c in chars)
-    text = unicodedata.normalize("NFKC", text)
+    text = _YI_AS_ONE.sub("一", unicodedata.normalize("NFKC", text))
     return _DIGIT_GROUPS.sub(sub, text)

@@ -60,3 +60,17 @@ def test_join_spoken_digits(text, expected):
 def test_words_with_numerals_survive(nlu):
     assert nlu.normalize("等一下") == "等一下"
     assert nlu.extract("digits", "我等一下再打") is None
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), [
+    ("taiwan_id", "我的身份證字號是T、以89817299。", "T189817299"),
+    ("digits", "以二三四", "1234"),
+])
+def test_yi_written_as_yi3_opens_a_digit_string(nlu, kind, text, expected):
+    """Whisper writes a leading 一 of a digit string as 以 (issue 11 audio set)."""
+    assert nlu.extract(kind, text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [("可以12", "12"), ("以後再說", None), ("所以123", "123")])
+def test_yi3_inside_words_is_not_a_digit(nlu, text, expected):
+    assert nlu.extract("digits", text) == expected
