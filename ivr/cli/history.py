@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     x = sub.add_parser("erase", parents=[common], help="delete a customer's history (and their unidentified calls)")
     x.add_argument("customer", help="customer id")
     x.add_argument("--dry-run", action="store_true", help="only say how many contacts would go")
+    x.add_argument("--records", default=None, metavar="PATH|URL",
+                   help="call records to anonymise too (SQLite path or postgresql:// URL; default "
+                        "var/calls.sqlite3 when it exists; 'none' = history only)")
     x.set_defaults(func=run_erase)
 
     s = sub.add_parser("show", parents=[common], help="what a flow and the agent would see for a customer")
@@ -80,11 +83,29 @@ def run_erase(args: argparse.Namespace) -> int:
             n = len(h.export(cid)["contacts"])
             print(f"would erase {n} contact(s) of customer {cid}")
             return 0
+        calls = h.call_ids_of(cid)
+        anonymised = _erase_records(args.records, calls)  # the records first: a failure leaves history to retry by
         n = h.erase(cid)
     finally:
         h.close()
-    print(f"erased {n} contact(s) of customer {cid}")
+    print(f"erased {n} contact(s) of customer {cid}"
+          + (f"; anonymised {anonymised} call record(s)" if anonymised is not None else ""))
     return 0
+
+
+def _erase_records(where: str | None, call_ids: list[str]) -> int | None:
+    """Blank the customer's calls in the call records (events, recordings, caller); None: no records store."""
+    from pathlib import Path
+
+    if where == "none" or (where is None and not Path("var/calls.sqlite3").is_file()):
+        return None
+    from ivr.session.records import open_records
+
+    records = open_records(where or "var/calls.sqlite3")
+    try:
+        return records.erase_calls(call_ids)
+    finally:
+        records.close()
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -96,6 +96,20 @@ class CallerHistory:
             log.error("caller history not written for call %s: %s", record.call_id, str(e).splitlines()[0][:200])
             return None
 
+    def record_attempt(self, call_id: str, number: str, *, campaign: str, outcome: str, started: float,
+                       customer_id: str = "") -> Contact | None:
+        """An outbound attempt no session recorded (no answer, busy, a voicemail,
+        a failure): its line of history, so the agent sees "called 3 times, no answer"."""
+        try:
+            contact = Contact(call_id=call_id, started=started, direction="outbound", customer_id=str(customer_id),
+                              number_key=self.keyer(number), number_shown=mask_number(number), outcome=outcome,
+                              campaign=campaign, result=outcome)
+            self.store.add(contact)
+            return contact
+        except Exception as e:
+            log.error("caller history: attempt %s not written: %s", call_id, str(e).splitlines()[0][:200])
+            return None
+
     def wrap_up(self, call_id: str, agent: str, code: str, notes: str = "") -> bool:
         """The agent's wrap-up (disposition code and note, redacted) joins the call's line."""
         try:
@@ -124,6 +138,10 @@ class CallerHistory:
         rows = [{k: v for k, v in c.to_dict().items() if k != "number_key"}  # the hash is no use to the customer
                 for c in sorted(contacts, key=lambda c: c.started)]
         return {"customer_id": cid, "exported_at": self.now(), "contacts": rows}
+
+    def call_ids_of(self, customer_id: str) -> list[str]:
+        """The calls history links to the customer (what an erasure must reach in the call records too)."""
+        return [str(c["call_id"]) for c in self.export(customer_id)["contacts"]]
 
     def erase(self, customer_id: str) -> int:
         n = self.store.erase(str(customer_id), self.now())

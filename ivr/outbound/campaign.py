@@ -13,7 +13,10 @@ dnc: dnc.txt                    # do-not-call numbers, read again before every d
 max_attempts: 4
 retry_minutes: {no_answer: 60, busy: 10, voicemail: 240, failed: 30}
 on_voicemail: drop              # drop (leave the message) | retry
+voicemail_message: {zh-TW: "{customer_name}您好，這裡是福爾摩沙銀行，請回電 02-2718-1234。"}
 pacing: {max_in_flight: 4, calls_per_second: 2}
+trunk: "sip:{number}@10.0.0.1:5060"  # --dialer sip
+progressive: {agents: 3, abandon_seconds: 2, abandon_ceiling: 0.03}
 ```
 Paths are relative to the campaign file. Every problem is one line naming
 ``file:line``; ``ivr campaign validate`` lists them all."""
@@ -66,6 +69,17 @@ class Pacing(_Strict):
     calls_per_second: float = Field(1.0, gt=0, le=100, description="new calls started per second, at most")
 
 
+class Progressive(_Strict):
+    """Callees who ask for a person join the queue the flow's handoff names,
+    with its context; one no agent takes within ``abandon_seconds`` counts as
+    abandoned, and dialling slows down while the abandoned rate (abandoned /
+    answered) is over ``abandon_ceiling``. ``agents``: for rehearsals."""
+
+    agents: int = Field(1, ge=1, le=1000, description="agents on the campaign")
+    abandon_seconds: float = Field(2.0, gt=0, le=60)
+    abandon_ceiling: float = Field(0.03, gt=0, lt=1, description="abandoned / answered, e.g. 0.03 = 3 %")
+
+
 class CampaignSpec(_Strict):
     campaign: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     description: str = ""
@@ -80,6 +94,12 @@ class CampaignSpec(_Strict):
     on_voicemail: Literal["drop", "retry"] = "retry"
     pacing: Pacing = Field(default_factory=Pacing)
     timezone: Literal["Asia/Taipei"] = "Asia/Taipei"
+    # --dialer sip: the callee's URI ({number} is the contact's), how long it rings, what a machine is told
+    trunk: str = Field("", pattern=r"^$|^sips?:[^\s]*\{number\}[^\s]*$")
+    ring_seconds: float = Field(30.0, ge=5, le=120)
+    voicemail_message: dict[Literal["zh-TW", "nan-TW"], str] = Field(default_factory=dict)
+    language: Literal["zh-TW", "nan-TW"] = "zh-TW"
+    progressive: Progressive | None = None
 
     @field_validator("retry_minutes")
     @classmethod

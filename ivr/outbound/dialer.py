@@ -38,6 +38,7 @@ class DialResult:
     call_id: str = ""
     flow_result: str = ""        # what the flow left in slot `call_result`: promised_to_pay, blocked, ...
     transferred: bool = False    # the callee went on to an agent
+    abandoned: bool = False      # answered and asked for a person, but no agent came in time (progressive mode)
     talk_seconds: float = 0.0
     detail: str = ""             # SIP status, AMD verdict, error: for the report
 

@@ -11,9 +11,9 @@ Wall time is ``epoch + clock.now()``: the epoch seconds at clock zero."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivr.clock import Clock
 from ivr.history.keys import mask_number
@@ -22,6 +22,10 @@ from ivr.outbound.calling_hours import CallingCalendar
 from ivr.outbound.campaign import Campaign
 from ivr.outbound.contacts import CampaignContact, DoNotCall
 from ivr.outbound.dialer import Dialer, DialRequest, DialResult
+from ivr.outbound.pacing import AbandonPacer
+
+if TYPE_CHECKING:
+    from ivr.outbound.state import Saved
 
 log = get_logger(__name__)
 RETRIED = ("no_answer", "busy", "failed")
@@ -36,6 +40,8 @@ class Attempt:
     flow_result: str = ""
     transferred: bool = False
     detail: str = ""
+    call_id: str = ""
+    abandoned: bool = False
 
 
 @dataclass
@@ -64,17 +70,39 @@ class CampaignReport:
 class CampaignRun:
     def __init__(self, campaign: Campaign, contacts: list[CampaignContact], dialer: Dialer, clock: Clock, *,
                  epoch: float, dnc: DoNotCall | None = None,
-                 on_attempt: Callable[[Attempt], object] | None = None) -> None:
+                 on_attempt: Callable[[Attempt], object] | None = None,
+                 on_progress: Callable[[ContactProgress], object] | None = None,
+                 should_stop: Callable[[], bool] | None = None, poll_every: float | None = None) -> None:
         self.campaign, self.dialer, self.clock, self.epoch = campaign, dialer, clock, epoch
         self.spec = campaign.spec
         self.calendar = CallingCalendar(self.spec.windows, campaign.holidays)
         self.dnc = dnc if dnc is not None else DoNotCall(campaign.dnc_path)
         self.on_attempt = on_attempt
+        # a contact's progress changed (persisted by ivr.outbound.state); a pause asked for (polled)
+        self.on_progress, self.should_stop, self.poll_every = on_progress, should_stop, poll_every
+        self.stopped = False
         start = self.wall()
         self.progress = [ContactProgress(c, start) for c in contacts]
         self._last_start: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.dials = 0
+        # progressive mode: fewer calls up at once while too many answered calls find no agent
+        ceiling = self.spec.progressive.abandon_ceiling if self.spec.progressive else 1.0
+        self.pacer = AbandonPacer(self.spec.pacing.max_in_flight, ceiling)
+
+    def restore(self, saved: Mapping[str, Saved]) -> int:
+        """Take back what an earlier run stored (``ivr.outbound.state``); returns the contacts restored."""
+        n = 0
+        for p in self.progress:
+            s = saved.get(p.contact.id)
+            if s is not None:
+                p.final, p.attempts, n = s.final, list(s.attempts), n + 1
+                p.next_at = max(p.next_at, s.next_at)
+        return n
+
+    def _changed(self, p: ContactProgress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(p)
 
     def wall(self) -> float:
         return self.epoch + self.clock.now()
@@ -93,6 +121,8 @@ class CampaignRun:
     async def _wait(self, seconds: float | None) -> None:
         """Until ``seconds`` pass or a call in flight ends, whichever is first."""
         waits: set[asyncio.Future[Any]] = set(self._tasks)
+        if self.poll_every is not None:
+            seconds = self.poll_every if seconds is None else min(seconds, self.poll_every)
         sleeper = asyncio.ensure_future(self.clock.sleep(seconds)) if seconds is not None else None
         if sleeper is not None:
             waits.add(sleeper)
@@ -112,10 +142,13 @@ class CampaignRun:
                 now = self.wall()
                 if until is not None and now >= until:
                     break
+                if self.should_stop is not None and self.should_stop():
+                    self.stopped = True
+                    break
                 pending = self._next_due()
                 if pending is None and not self._tasks:
                     break
-                if pending is None or len(self._tasks) >= self.spec.pacing.max_in_flight:
+                if pending is None or len(self._tasks) >= self.pacer.limit:
                     await self._wait(None if until is None else until - now)
                     continue
                 if not self.calendar.is_open(now):
@@ -135,6 +168,7 @@ class CampaignRun:
                 assert p is not None
                 if self.dnc.blocked(p.contact.number):  # at dial time: a number added a minute ago counts
                     p.final = "dnc"
+                    self._changed(p)
                     continue
                 self._start(p, now)
             while self._tasks:  # stopped by `until`: let the calls up finish
@@ -148,6 +182,7 @@ class CampaignRun:
         for p in self.progress:
             if not p.final and not p.dialing:
                 p.final = why
+                self._changed(p)
 
     def _start(self, p: ContactProgress, now: float) -> None:
         p.dialing = True
@@ -171,9 +206,12 @@ class CampaignRun:
         self._settle(p, req, started, result)
 
     def _settle(self, p: ContactProgress, req: DialRequest, started: float, r: DialResult) -> None:
-        a = Attempt(p.contact.id, req.attempt, started, r.outcome, r.flow_result, r.transferred, r.detail)
+        a = Attempt(p.contact.id, req.attempt, started, r.outcome, r.flow_result, r.transferred, r.detail, r.call_id,
+                    r.abandoned)
         p.attempts.append(a)
         p.dialing = False
+        if r.outcome == "answered":
+            self.pacer.answered_call(r.abandoned)
         if r.outcome == "answered":
             p.final = r.flow_result or ("transferred" if r.transferred else "reached")
         elif r.outcome == "rejected":
@@ -186,6 +224,7 @@ class CampaignRun:
             p.next_at = self.wall() + self.campaign.retry_seconds(r.outcome)
         if self.on_attempt is not None:
             self.on_attempt(a)
+        self._changed(p)
 
     def report(self) -> CampaignReport:
         rows = [p.row() for p in self.progress]
@@ -199,5 +238,6 @@ class CampaignRun:
             "voicemail": sum(1 for p in self.progress if p.final == "voicemail"),
             "max_attempts": sum(1 for p in self.progress if p.final == "max_attempts"),
             "pending": sum(1 for p in self.progress if not p.final),
+            "abandoned": self.pacer.abandoned,
         }
         return CampaignReport(self.campaign.name, rows, self.dials, totals)

@@ -7,7 +7,7 @@ Both store the same redacted rows, so the same tests run against both.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -98,6 +98,7 @@ class CallRecords(RecordStore, Protocol):
     def calls_between(self, since: float, until: float | None = None) -> list[CallSummary]: ...
     def add_handoff_events(self, events: Sequence[Mapping[str, Any]]) -> None: ...
     def handoff_events(self, since: float = 0.0) -> list[dict[str, Any]]: ...
+    def erase_calls(self, call_ids: Sequence[str]) -> int: ...
     def close(self) -> None: ...
 
 
@@ -111,6 +112,13 @@ class CallSummary:
     duration: float | None
     outcome: str | None
     language: str
+
+
+def remove_audio(paths: Iterable[str | None]) -> None:
+    """Delete erased calls' recordings (those already gone are fine)."""
+    for p in paths:
+        if p:
+            Path(p).unlink(missing_ok=True)
 
 
 def clean(obj: Any, redact: bool) -> Any:

@@ -40,6 +40,7 @@ from ivr.session.records_base import (
     clean,
     event_row,
     handoff_event_row,
+    remove_audio,
     tickets_of,
 )
 
@@ -210,6 +211,25 @@ class PgRecordStore:
             (record.ended_wall, record.duration, record.outcome, record.end_reason, record.language,
              record.caller_audio, record.bot_audio, record.call_id)))
         self._seq.pop(record.call_id, None)
+
+    def erase_calls(self, call_ids: Sequence[str]) -> int:
+        """PDPA erasure of a customer's calls (as ``CallRecordStore.erase_calls``)."""
+        ids = sorted({str(c) for c in call_ids if c})
+        if not ids:
+            return 0
+
+        def erase(conn: Any) -> tuple[int, list[tuple[Any, ...]]]:
+            with conn.transaction():
+                audio = conn.execute("SELECT caller_audio, bot_audio FROM calls WHERE call_id = ANY(%s)",
+                                     (ids,)).fetchall()
+                conn.execute("DELETE FROM events WHERE call_id = ANY(%s)", (ids,))
+                n = conn.execute("UPDATE calls SET caller='', caller_audio=NULL, bot_audio=NULL "
+                                 "WHERE call_id = ANY(%s)", (ids,)).rowcount
+            return int(n), audio
+
+        n, audio = self._run("erase calls", erase)
+        remove_audio(p for row in audio for p in row)
+        return n
 
     def close_interrupted(self) -> list[tuple[str, list[str]]]:
         """Close the records of calls whose worker (on this host) died mid-call,

@@ -24,6 +24,7 @@ from ivr.session.records_base import (
     clean,
     event_row,
     handoff_event_row,
+    remove_audio,
     tickets_of,
 )
 
@@ -194,6 +195,32 @@ class CallRecordStore:
                     raise
         except sqlite3.Error as e:
             raise RecordStoreError(f"cannot write handoff events: {e}", self.path) from e
+
+    def erase_calls(self, call_ids: Sequence[str]) -> int:
+        """PDPA erasure of a customer's calls: their events (what was said and
+        keyed, transfers, context) and recordings go; each call's row stays for
+        the counts with its caller blanked. Returns the calls anonymised."""
+        ids = sorted({str(c) for c in call_ids if c})
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        try:
+            with self._lock:
+                audio = self._db.execute(f"SELECT caller_audio, bot_audio FROM calls WHERE call_id IN ({marks})",
+                                         ids).fetchall()
+                self._db.execute("BEGIN")
+                try:
+                    self._db.execute(f"DELETE FROM events WHERE call_id IN ({marks})", ids)
+                    n = self._db.execute(f"UPDATE calls SET caller='', caller_audio=NULL, bot_audio=NULL "
+                                         f"WHERE call_id IN ({marks})", ids).rowcount
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as e:
+            raise RecordStoreError(f"cannot erase calls: {e}", self.path) from e
+        remove_audio(p for row in audio for p in row)
+        return int(n)
 
     # -- reading ----------------------------------------------------------
     def get(self, call_id: str) -> CallRecord | None:

@@ -75,6 +75,17 @@ def cases(d: Path, port: int) -> list[list[str]]:
         ["agents", "list", "--store", "bogus://x"],
         ["agents", "list", "--store", "redis://:hunter2@127.0.0.1:1/0"],
         ["agents", "add", "a", "--name", "A", "--password-stdin", "--store", "sqlite:////dev/zero/q.db"],
+        ["history", "export", "1", "--db", "/dev/zero/h.sqlite3"],
+        ["history", "erase", "1", "--db", str(d / "trunc.wav")],
+        ["campaign", "validate", str(d / "deep" / "main.yaml")],
+        ["campaign", "run", "/dev/zero"],
+        ["campaign", "start", str(d / "deep" / "main.yaml")],
+        ["campaign", "pause", "c1", "--state", "/dev/zero/c.sqlite3"],
+        ["campaign", "status", "--state", str(d / "trunc.wav")],
+        ["campaign", "report", "c1", "--state", str(d / "trunc.wav")],
+        ["dial", "not-a-sip-uri"],
+        ["dial", "sip:0912345678@127.0.0.1:5060", "--local", "127.0.0.1:1x"],
+        ["dial", "sip:0912345678@127.0.0.1:5060", "--flows", deep, "--local", "127.0.0.1:0"],
     ]
 
 

@@ -32,7 +32,7 @@ def test_run_rehearses_on_the_virtual_clock(tmp_path, capsys):
     assert main(argv) == 0 and capsys.readouterr().out == first  # the same seed, the same campaign
 
 
-def test_run_with_sip_before_the_dialer_exists_is_one_line(capsys):
+def test_run_with_sip_without_a_trunk_is_one_line(capsys):
     code = main(["campaign", "run", str(CAMPAIGNS / "payment_reminder.yaml"), "--dialer", "sip"])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "\n" not in err and "SIP dialer" in err
+    assert code == 2 and "\n" not in err and "needs a trunk" in err and "payment_reminder.yaml" in err

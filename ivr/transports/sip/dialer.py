@@ -23,6 +23,7 @@ from ivr.transports.sip.ua import SipLeg
 
 if TYPE_CHECKING:
     from ivr.session.records import CallRecord
+    from ivr.transports.base import SessionFactory
     from ivr.transports.sip.server import SipServer
 
 log = get_logger(__name__)
@@ -39,7 +40,8 @@ class DialResult:
 
 
 class Dialer(Protocol):
-    async def dial(self, uri: str, *, caller: str = "ivr", answer_timeout: float = 45.0) -> DialResult: ...
+    async def dial(self, uri: str, *, caller: str = "ivr", answer_timeout: float = 45.0,
+                   call_id: str | None = None, factory: SessionFactory | None = None) -> DialResult: ...
 
 
 def parse_sip_uri(uri: str) -> tuple[str, int, str]:
@@ -60,7 +62,11 @@ class SipDialer:
     def __init__(self, server: SipServer) -> None:
         self.server = server
 
-    async def dial(self, uri: str, *, caller: str = "ivr", answer_timeout: float = 45.0) -> DialResult:
+    async def dial(self, uri: str, *, caller: str = "ivr", answer_timeout: float = 45.0,
+                   call_id: str | None = None, factory: SessionFactory | None = None) -> DialResult:
+        """``call_id``: the call's id, when the caller must know it first (a campaign
+        registers the contact's data under it); ``factory``: this call's session instead
+        of the server's (a campaign's: answering-machine detection before the flow)."""
         import secrets
 
         host, port, user = parse_sip_uri(uri)
@@ -71,8 +77,8 @@ class SipDialer:
             if srv.count >= srv.options.max_calls:
                 return DialResult(uri, "", False, None, "busy", None)
             srv.count += 1
-        call_id = secrets.token_hex(16)
-        call = SipCall(call_id, user, f"{host}:{port}", srv.factory, srv.clock, srv.calls, srv.options,
+        call_id = call_id or secrets.token_hex(16)
+        call = SipCall(call_id, user, f"{host}:{port}", factory or srv.factory, srv.clock, srv.calls, srv.options,
                        srv._call_done)
         srv.active[call_id] = call
         made = threading.Event()

@@ -1,0 +1,157 @@
+"""Campaign state on SQLite (``campaigns.sqlite3`` beside caller history): a
+campaign's status, each contact's progress and every attempt, so ``ivr
+campaign start`` resumes where a stopped or crashed run left off, ``pause``
+stops a running one, and ``status``/``report`` read it from any process.
+
+Numbers are never stored here: a contact is its list id, its masked number
+and the amount its row says (for the report's amounts promised)."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ivr.errors import IvrError
+from ivr.history.keys import mask_number
+from ivr.outbound.scheduler import Attempt, ContactProgress
+
+Status = Literal["running", "paused", "done"]
+RIGHT_PARTY = ("promised_to_pay", "confirmed", "blocked", "refused", "callback")
+STATE_ENV = "IVR_CAMPAIGN_DB"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS campaigns (
+    name TEXT PRIMARY KEY, file TEXT NOT NULL, status TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS progress (
+    campaign TEXT NOT NULL, contact_id TEXT NOT NULL, number_shown TEXT NOT NULL, amount REAL NOT NULL DEFAULT 0,
+    final TEXT NOT NULL DEFAULT '', next_at REAL NOT NULL DEFAULT 0, PRIMARY KEY (campaign, contact_id));
+CREATE TABLE IF NOT EXISTS attempts (
+    campaign TEXT NOT NULL, contact_id TEXT NOT NULL, attempt INTEGER NOT NULL, at REAL NOT NULL,
+    outcome TEXT NOT NULL, flow_result TEXT NOT NULL DEFAULT '', transferred INTEGER NOT NULL DEFAULT 0,
+    abandoned INTEGER NOT NULL DEFAULT 0, detail TEXT NOT NULL DEFAULT '', call_id TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (campaign, contact_id, attempt));
+"""
+
+
+class CampaignStateError(IvrError):
+    """The campaign state database cannot be used."""
+
+
+def default_state_path(history_path: str | Path) -> Path:
+    """``$IVR_CAMPAIGN_DB``, else ``campaigns.sqlite3`` beside the caller history."""
+    import os
+
+    return Path(os.environ.get(STATE_ENV) or Path(history_path).with_name("campaigns.sqlite3"))
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A contact's progress as stored: what ``CampaignRun.restore`` takes back."""
+
+    final: str
+    next_at: float
+    attempts: list[Attempt]
+
+
+def _amount(value: str) -> float:
+    try:
+        return float(str(value).replace(",", "")) if value else 0.0
+    except ValueError:
+        return 0.0
+
+
+class CampaignState:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as e:
+            raise CampaignStateError(f"cannot open campaign state: {e}", self.path) from None
+
+    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as e:
+            raise CampaignStateError(f"campaign state: {e}", self.path) from None
+
+    # -- status -------------------------------------------------------------
+    def set_status(self, name: str, status: Status, file: str = "") -> None:
+        self._run("INSERT INTO campaigns (name, file, status, updated) VALUES (?,?,?,?) ON CONFLICT(name) DO "
+                  "UPDATE SET status=excluded.status, updated=excluded.updated, "
+                  "file=CASE WHEN excluded.file='' THEN campaigns.file ELSE excluded.file END",
+                  (name, file, status, time.time()))
+
+    def status(self, name: str) -> Status | None:
+        rows = self._run("SELECT status FROM campaigns WHERE name=?", (name,))
+        return rows[0][0] if rows else None
+
+    def campaigns(self) -> list[tuple[str, str, float]]:
+        return [(str(n), str(s), float(u)) for n, s, u in self._run(
+            "SELECT name, status, updated FROM campaigns ORDER BY name")]
+
+    # -- progress -------------------------------------------------------------
+    def save(self, campaign: str, p: ContactProgress) -> None:
+        """The contact's progress now (after an attempt, a DNC skip, the window closing)."""
+        c = p.contact
+        self._run("INSERT INTO progress (campaign, contact_id, number_shown, amount, final, next_at) "
+                  "VALUES (?,?,?,?,?,?) ON CONFLICT(campaign, contact_id) DO UPDATE SET final=excluded.final, "
+                  "next_at=excluded.next_at", (campaign, c.id, mask_number(c.number),
+                                               _amount(c.variables.get("amount", "")), p.final, p.next_at))
+        for a in p.attempts:
+            self._run("INSERT OR IGNORE INTO attempts (campaign, contact_id, attempt, at, outcome, flow_result, "
+                      "transferred, abandoned, detail, call_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                      (campaign, a.contact_id, a.attempt, a.at, a.outcome, a.flow_result, int(a.transferred),
+                       int(a.abandoned), a.detail[:200], a.call_id))
+
+    def load(self, campaign: str) -> dict[str, Saved]:
+        attempts: dict[str, list[Attempt]] = {}
+        for cid, n, at, outcome, fr, tr, ab, detail, call_id in self._run(
+                "SELECT contact_id, attempt, at, outcome, flow_result, transferred, abandoned, detail, call_id "
+                "FROM attempts WHERE campaign=? ORDER BY contact_id, attempt", (campaign,)):
+            attempts.setdefault(cid, []).append(Attempt(cid, int(n), float(at), outcome, fr, bool(tr), detail,
+                                                        call_id, bool(ab)))
+        return {cid: Saved(final, float(next_at), attempts.get(cid, [])) for cid, final, next_at in self._run(
+            "SELECT contact_id, final, next_at FROM progress WHERE campaign=?", (campaign,))}
+
+    # -- report ---------------------------------------------------------------
+    def report(self, campaign: str, contacts_total: int | None = None) -> dict[str, Any]:
+        """The campaign's figures and one row per contact (masked numbers only)."""
+        rows = self._run("SELECT contact_id, number_shown, amount, final FROM progress WHERE campaign=? "
+                         "ORDER BY contact_id", (campaign,))
+        saved = self.load(campaign)
+        per: list[dict[str, Any]] = []
+        t = {"contacts": contacts_total if contacts_total is not None else len(rows), "attempts": 0, "contacted": 0,
+             "right_party": 0, "promised_to_pay": 0, "amount_promised": 0.0, "amount_due": 0.0, "voicemails": 0,
+             "dnc_skipped": 0, "transferred": 0, "answered": 0, "abandoned": 0}
+        for cid, shown, amount, final in rows:
+            tries = saved[cid].attempts if cid in saved else []
+            answered = [a for a in tries if a.outcome == "answered"]
+            t["attempts"] += len(tries)
+            t["answered"] += len(answered)
+            t["abandoned"] += sum(1 for a in answered if a.abandoned)
+            t["voicemails"] += sum(1 for a in tries if a.outcome == "voicemail")
+            t["contacted"] += bool(answered)
+            t["right_party"] += any(a.flow_result in RIGHT_PARTY or a.transferred for a in answered)
+            t["transferred"] += any(a.transferred for a in tries)
+            t["dnc_skipped"] += final == "dnc"
+            t["amount_due"] += float(amount)
+            if final == "promised_to_pay":
+                t["promised_to_pay"] += 1
+                t["amount_promised"] += float(amount)
+            per.append({"id": cid, "number": shown, "attempts": len(tries), "final": final or "pending",
+                        "outcomes": [a.outcome for a in tries]})
+        t["abandoned_rate"] = round(t["abandoned"] / t["answered"], 4) if t["answered"] else 0.0
+        return {"campaign": campaign, "status": self.status(campaign) or "unknown", "totals": t, "contacts": per}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
