@@ -2,8 +2,11 @@
 ``CallSession`` it feeds, the no-media timeout and the transfer.
 
 Life: INVITE -> ``offered`` (negotiate, open RTP, 180/200 after the ring
-time) -> ``answered`` (ACK: the session starts) -> the session ends (BYE from
-us) or the caller's BYE / CANCEL ends it (``ended``)."""
+time) -> ``answered`` (our 200 is out: the session starts; sippy repeats the
+200 until the ACK and, with none in 32 s, ends the dialog) -> the session ends
+(BYE from us) or the caller leaves (``ended``: BYE, or CANCEL before the 200;
+or no RTP for ``no_media_seconds``): the session is told at once, like any
+transport's hangup, and records the call as abandoned."""
 from __future__ import annotations
 
 import asyncio
@@ -95,9 +98,13 @@ class SipCall:
             return
         self.answer = answer
         loop = asyncio.get_running_loop()
-        _, self.rtp = await loop.create_datagram_endpoint(
+        _, rtp = await loop.create_datagram_endpoint(
             lambda: RtpEndpoint(None, answer, remote, f"sip {self.call_id} rtp"),
             local_addr=(self.options.media_host, 0))
+        if self._done:  # CANCEL while the socket opened: nothing to answer, nothing to leak
+            rtp.close()
+            return
+        self.rtp = rtp
         self.rtp.keep_send_times = self.options.measure_send
         self.on_hold = offer.on_hold
         if self.options.ring_seconds > 0:
@@ -154,13 +161,28 @@ class SipCall:
         self._spawn(self._run())
 
     def ended(self, why: str) -> None:
+        """The far end is gone (BYE, CANCEL, no ACK) or we refused the call."""
         if why != "refused":
             self._hung_up = True
-        if self.session is None:  # CANCEL before the answer, a refusal, or no ACK
+        if self.session is not None:
+            self._caller_left()
+        elif self._answered and not self._done:
+            pass  # answered, the session not made yet: ``_run`` starts it already hung up, so it is recorded
+        else:  # CANCEL before the answer, a refusal
             self._finish(why)
-        else:
-            assert self.source is not None
-            self.source.hangup()  # the session ends the call as a hangup and writes the record
+
+    def _caller_left(self) -> None:
+        """End the session now, as every transport does on a hangup: playback
+        stops (no more RTP to a party who left), the source ends, and the session
+        records the call as abandoned and takes a queued ticket out of the queue.
+        A BYE after the transferee accepted our REFER is the transfer going through."""
+        assert self.source is not None
+        if self.transferor is not None and self.transferor.accepted and not self.transferor.outcome:
+            self.transferor.completed_by_bye()
+            return
+        if self.sink is not None:
+            self.sink.close()
+        self.source.hangup()  # the session ends the call as a hangup and writes the record
 
     def info_digit(self, key: str) -> None:
         if self.source is not None:
@@ -182,6 +204,8 @@ class SipCall:
             self.transferor = Transferor(self, self.options)
             session.handoff = ReferringHandoff(session.handoff, self.transferor.start)
         self.calls[self.call_id] = session
+        if self._hung_up:  # the BYE came before the session was made: it runs only to be recorded
+            self._caller_left()
         try:
             await session.run()
         except Exception as e:  # one broken call never takes the server down
@@ -202,9 +226,9 @@ class SipCall:
         sink.tick(late)
         rtp.tick()
         if not self.on_hold and not self.end_reason and rtp.idle_seconds() >= self.options.no_media_seconds:
-            log.warning("sip %s: no RTP for %.0f s; hanging up", self.call_id, rtp.idle_seconds())
-            self.end_reason = "no_media"
-            session.end("no_media")
+            log.warning("sip %s: no RTP for %.0f s; the caller is gone, hanging up", self.call_id, rtp.idle_seconds())
+            self.end_reason = "no_media"   # the BYE goes out and the dialer reports it; the record says hangup
+            self._caller_left()            # as the other transports end a call whose stream died
 
     def end_transferred(self) -> None:
         """The REFER went through: the caller is with the PBX now."""

@@ -57,6 +57,8 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self._talking = False
         self.sent = 0
         self.send_times: list[float] = []  # loop time of each packet sent (for the jitter benchmark)
+        self.digit_times: list[float] = []  # loop time each RFC 4733 digit ended (its first end packet)
+        self.spurt_starts: set[int] = set()  # indexes into send_times of marker packets
         self.keep_send_times = False
 
     # -- set-up -------------------------------------------------------------
@@ -108,6 +110,8 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         if pkt.payload_type == self.answer.event_pt:
             for key in self.events.push(pkt.timestamp, pkt.payload, self.last_packet):
                 self.digits += 1
+                if self.keep_send_times:
+                    self.digit_times.append(self.last_packet)
                 self.source.push_dtmf(key)
             return
         if pkt.payload_type == COMFORT_NOISE_PT:
@@ -168,3 +172,5 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.sent += 1
         if self.keep_send_times:
             self.send_times.append(self._clock())
+            if pkt.marker:  # a talkspurt's first packet: the interval before it is a pause, not jitter
+                self.spurt_starts.add(len(self.send_times) - 1)

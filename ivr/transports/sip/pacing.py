@@ -96,27 +96,37 @@ class TickedSink:
         self._idle.set()
 
 
+LATENESS_BUCKETS_MS = (1, 2, 5, 10, 20)   # tick lateness histogram: <1, <2, <5, <10, <20, >=20 ms
+
+
 class Ticker:
     """Calls ``each()`` every 20 ms on the event loop until cancelled; ``late``
-    is true for a tick more than 5 ms behind its time."""
+    is true for a tick more than 5 ms behind its time. ``lateness`` counts the
+    ticks per ``LATENESS_BUCKETS_MS`` bucket (the last: 20 ms or more)."""
 
     def __init__(self, each: Callable[[bool], None]) -> None:
         self.each = each
         self.ticks = 0
         self.late_ticks = 0
         self.restarts = 0
+        self.lateness = [0] * (len(LATENESS_BUCKETS_MS) + 1)
+        self.behind_ms = 0.0   # how late the current tick is (read by ``each`` if it cares)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time()
         while True:
             due += TICK
+            scheduled = due
             delay = due - loop.time()
             if delay < -TICK:  # fell more than a frame behind (a stalled loop): restart the schedule
                 self.restarts += 1
                 due = loop.time()
             await asyncio.sleep(max(0.0, delay))  # yields even when behind
-            late = loop.time() - due > 0.005
+            # measured against the time it was due, also when the schedule restarts
+            behind_ms = self.behind_ms = (loop.time() - scheduled) * 1000
+            late = behind_ms > 5
+            self.lateness[sum(behind_ms >= b for b in LATENESS_BUCKETS_MS)] += 1
             self.ticks += 1
             self.late_ticks += late
             self.each(late)

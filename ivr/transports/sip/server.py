@@ -136,7 +136,8 @@ class SipServer:
         peer = "{}:{}".format(*tuple(getattr(src, "address", src) or ("?", 0))[:2])
         assert self.loop is not None
         call = SipCall(call_id, caller, peer, self.factory, self.clock, self.calls, self.options, self._call_done)
-        leg = call.leg = SipLeg(self.tm.global_config, self.loop, call)
+        called = str(getattr(req.getRURI(), "username", None) or "ivr")
+        leg = call.leg = SipLeg(self.tm.global_config, self.loop, call, user=called)
         self.loop.call_soon_threadsafe(self.active.__setitem__, call_id, call)
         return leg.ua.recvRequest(req, sip_t)
 

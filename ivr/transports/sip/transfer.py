@@ -84,6 +84,14 @@ class Transferor:
             log.warning("sip %s: transfer to %s failed (%d); the caller stays queued on hold",
                         self.call.call_id, self.target, code)
 
+    def completed_by_bye(self) -> None:
+        """The transferee accepted the REFER (202) and then sent BYE before any
+        final NOTIFY: it has left for the transfer target (RFC 5589 lets either
+        side end the old dialog), so the ticket stays queued for the agent."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._done("BYE after 202")
+
     def _done(self, how: str) -> None:
         if self.outcome:
             return

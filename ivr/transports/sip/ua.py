@@ -67,12 +67,24 @@ def named_header(name: str, value: str) -> Any:
     return Named(value, name)
 
 
+def plain_contact(user: str) -> Any:
+    """Our Contact as a bare ``<sip:user@host:port>``: sippy's default carries
+    the display name ``Anonymous``, which some peers (SIPp's ``[next_url]``)
+    copy into the Request-URI of the ACK and BYE they send back. Host and port
+    are filled in by sippy when the message is sent, as for its default."""
+    from sippy.SipAddress import SipAddress  # type: ignore[import-untyped]
+    from sippy.SipContact import SipContact  # type: ignore[import-untyped]
+    from sippy.SipURL import SipURL  # type: ignore[import-untyped]
+
+    return SipContact(address=SipAddress(url=SipURL(username=user or None), hadbrace=True))
+
+
 class SipLeg:
     """One dialog, built on the reactor thread: from an incoming INVITE, or
     (``outbound``) before ``invite`` places a call."""
 
     def __init__(self, global_config: dict[str, Any], loop: asyncio.AbstractEventLoop, events: LegEvents,
-                 outbound: bool = False) -> None:
+                 outbound: bool = False, user: str = "ivr") -> None:
         from sippy.CCEvents import CCEventTry  # type: ignore[import-untyped]
 
         global _UA_CLASS
@@ -84,6 +96,7 @@ class SipLeg:
         self.ua = _UA_CLASS(global_config, event_cb=self._on_event, disc_cbs=(self._on_disc,),
                             fail_cbs=(self._on_fail,), conn_cbs=(self._on_conn,), dead_cbs=(self._on_dead,))
         self.ua.on_notify = self._on_notify
+        self.ua.lContact = plain_contact(user)  # outbound: sippy puts the caller id in as its user part
         self.ua.godead_timeout = 4.0
         self._ended = False
         self._refer_final = False

@@ -140,3 +140,32 @@ def test_ticked_sink_paces_one_frame_per_tick_and_clears_on_barge_in():
         assert flushed.done() and abs(sink.played_seconds - 0.04) < 1e-9
 
     asyncio.run(main())
+
+
+def test_ticker_counts_a_stalled_tick_as_late_even_when_its_schedule_restarts():
+    import asyncio
+    import time
+
+    from ivr.transports.sip.pacing import LATENESS_BUCKETS_MS, Ticker
+
+    lates: list[bool] = []
+
+    async def main() -> Ticker:
+        six = asyncio.Event()
+
+        def each(late: bool) -> None:
+            lates.append(late)
+            if len(lates) == 3:
+                time.sleep(0.06)   # the loop stalls three frames: the next tick is >= 40 ms behind its time
+            if len(lates) == 6:
+                six.set()
+
+        ticker = Ticker(each)
+        task = asyncio.ensure_future(ticker.run())
+        await six.wait()
+        task.cancel()
+        return ticker
+
+    ticker = asyncio.run(main())
+    assert ticker.restarts >= 1 and lates[3]        # restarted, and still reported late
+    assert sum(ticker.lateness) == ticker.ticks and ticker.lateness[len(LATENESS_BUCKETS_MS)] >= 1  # >= 20 ms
