@@ -2,8 +2,14 @@
 Mandarin) and speed (RTF = synthesis seconds / audio seconds, first-call load).
 
     python bench/tts.py [--engines kokoro,espeak,pyttsx3]
+    python bench/tts.py --first-audio [--engines kokoro,espeak]
 
-Prints a table and writes bench/results/tts.json.
+Prints a table and writes bench/results/tts.json. ``--first-audio``: for
+sentences made at call time (the balance with the caller's name and amount,
+never in the cache), the time from the decision to the first audio ready,
+rendered whole versus clause by clause (``PromptRenderer.render_parts``,
+what a call plays); goal (issue 14) 0.1 s. Writes
+bench/results/tts_first_audio.json.
 """
 from __future__ import annotations
 
@@ -32,11 +38,76 @@ SENTENCES = [
 ]
 
 
+# made at call time: a name and an amount the cache has never seen
+DYNAMIC = [
+    "王小明您好，您的帳戶餘額為" + verbalize_amount_zh(52340) + "。",
+    "陳美玲您好，您的帳戶餘額為" + verbalize_amount_zh(1873205) + "。",
+    "林志豪您好，本期應繳金額為" + verbalize_amount_zh(25600) + "，繳款截止日是" + verbalize_date_zh("2026-12-15") + "。",
+]
+FIRST_AUDIO_GOAL_S = 0.1
+
+
+def first_audio(engines: list[str], out: Path) -> int:
+    import os
+    import tempfile
+
+    from ivr.frames import Say
+    from ivr.prompts import PromptRenderer
+
+    load0 = round(os.getloadavg()[0], 2)
+    results: dict[str, dict] = {}
+    for name in engines:
+        tts = load_tts(name)
+        tts.synthesize("你好。")  # the model loaded: a server has it loaded before its first call
+        rows = []
+        for text in DYNAMIC:
+            with tempfile.TemporaryDirectory() as cache:
+                t0 = time.perf_counter()
+                PromptRenderer(tts=tts, cache_dir=cache).render_text(text, "zh-TW", 8000)
+                whole = time.perf_counter() - t0
+            with tempfile.TemporaryDirectory() as cache:
+                parts = PromptRenderer(tts=tts, cache_dir=cache).render_parts(Say("balance", "zh-TW", text), 8000)
+                t0 = time.perf_counter()
+                first = next(parts)
+                by_clause = time.perf_counter() - t0
+                lead = len(first) / 8000  # audio the first clause plays while the next one renders
+                t1 = time.perf_counter()
+                gaps = 0
+                for part in parts:
+                    gaps += (time.perf_counter() - t1) > lead
+                    lead = len(part) / 8000
+                    t1 = time.perf_counter()
+            rows.append({"text": text, "whole_s": round(whole, 3), "first_clause_s": round(by_clause, 3),
+                         "first_clause_audio_s": round(len(first) / 8000, 2), "gaps_between_clauses": gaps})
+            print(f"{name:8s} whole {whole:.3f} s  first clause {by_clause:.3f} s  gaps {gaps}  {text}", flush=True)
+        p50 = lambda key, rows=rows: round(float(np.median([r[key] for r in rows])), 3)  # noqa: E731
+        results[name] = {"first_audio_whole_p50_s": p50("whole_s"), "first_audio_by_clause_p50_s": p50("first_clause_s"),
+                         "goal_s": FIRST_AUDIO_GOAL_S,
+                         "verdict": "met" if p50("first_clause_s") <= FIRST_AUDIO_GOAL_S else "missed",
+                         "sentences": rows}
+    doc = {"bench": "tts_first_audio", "load_avg_1m_at_start": load0, "load_avg_1m": round(os.getloadavg()[0], 2),
+           "note": "decision -> first audio ready for a sentence not in the cache, on the shared 2-core machine",
+           "engines": results}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    for n, r in results.items():
+        print(f"{n:8s} first audio p50: whole {r['first_audio_whole_p50_s']} s, by clause "
+              f"{r['first_audio_by_clause_p50_s']} s (goal {FIRST_AUDIO_GOAL_S} s: {r['verdict'].upper()})")
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--engines", default="kokoro,espeak,pyttsx3")
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "tts.json")
+    ap.add_argument("--first-audio", action="store_true", help="only the first-audio figures (no Whisper)")
+    ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args(argv)
+    results_dir = Path(__file__).parent / "results"
+    if a.first_audio:
+        return first_audio([e for e in a.engines.split(",") if e != "pyttsx3"],
+                           a.out or results_dir / "tts_first_audio.json")
+    a.out = a.out or results_dir / "tts.json"
 
     from ivr.asr import load_engine
 

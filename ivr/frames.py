@@ -205,6 +205,9 @@ class Listen:
     dtmf_max_digits: int = 1
     dtmf_terminator: str = "#"
     end_silence_ms: int = 700
+    # end the turn after this much pause once what was heard already completes
+    # the step's answer (the flow's end_of_turn.complete_ms); 0 = always wait end_silence_ms
+    complete_ms: int = 0
     no_input_timeout_ms: int = 6000
     # the flow step says ``secret: true`` (a PIN, a one-time code): what the caller
     # keys or says here is masked in transcripts, records, logs and reports

@@ -67,3 +67,14 @@ def log_stream():
     setup_logging("warning", stream=buf)
     yield buf
     setup_logging("warning")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One real PostgreSQL for the whole run (tests/pg_server.py), started on
+    first use; each test takes a fresh database from it (``new_database``)."""
+    from tests.pg_server import remove, start_postgres
+
+    server = start_postgres()
+    yield server
+    remove(server)

@@ -33,6 +33,9 @@ class AsyncRecognizer:
     async def accept(self, pcm: bytes) -> Transcript | None:
         return await self._run(self.recognizer.accept, pcm)
 
+    async def partial(self) -> Transcript | None:
+        return await self._run(self.recognizer.partial)
+
     async def finish(self) -> Transcript:
         return await self._run(self.recognizer.finish)
 

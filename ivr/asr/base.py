@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,23 @@ class Recognizer(ABC):
     @abstractmethod
     def reset(self) -> None:
         """Drop the current turn's audio."""
+
+    def partial(self) -> Transcript | None:
+        """What the turn's audio so far says, without ending the turn (the
+        session asks in the caller's pauses, to end a turn whose answer is
+        already complete). None: this engine cannot tell before ``finish``."""
+        return None
+
+    def partial_later(self) -> Future[Transcript | None]:
+        """``partial`` without waiting for it: the snapshot is the audio given
+        so far, the decode may finish later (a Whisper decode waiting its turn
+        must not hold the caller's audio path). Default: decoded now."""
+        fut: Future[Transcript | None] = Future()
+        try:
+            fut.set_result(self.partial())
+        except Exception as e:  # the caller of the future sees it, as with a decode that failed later
+            fut.set_exception(e)
+        return fut
 
     def close(self) -> None:  # noqa: B027  optional hook: most recognizers hold nothing to release
         """Release per-call resources."""

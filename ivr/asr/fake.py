@@ -18,7 +18,7 @@ class FakeRecognizer(Recognizer):
     engine_name = "fake"
 
     def __init__(self, script: Iterable[tuple[str, float]] = (), sample_rate: int = 16000,
-                 partials: bool = False) -> None:
+                 partials: bool = False, partial_script: dict[int, list[str]] | None = None) -> None:
         super().__init__(sample_rate)
         self.script = list(script)
         self.partials = partials
@@ -26,6 +26,8 @@ class FakeRecognizer(Recognizer):
         self.bytes_heard = 0
         self.expected_log: list[tuple[tuple[str, ...] | None, str]] = []
         self.finished: list[Transcript] = []
+        self.partial_script: dict[int, list[str]] = dict(partial_script or {})
+        self.partials_given = 0
 
     def set_expected(self, phrases: Sequence[str] | None, language: str = "zh-TW") -> None:
         super().set_expected(phrases, language)
@@ -42,7 +44,21 @@ class FakeRecognizer(Recognizer):
             return self._transcript(text, False, conf, time.perf_counter())
         return None
 
+    def partial(self) -> Transcript | None:
+        """The turn's scripted text as heard so far: ``partial_script`` maps a
+        turn to its partials in order (one per call; the last repeats), else
+        the turn's final text once any audio arrived."""
+        if not self.bytes_heard:
+            return None
+        text, conf = self._next()
+        steps = self.partial_script.get(self.turn)
+        if steps:
+            text = steps[min(self.partials_given, len(steps) - 1)]
+        self.partials_given += 1
+        return self._transcript(text, False, conf, time.perf_counter())
+
     def finish(self) -> Transcript:
+        self.partials_given = 0
         text, conf = self._next()
         self.turn += 1
         self.bytes_heard = 0
@@ -51,7 +67,12 @@ class FakeRecognizer(Recognizer):
         return t
 
     def reset(self) -> None:
+        """Drop the turn. A turn the session ended on a partial (its final is
+        that partial: no ``finish``) is reset after it: it counts as heard."""
+        if self.partials_given and self.bytes_heard:
+            self.turn += 1
         self.bytes_heard = 0
+        self.partials_given = 0
 
 
 class FakeEngine(Engine):
@@ -61,9 +82,11 @@ class FakeEngine(Engine):
     name = "fake"
 
     def __init__(self, script: Iterable[tuple[str, float]] = (), partials: bool = False,
-                 capabilities: EngineCapabilities | None = None) -> None:
+                 capabilities: EngineCapabilities | None = None,
+                 partial_script: dict[int, list[str]] | None = None) -> None:
         super().__init__(Path("."))
         self.script = list(script)
+        self.partial_script = dict(partial_script or {})
         self.partials = partials
         self.made: list[FakeRecognizer] = []
         self._capabilities = capabilities or EngineCapabilities(
@@ -74,6 +97,6 @@ class FakeEngine(Engine):
         return self._capabilities
 
     def recognizer(self, sample_rate: int = 16000) -> FakeRecognizer:
-        r = FakeRecognizer(self.script, sample_rate, self.partials)
+        r = FakeRecognizer(self.script, sample_rate, self.partials, self.partial_script)
         self.made.append(r)
         return r

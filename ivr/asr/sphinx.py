@@ -22,6 +22,9 @@ import numpy as np
 
 from ivr.asr.base import Engine, EngineCapabilities, Recognizer
 from ivr.asr.confidence import (
+    COHORT_CAP,
+    COHORT_WEIGHT,
+    DECOY_MARGIN,
     LOOP_LW,
     LOOP_MANDARIN,
     TAIWANESE,
@@ -36,7 +39,9 @@ from ivr.asr.confidence import (
     taiwanese_words,
     voiced_fraction,
 )
+from ivr.asr.phone_learning import learned_syllable_phones, learned_words
 from ivr.asr.pronounce import Lexicon, taiwanese_variant_words
+from ivr.asr.taiwanese_numbers import is_number_vocabulary, loop_jsgf, token_readings, vocabulary
 from ivr.audio.resample import Resampler
 from ivr.errors import IvrError, ModelCorruptError
 from ivr.frames import Transcript
@@ -56,6 +61,24 @@ DECOYS = 50
 # share of loud frames with a pitch; measured on the phrase test: Taiwanese phrases
 # >= 0.07 even at 10 dB SNR, noise bursts, coughs, clicks and silence 0.0
 MIN_VOICED = 0.04
+# word insertion penalty of a nan-TW number loop. Measured on number syllables cut from the
+# real sentences, telephone (bench/taiwanese_numbers.py; words right/accepted of 49, PIN-like
+# spliced strings right/accepted of 40, non-number clips accepted of 136, espeak Mandarin
+# digit strings right of 4): 0.65 (pocketsphinx's) 1/31, 0/40, 104, 0; 0.1 0/6, 0/39, 54, 0;
+# 0.01 0/0, 0/27, 8, 0; 0.001 0/0, 0/9, 2, 0; 1e-8 nothing accepted. No setting reads a
+# digit string right, and a misheard PIN counts toward the bank's lockout: the safe end is
+# shipped, and the dialog asks for keys (ivr/dialog/policy.py).
+NUMBER_WIP = 1e-8
+# main Taiwanese reading: "rules" (ivr.asr.pronounce), "learned" (the table learned from
+# real speech, ivr.asr.phone_learning) or "both" (learned as a second pronunciation)
+TAIWANESE_PHONES = "rules"
+# mean cepstrum of the dev half of the real Taiwanese sentences (bench/taiwanese_learn.py --cmn),
+# wideband (16 kHz resampled to 8 kHz) and through the telephone channel; the model's own
+# initial value (feat.params) is 54,-1,2
+CMNINIT = {
+    "wideband": "42.95,-0.98,-1.51,-1.49,-1.29,-1.08,-1.16,-1.45,-1.22,-0.30,-0.39,0.20,0.18",
+    "telephone": "41.58,-4.61,-5.52,-3.35,-3.11,-0.95,-1.12,-0.21,-0.35,0.99,0.40,1.08,0.69",
+}
 
 
 class SphinxEngine(Engine):
@@ -65,7 +88,9 @@ class SphinxEngine(Engine):
 
     def __init__(self, model_dir: Path, beam: float = 1e-60, wbeam: float = 1e-40,
                  calibration: Calibration = TAIWANESE, taiwanese_variants: bool = False,
-                 n_decoys: int = DECOYS, decoy_weight: float = 1.0) -> None:
+                 n_decoys: int = DECOYS, taiwanese_phones: str = TAIWANESE_PHONES,
+                 cmninit: bool = False, decoy_margin: float = DECOY_MARGIN,
+                 cohort_weight: float = COHORT_WEIGHT) -> None:
         super().__init__(model_dir)
         t0 = time.perf_counter()
         self.hmm = self.model_dir / HMM
@@ -77,12 +102,17 @@ class SphinxEngine(Engine):
         self._tmp = tempfile.TemporaryDirectory(prefix="ivr-sphinx-")
         self._noise_dict = Path(self._tmp.name) / "start.dic"
         self._noise_dict.write_text("sil\tSIL\n", encoding="utf-8")
+        if taiwanese_phones not in ("rules", "learned", "both"):
+            raise IvrError(f"taiwanese_phones must be rules, learned or both, not {taiwanese_phones!r}", "asr sphinx")
+        self.taiwanese_phones = taiwanese_phones
         self._phone_lm = Path(self._tmp.name) / "taiwanese-phones.arpa"
         self._phone_lm.write_text(self._loop_lm(), encoding="utf-8")
         self.calibration = calibration
         self.taiwanese_variants = taiwanese_variants
+        self.cmninit = cmninit
         self.n_decoys = n_decoys
-        self.decoy_weight = decoy_weight
+        self.decoy_margin = decoy_margin
+        self.cohort_weight = cohort_weight
         self._decoys: list[list[str]] | None = None
         self._lock = threading.Lock()
         self.recognizer(MODEL_RATE).close()  # fail here, not mid-call, if the model is broken
@@ -113,11 +143,16 @@ class SphinxEngine(Engine):
             raise ModelCorruptError("no phone list found in mdef", str(self.hmm / "mdef"))
         return phones
 
-    def decoder(self, beam: float | None = None, wbeam: float | None = None, bestpath: bool = True):
+    def decoder(self, beam: float | None = None, wbeam: float | None = None, bestpath: bool = True,
+                wip: float | None = None, cmninit: str | None = None):
         from pocketsphinx import Config, Decoder
 
         cfg = Config(hmm=str(self.hmm), dict=str(self._noise_dict), samprate=MODEL_RATE, lm=None,
                      beam=beam or self.beam, wbeam=wbeam or self.wbeam, loglevel="ERROR", bestpath=bestpath)
+        if wip is not None:
+            cfg["wip"] = wip
+        if cmninit is not None:
+            cfg["cmninit"] = cmninit
         try:
             with self._lock:
                 return Decoder(cfg)
@@ -125,7 +160,9 @@ class SphinxEngine(Engine):
             raise ModelCorruptError(f"pocketsphinx cannot load {self.hmm}: {e}", "model pocketsphinx-zh") from None
 
     def _loop_lm(self) -> str:
-        taiwanese = taiwanese_phone_sequences(taiwanese_syllable_counts())
+        # the loop hears Taiwanese syllables as the grammar's main reading spells them
+        phones = learned_syllable_phones if self.taiwanese_phones == "learned" else None
+        taiwanese = taiwanese_phone_sequences(taiwanese_syllable_counts(), phones)
         seqs = list(taiwanese)
         if LOOP_MANDARIN:
             seqs += mandarin_phone_sequences(self.lexicon.words, LOOP_MANDARIN * sum(n for _, n in taiwanese))
@@ -139,11 +176,11 @@ class SphinxEngine(Engine):
 
             words = sorted(w for w in taiwanese_words() if 2 <= len(w.split()) <= 4)
             pick = random.Random(0).sample(words, min(self.n_decoys, len(words)))
-            self._decoys = [c for w in pick if (c := self.lexicon.taiwanese_words(w))
+            self._decoys = [c for w in pick if (c := self._taiwanese_words(w))
                             and all(p in self.phone_set for x in c for p in x.split())]
         return self._decoys
 
-    def loop_decoder(self):
+    def loop_decoder(self, cmninit: str | None = None):
         """A decoder running the free phone loop (Taiwanese phonotactics) that
         every grammar answer is measured against (``ivr.asr.confidence``)."""
         from pocketsphinx import Config, Decoder
@@ -151,6 +188,8 @@ class SphinxEngine(Engine):
         cfg = Config(hmm=str(self.hmm), dict=str(self._noise_dict), samprate=MODEL_RATE, lm=None,
                      allphone=str(self._phone_lm), lw=LOOP_LW, beam=self.beam, wbeam=self.wbeam,
                      loglevel="ERROR")
+        if cmninit is not None:
+            cfg["cmninit"] = cmninit
         try:
             with self._lock:
                 return Decoder(cfg)
@@ -165,16 +204,20 @@ class SphinxEngine(Engine):
         if not main:
             return []
         out = [main]
+        extra: list[list[str]] = []
+        if language.startswith("nan") and self.taiwanese_phones == "both":
+            extra.append(learned_words(phrase))
         if language.startswith("nan") and self.taiwanese_variants:
-            for v in taiwanese_variant_words(phrase):
-                if v not in out and all(p in self.phone_set for w in v for p in w.split()):
-                    out.append(v)
+            extra.extend(taiwanese_variant_words(phrase))
+        for v in extra:
+            if v and v not in out and all(p in self.phone_set for w in v for p in w.split()):
+                out.append(v)
         return out
 
     def pronounce(self, phrase: str, language: str) -> list[str]:
         """The phrase as per-word (Mandarin) or per-syllable (Taiwanese) phone strings."""
         if language.startswith("nan"):
-            words = self.lexicon.taiwanese_words(phrase)
+            words = self._taiwanese_words(phrase)
         else:
             words = self.lexicon.mandarin_words(phrase)
         unknown = sorted({p for w in words for p in w.split() if p not in self.phone_set})
@@ -182,11 +225,29 @@ class SphinxEngine(Engine):
             raise IvrError(f"phrase {phrase!r} maps to phones the model lacks: {unknown}", "asr sphinx")
         return words
 
+    def cmninit_for(self, sample_rate: int) -> str | None:
+        """Initial cepstral mean for audio arriving at ``sample_rate`` (8 kHz is a
+        telephone line), or None for the model's own."""
+        if not self.cmninit:
+            return None
+        return CMNINIT["telephone" if sample_rate <= MODEL_RATE else "wideband"]
+
+    def _taiwanese_words(self, phrase: str) -> list[str]:
+        """The main Taiwanese reading: the learned table or the hand-written rules."""
+        if self.taiwanese_phones == "learned":
+            return learned_words(phrase)
+        return self.lexicon.taiwanese_words(phrase)
+
     def recognizer(self, sample_rate: int = 16000) -> SphinxRecognizer:
         return SphinxRecognizer(self, sample_rate)
 
     def close(self) -> None:
         self._tmp.cleanup()
+
+
+def choice_jsgf(words: Sequence[str]) -> str:
+    """A grammar that is one of ``words``."""
+    return "#JSGF V1.0;\ngrammar ivr;\npublic <turn> = " + " | ".join(words) + ";\n"
 
 
 class SphinxRecognizer(Recognizer):
@@ -197,8 +258,16 @@ class SphinxRecognizer(Recognizer):
         self.engine = engine
         # the lattice best path was measured to drop a grammar's last words
         # (ivr.asr.align); the Viterbi path of the grammar search does not
-        self.decoder = engine.decoder(bestpath=False)
-        self._loop = engine.loop_decoder()
+        # first-turn cepstral mean: the model's default is far from Taiwanese speech on
+        # either channel (ivr.asr.sphinx.CMNINIT); later turns adapt it as they come
+        self._cmninit = engine.cmninit_for(sample_rate)
+        self.decoder = engine.decoder(bestpath=False, cmninit=self._cmninit)
+        self._phrase_decoder = self.decoder
+        self._number_decoder = None  # a nan-TW number loop's own decoder (its word insertion penalty)
+        self._loop = engine.loop_decoder(cmninit=self._cmninit)
+        # the decoys alone (Taiwanese words outside every grammar), for the confidence
+        self._cohort = engine.decoder(bestpath=False, cmninit=self._cmninit) if engine.n_decoys else None
+        self._cohort_active = False
         self._phrases: list[str] = []
         self._words: dict[str, int] = {}
         self._grammars = 0
@@ -211,9 +280,13 @@ class SphinxRecognizer(Recognizer):
     def set_expected(self, phrases: Sequence[str] | None, language: str = "zh-TW") -> None:
         super().set_expected(phrases, language)
         self.reset()
+        self.decoder = self._phrase_decoder
+        self._cohort_active = False
         if self.expected is None:
             self._phrases = []
             return
+        if language.startswith("nan") and is_number_vocabulary(self.expected):
+            return self._set_number_loop()
         # one grammar word per phrase (and per extra pronunciation), pronounced
         # as the whole phrase: measured on real Taiwanese, 28/33 at RTF 0.03,
         # against 27/33 at RTF 0.12 with one word per syllable
@@ -231,21 +304,57 @@ class SphinxRecognizer(Recognizer):
             phrases.append(p)
         if not alternatives:
             raise IvrError("none of the expected phrases could be pronounced", "asr sphinx")
-        if language.startswith("nan") and self.engine.n_decoys:
-            # decoys: other Taiwanese words competing with the grammar; one winning is a rejection
-            said = {" ".join(c) for v in (self.engine.pronunciations(p, language) for p in phrases) for c in v}
-            for k, chunks in enumerate(self.engine.decoys()):
-                if " ".join(chunks) not in said:
-                    word = f"d{self._grammars}_{k}"
-                    self.decoder.add_word(word, " ".join(chunks), update=False)
-                    alternatives.append(word)
-                    words[word] = -1
         self._grammars += 1
         name = f"g{self._grammars}"
-        dw = self.engine.decoy_weight
-        weighted = [f"/{dw if words[a] < 0 else 1}/ {a}" for a in alternatives] if dw != 1 else alternatives
-        jsgf = "#JSGF V1.0;\ngrammar ivr;\npublic <turn> = " + " | ".join(weighted) + ";\n"
-        self.decoder.add_jsgf_string(name, jsgf)
+        self.decoder.add_jsgf_string(name, choice_jsgf(alternatives))
+        self.decoder.activate_search(name)
+        if language.startswith("nan") and self._cohort is not None:
+            # decoys: other Taiwanese words, decoded apart; how the best phrase compares
+            # with the best of them is part of the confidence (ivr.asr.confidence)
+            said = {" ".join(c) for v in (self.engine.pronunciations(p, language) for p in phrases) for c in v}
+            decoys = []
+            for k, chunks in enumerate(self.engine.decoys()):
+                if " ".join(chunks) not in said:
+                    decoys.append(f"d_{k}")
+                    if self._cohort.lookup_word(decoys[-1]) is None:
+                        self._cohort.add_word(decoys[-1], " ".join(chunks), update=False)
+            if decoys:
+                self._cohort.add_jsgf_string(name, choice_jsgf(decoys))
+                self._cohort.activate_search(name)
+                self._cohort_active = True
+        self._phrases, self._words = phrases, words
+
+    def _set_number_loop(self) -> None:
+        """A Taiwanese digit/PIN/date/amount step: any run of number words, each
+        with its Taiwanese and Mandarin-borrowed readings (``ivr.asr.taiwanese_numbers``)."""
+        eng = self.engine
+        if self._number_decoder is None:
+            self._number_decoder = eng.decoder(bestpath=False, wip=NUMBER_WIP, cmninit=self._cmninit)
+        self.decoder = self._number_decoder
+        phrases: list[str] = []
+        words: dict[str, int] = {}
+        tokens: list[str] = []
+        for token in vocabulary(self.expected or ()):
+            for v, (text, chunks) in enumerate(token_readings(token, eng.lexicon.taiwanese_words,
+                                                              eng.lexicon.mandarin_words)):
+                if not all(p in eng.phone_set for c in chunks for p in c.split()):
+                    continue
+                word = f"n{self._grammars}_{len(phrases)}_{v}"
+                self.decoder.add_word(word, " ".join(chunks), update=False)
+                tokens.append(word)
+                words[word] = len(phrases)
+                phrases.append(text)
+        if not tokens:
+            raise IvrError("none of the number words could be pronounced", "asr sphinx")
+        decoys = []
+        for k, chunks in enumerate(eng.decoys() if eng.n_decoys else []):
+            word = f"d{self._grammars}_{k}"
+            self.decoder.add_word(word, " ".join(chunks), update=False)
+            decoys.append(word)
+            words[word] = -1
+        self._grammars += 1
+        name = f"g{self._grammars}"
+        self.decoder.add_jsgf_string(name, loop_jsgf(tokens, decoys))
         self.decoder.activate_search(name)
         self._phrases, self._words = phrases, words
 
@@ -258,10 +367,14 @@ class SphinxRecognizer(Recognizer):
             if not self._in_utt:
                 self.decoder.start_utt()
                 self._loop.start_utt()
+                if self._cohort_active and self._cohort is not None:
+                    self._cohort.start_utt()
                 self._in_utt = True
             raw = x.astype("<i2").tobytes()
             self.decoder.process_raw(raw, False, False)
             self._loop.process_raw(raw, False, False)
+            if self._cohort_active and self._cohort is not None:
+                self._cohort.process_raw(raw, False, False)
             self._audio.append(x)
             self._frames += x.size
 
@@ -281,6 +394,8 @@ class SphinxRecognizer(Recognizer):
         if self._in_utt:
             self.decoder.end_utt()
             self._loop.end_utt()
+            if self._cohort_active and self._cohort is not None:
+                self._cohort.end_utt()
             self._in_utt = False
             decision = self._decide()
         self.last = decision
@@ -295,18 +410,18 @@ class SphinxRecognizer(Recognizer):
         """The grammar's answer, checked as ``ivr.asr.confidence`` describes:
         accepted, or rejected with a reason."""
         hyp = self.decoder.hyp()
-        word = hyp.hypstr.split()[0] if hyp is not None and hyp.hypstr else ""
-        if word not in self._words:
+        said = hyp.hypstr.split() if hyp is not None and hyp.hypstr else []
+        if not said or any(w not in self._words for w in said):
             return Decision("", "", None, 0.0, False, "no grammar path")
-        gsegs = [(sg.word, sg.start_frame, sg.end_frame) for sg in self.decoder.seg() or ()]
-        if not gsegs or max(e for _, _, e in gsegs) < self.decoder.n_frames() - 1 - END_SLACK_FRAMES:
+        gsegs = self._segments(self.decoder)
+        if not gsegs:
             # no grammar path reached the end of the turn; pocketsphinx then answers
             # with the best partial path, whose score covers only part of the audio
             return Decision("", "", None, 0.0, False, "speech beyond the grammar")
-        index = self._words[word]
-        if index < 0:
+        if any(self._words[w] < 0 for w in said):  # a decoy inside a number loop won
             return Decision("", "", None, 0.0, False, "closer to a word outside the grammar")
-        heard = self._phrases[index]
+        # one phrase, or a run of number words (a nan-TW digit loop) read as their text
+        heard = "".join(self._phrases[self._words[w]] for w in said)
         if voiced_fraction(np.concatenate(self._audio) if self._audio else np.zeros(0)) < MIN_VOICED:
             return Decision(heard, "", None, 0.0, False, "no voiced speech")
         loop = self._loop.hyp()
@@ -318,16 +433,40 @@ class SphinxRecognizer(Recognizer):
             return Decision(heard, "", None, 0.0, False, "no speech")
         logmath = self.decoder.get_logmath()
         llr = llr_per_frame(logmath.log(hyp.score), logmath.log(loop.score), frames)
+        margin = self._cohort_margin(logmath.log(hyp.score), frames)
         cal = self.engine.calibration
-        conf = cal.confidence(llr)
+        conf = cal.confidence(llr + self.engine.cohort_weight * (margin or 0.0))
+        if margin is not None and margin < -self.engine.decoy_margin:
+            return Decision(heard, "", llr, conf, False, "closer to a word outside the grammar", margin)
         if conf < cal.threshold:
-            return Decision(heard, "", llr, conf, False, "below threshold")
-        return Decision(heard, heard, llr, conf, True, "")
+            return Decision(heard, "", llr, conf, False, "below threshold", margin)
+        return Decision(heard, heard, llr, conf, True, "", margin)
+
+    def _cohort_margin(self, phrase_score: float, frames: int) -> float | None:
+        """(best phrase - best decoy) per speech frame, clipped to +-COHORT_CAP;
+        None when no decoys competed."""
+        if not self._cohort_active or self._cohort is None:
+            return None
+        hyp = self._cohort.hyp()
+        if hyp is None or hyp.score <= 0 or not self._segments(self._cohort):
+            return COHORT_CAP  # no decoy fits the turn at all
+        margin = llr_per_frame(int(phrase_score), self._cohort.get_logmath().log(hyp.score), frames)
+        return max(-COHORT_CAP, min(COHORT_CAP, margin))
+
+    def _segments(self, decoder) -> list[tuple[str, int, int]]:
+        """The decoder's path as (word, first frame, last frame), or [] when it
+        does not reach the end of the turn."""
+        segs = [(sg.word, sg.start_frame, sg.end_frame) for sg in decoder.seg() or ()]
+        if not segs or max(e for _, _, e in segs) < decoder.n_frames() - 1 - END_SLACK_FRAMES:
+            return []
+        return segs
 
     def reset(self) -> None:
         if self._in_utt:
             self.decoder.end_utt()
             self._loop.end_utt()
+            if self._cohort_active and self._cohort is not None:
+                self._cohort.end_utt()
             self._in_utt = False
         self._resampler = None
         self._frames = 0

@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ivr.asr.base import Engine, EngineCapabilities, Recognizer
+from ivr.asr.decode_queue import FINAL, PARTIAL, SPECULATIVE, DecodeQueue
 from ivr.asr.resampling import resample
 from ivr.asr.text import to_traditional
 from ivr.asr.whisper_score import candidates, phrase_score, rank
@@ -120,6 +121,21 @@ class WhisperEngine(Engine):
         # serialise here so a speculative decode cannot starve a final one.
         self.workers = workers
         self.lock = threading.Lock() if workers == 1 else contextlib.nullcontext()
+        self._decodes: DecodeQueue | None = None
+        self._decodes_lock = threading.Lock()
+
+    @property
+    def decodes(self) -> DecodeQueue:
+        """The live calls' decodes, served final first (ivr.asr.decode_queue);
+        made on first use: batch decoding never starts its threads."""
+        with self._decodes_lock:
+            if self._decodes is None:
+                self._decodes = DecodeQueue(self.workers, "whisper")
+            return self._decodes
+
+    def close(self) -> None:
+        if self._decodes is not None:
+            self._decodes.close()
 
     def recognizer(self, sample_rate: int = 16000, speculative: bool | None = None) -> WhisperRecognizer:
         return WhisperRecognizer(self, sample_rate, self.speculative if speculative is None else speculative,
@@ -143,12 +159,19 @@ class WhisperEngine(Engine):
         hints = compact_hints(expected) if expected else []
         prompt = BASE_PROMPT + ("、".join(hints) + "。" if hints else "")
         phrases = candidates(expected) if expected and (self.rescore if rescore is None else rescore) else []
+        seconds = audio16k.size / RATE
         with self.lock:
             encoded, n = self._encode(x)
             text, avg_logprob, no_speech = self._generate(encoded, n, prompt)
+            if hints and runaway(text, seconds):
+                # the hint list pulled Whisper into reciting it (一、二、三、四… on a digit
+                # step, or one hint over and over): decode again without it
+                text, avg_logprob, no_speech = self._generate(encoded, n, BASE_PROMPT)
             scored = self._score(encoded, n, phrases) if phrases else []
         if no_speech >= 0.8 and avg_logprob <= -0.6:
             return TurnResult("", 0.0)
+        if runaway(text, seconds):
+            return TurnResult("", 0.0)  # a loop is not what the caller said: no answer, the step asks again
         alternatives = rank(scored)
         # on near-silence Whisper may recite its prompt back: that is not the caller
         text = text.replace(BASE_PROMPT.rstrip("。"), "").strip("。, ")
@@ -253,6 +276,28 @@ def compact_hints(expected: Sequence[str], budget: int = 90) -> list[str]:
     return [p for p in core if p in keep]
 
 
+# A caller says at most ~6 syllables a second (digits read fast ~5); a transcript
+# well past that for the turn's length is Whisper looping, not the caller.
+MAX_UNITS_PER_S = 7.0
+_UNIT = re.compile(r"[\u3400-\u9fff]|[0-9]|[A-Za-z]")
+_NOT_UNIT = re.compile(r"[^\u3400-\u9fff0-9A-Za-z]+")
+# the same word (2-6 characters) 4 times in a row, or one Han character or letter 5 times
+_REPEATED = re.compile(r"(.{2,6}?)\1{3,}|([\u3400-\u9fffA-Za-z])\2{4,}")
+
+
+def runaway(text: str, seconds: float) -> bool:
+    """True when a transcript is a decoding loop: more syllables than the turn
+    could hold (``MAX_UNITS_PER_S``), or one word repeated over and over.
+    Measured on synthetic callers at digit, date and ID steps (bench/understanding_audio.py):
+    with the step's numerals in the prompt Whisper base answered 二八七六 with
+    二、八、四、六、七、八、四、六、七、八… and a noisy yes/no with 行。行。行。行。行。
+    Digits said slowly (八 八 八 八) stay within the rate."""
+    units = len(_UNIT.findall(text))
+    if units > MAX_UNITS_PER_S * seconds + 2:
+        return True
+    return bool(_REPEATED.search(_NOT_UNIT.sub("", text)))
+
+
 _LIST_SEP = re.compile(r"[、，,]")
 _STRIP = re.compile(r"[\s。．.！!？?；;：:]+")
 
@@ -291,13 +336,12 @@ class WhisperRecognizer(Recognizer):
         self._vad_pos = 0
         self._tail = np.zeros(0, dtype=np.int16)
         self._spec: tuple[int, Future[TurnResult]] | None = None  # (snapshot length, future)
-        self._pool: ThreadPoolExecutor | None = None
         self.speculative_hits = 0  # turns answered from a background decode (for bench/tests)
+        self._asked = False  # the session asked for a partial this turn
         if speculative:
             import webrtcvad
 
             self._vad = webrtcvad.Vad(2)
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="whisper-spec")
 
     def _audio(self) -> np.ndarray:
         return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.int16)
@@ -327,6 +371,10 @@ class WhisperRecognizer(Recognizer):
         self._tail = buf[i:].copy()
 
     def _maybe_speculate(self) -> None:
+        if self._asked:
+            return  # the session asks for partials in the pauses its endpointer hears: no guesses of our own
+        if self._spec is not None and self._spec[0] < self._voiced_end:
+            self._spec[1].cancel()  # the caller spoke on: a guess still queued is void (a running one finishes)
         paused = (self._vad_pos - self._voiced_end) * 1000 >= self.pause_ms * self.sample_rate
         if not paused or self._voiced_end == 0:
             return
@@ -335,28 +383,80 @@ class WhisperRecognizer(Recognizer):
                 return  # already decoding everything voiced so far
             # stale: drop it if it has not started; a running one just finishes first
             self._spec[1].cancel()
-        assert self._pool is not None  # speculative recognizers have one
+        if self.engine.decodes.waiting(PARTIAL) >= self.engine.workers:
+            return  # callers are waiting on decodes: no guessing now (the final decodes at the end)
+        self._launch(SPECULATIVE)
+
+    def _launch(self, priority: int) -> Future[TurnResult]:
         snap = self._audio()[: self._n]
         audio = resample(snap, self.sample_rate, RATE)
-        self._spec = (snap.size, self._pool.submit(self.engine.recognize, audio, self.expected))
+        self._spec = (snap.size, self.engine.decodes.submit(priority, self.engine.recognize, audio, self.expected))
+        return self._spec[1]
+
+    def partial(self) -> Transcript | None:
+        """The turn so far, decoded now (the session asks in the caller's pause
+        whether the answer is already complete). Speculative: the background
+        decode of everything voiced so far, started now if none covers it, so
+        that ``finish`` right after reuses it; otherwise a plain decode."""
+        return self.partial_later().result()
+
+    def partial_later(self) -> Future[Transcript | None]:
+        t0 = time.perf_counter()
+        out: Future[Transcript | None] = Future()
+        self._asked = True
+        if self._n == 0:
+            out.set_result(None)
+            return out
+        if not self.speculative:
+            r = self.engine.recognize(resample(self._audio(), self.sample_rate, RATE), self.expected)
+            out.set_result(self._as_partial(r, t0))
+            return out
+        spec = self._spec
+        if spec is not None and spec[0] >= self._voiced_end and not spec[1].cancelled():
+            fut = spec[1]
+            self.engine.decodes.promote(fut, PARTIAL)
+        else:
+            if spec is not None:
+                spec[1].cancel()  # superseded (the caller spoke on): void if still queued
+            fut = self._launch(PARTIAL)
+
+        def done(f: Future[TurnResult]) -> None:
+            if f.cancelled():
+                out.set_result(None)  # the turn moved on (reset): no partial
+            elif (e := f.exception()) is not None:
+                out.set_exception(e)
+            else:
+                out.set_result(self._as_partial(f.result(), t0))
+
+        fut.add_done_callback(done)
+        return out
+
+    def _as_partial(self, r: TurnResult, t0: float) -> Transcript:
+        t = self._transcript(r.text, False, r.confidence, t0)
+        return replace(t, alternatives=r.alternatives) if r.alternatives else t
 
     def finish(self) -> Transcript:
         t0 = time.perf_counter()
         audio = self._audio()
         result = None
-        if self._spec is not None and self._spec[0] >= self._voiced_end:
-            # nothing voiced since the snapshot: its decode is the answer
+        if self._spec is not None and self._spec[0] >= self._voiced_end and not self._spec[1].cancelled():
+            # nothing voiced since the snapshot: its decode is the answer (the caller now waits on it)
+            self.engine.decodes.promote(self._spec[1], FINAL)
             result = self._spec[1].result()
             self.speculative_hits += 1
         elif self._spec is not None:
             self._spec[1].cancel()  # stale and maybe still queued: do not let it delay us
-        if result is None:
+        if result is None and self.speculative:  # a live call: served before other calls' guesses
+            audio16k = resample(audio, self.sample_rate, RATE)
+            result = self.engine.decodes.submit(FINAL, self.engine.recognize, audio16k, self.expected).result()
+        elif result is None:
             result = self.engine.recognize(resample(audio, self.sample_rate, RATE), self.expected)
         self.reset()
         t = self._transcript(result.text, True, result.confidence, t0)
         return replace(t, alternatives=result.alternatives) if result.alternatives else t
 
     def reset(self) -> None:
+        self._asked = False
         self._chunks = []
         self._n = 0
         self._voiced_end = 0
@@ -367,6 +467,4 @@ class WhisperRecognizer(Recognizer):
         self._spec = None
 
     def close(self) -> None:
-        self.reset()
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        self.reset()  # a queued guess of this call is cancelled; the engine's queue serves other calls

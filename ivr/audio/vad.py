@@ -105,6 +105,27 @@ class Endpointer:
     def speaking(self) -> bool:
         return self.state in (VadState.SPEAKING, VadState.STOPPING)
 
+    @property
+    def silence_ms(self) -> int:
+        """How long the caller has been quiet inside the current turn (0 when
+        not in a turn's pause): what an early end of turn waits on."""
+        return self._silent_frames * _FRAME_MS if self.state == VadState.STOPPING else 0
+
+    @property
+    def voiced_end(self) -> float:
+        """End of the last voiced frame of the current turn."""
+        return self._last_voiced_end
+
+    def end_turn(self) -> SpeechStopped | None:
+        """Call the turn over now, in its pause, before ``end_silence_ms`` has
+        passed (the answer heard so far is already complete). None unless the
+        caller is pausing inside a turn: a caller still voicing is never cut."""
+        if self.state != VadState.STOPPING:
+            return None
+        self.state = VadState.QUIET
+        self._silent_frames = 0
+        return SpeechStopped(self._last_voiced_end, self._speech_start)
+
     @staticmethod
     def _band_basis(rate: int, n: int) -> np.ndarray:
         """cos/sin columns of the DFT bins in 250-3800 Hz: a matrix product with

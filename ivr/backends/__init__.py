@@ -34,10 +34,20 @@ def load_webhooks(registry: BackendRegistry, flows_dir: str | Path) -> BackendRe
 
 
 def default_registry(flows_dir: str | Path | None = None, bank_path: str | Path | None = None) -> BackendRegistry:
-    """The demo bank plus any webhooks configured beside the flows."""
+    """The demo bank, the caller-history/value action (``customer_context``,
+    history beside the bank, value model beside the flows) and any webhooks
+    configured beside the flows."""
     from ivr.backends.demo_bank import DemoBank
+    from ivr.history import CallerHistory, ContextActions, ValueModel, default_history_path
 
-    registry = DemoBank(bank_path).register(BackendRegistry())
+    bank = DemoBank(bank_path)
+    registry = bank.register(BackendRegistry())
+    ContextActions(lambda: CallerHistory.open(default_history_path(bank.path)), bank.customer_profile,
+                   ValueModel.for_flows(flows_dir)).register(registry)
+    from ivr.outbound.actions import CampaignCalls
+
+    # outbound flows' data: a dialer registers its own CampaignCalls (same names); without one, the bank's
+    CampaignCalls(directory=bank.outbound_facts).register(registry)
     if flows_dir is not None:
         d = Path(flows_dir)
         load_webhooks(registry, d if d.is_dir() else d.parent)

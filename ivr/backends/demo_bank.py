@@ -20,7 +20,7 @@ import secrets
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -32,7 +32,6 @@ from ivr.redact import mask_taiwan_ids, redact
 # PINs are short; argon2 still makes a stolen table slow to brute-force. Low
 # cost parameters keep a verify well under 10 ms on the 2-core CI machine.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=4096, parallelism=1)
-HIGH_VALUE_BALANCE = 1_000_000
 CODE_TTL_SECONDS = 300
 MAX_PIN_FAILURES = 3
 
@@ -54,6 +53,13 @@ SEED_CUSTOMERS = [
     ("陳美玲", make_taiwan_id("B", "22345678"), "5678", "0922333444", "1990-07-01", 2_350_000, "8765"),
     ("林阿土", make_taiwan_id("F", "13579246"), "2468", "0933555777", "1958-11-20", 8_800, "1357"),
 ]
+# What customer value recognition reads (ivr.history.value): customer since,
+# products held, and a churn signal (asked to close an account or a card).
+SEED_PROFILES = {
+    1: ("2019-06-01", "savings,credit_card", 0),
+    2: ("2012-02-10", "savings,time_deposit,fund,credit_card", 0),
+    3: ("1995-09-01", "savings", 1),
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -68,6 +74,9 @@ CREATE TABLE IF NOT EXISTS card_reports (
 CREATE TABLE IF NOT EXISTS pin_lockout (
   subject TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0, locked INTEGER NOT NULL DEFAULT 0,
   updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS customer_profile (
+  customer_id INTEGER PRIMARY KEY, since TEXT NOT NULL, products TEXT NOT NULL DEFAULT '',
+  cancel_requested INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS verification_audit (
   id INTEGER PRIMARY KEY, at TEXT NOT NULL, customer_id INTEGER, who TEXT NOT NULL, method TEXT NOT NULL,
   result TEXT NOT NULL, call_id TEXT);
@@ -96,6 +105,9 @@ class DemoBank:
                     db.execute("INSERT INTO customers"
                                " (name, taiwan_id, pin_hash, phone, birth_date, balance, card_last4)"
                                " VALUES (?,?,?,?,?,?,?)", (name, tid, _HASHER.hash(pin), phone, birth, bal, card))
+            if not db.execute("SELECT 1 FROM customer_profile LIMIT 1").fetchone():
+                db.executemany("INSERT OR IGNORE INTO customer_profile (customer_id, since, products, cancel_requested)"
+                               " VALUES (?,?,?,?)", [(cid, *p) for cid, p in SEED_PROFILES.items()])
 
     def _db(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=5)
@@ -197,7 +209,47 @@ class DemoBank:
         row = self._row("SELECT * FROM customers WHERE id = ?", customer_id)
         if row is None:
             return {"ok": False, "error": "no_such_customer"}
-        return {"balance": row["balance"], "high_value": row["balance"] >= HIGH_VALUE_BALANCE}
+        return {"balance": row["balance"]}
+
+    def customer_profile(self, customer_id: int | str = "", caller: str = "") -> dict[str, Any]:
+        """What value recognition reads: balance, products, tenure, churn signals.
+        By customer id, else by the caller's number (a caller-ID match only
+        *recognizes* a customer for routing; it never verifies anyone)."""
+        if str(customer_id or "").strip():
+            row = self._row("SELECT * FROM customers WHERE id = ?", str(customer_id).strip())
+        else:
+            phone = "".join(c for c in str(caller or "") if c.isdigit())
+            phone = "0" + phone[3:] if phone.startswith("886") else phone
+            row = self._row("SELECT * FROM customers WHERE phone = ?", phone) if phone else None
+        if row is None:
+            return {"ok": False, "error": "no_such_customer"}
+        prof = self._row("SELECT * FROM customer_profile WHERE customer_id = ?", row["id"])
+        since = dt.date.fromisoformat(prof["since"]) if prof else None
+        today = dt.datetime.fromtimestamp(self._now()).date()
+        years = (today.year - since.year - ((today.month, today.day) < (since.month, since.day))) if since else 0
+        products = [p for p in (prof["products"] if prof else "").split(",") if p]
+        return {"customer_id": row["id"], "balance": row["balance"], "products": products,
+                "products_count": len(products), "tenure_years": years,
+                "cancel_requested": bool(prof["cancel_requested"]) if prof else False,
+                "card_status": row["card_status"]}
+
+    # card statements and a flagged transaction, for the outbound demo flows (payment_reminder, fraud_alert)
+    DEMO_STATEMENTS: ClassVar[dict[int, int]] = {1: 12_345, 2: 86_000, 3: 3_200}
+
+    def outbound_facts(self, number: str) -> dict[str, Any]:
+        """What a campaign list row would carry for a customer's number: the
+        statement's amount and due date (the 15th of next month), the card's
+        last 4 and a flagged purchase. Used when no dialer registered the call."""
+        phone = "".join(c for c in str(number or "") if c.isdigit())
+        phone = "0" + phone[3:] if phone.startswith("886") else phone
+        row = self._row("SELECT * FROM customers WHERE phone = ?", phone) if phone else None
+        if row is None:
+            return {"ok": False, "error": "no_such_customer"}
+        today = dt.datetime.fromtimestamp(self._now()).date()
+        due = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=15)
+        return {"customer_id": str(row["id"]), "customer_name": row["name"], "card_last4": row["card_last4"],
+                "amount": str(self.DEMO_STATEMENTS.get(row["id"], 1_000)), "due_date": due.isoformat(),
+                "merchant": "海外網路商店", "txn_amount": "28800"}
 
     def send_reset_code(self, customer_id: int) -> dict[str, Any]:
         row = self._row("SELECT * FROM customers WHERE id = ?", customer_id)
@@ -273,7 +325,7 @@ class DemoBank:
             return [dict(r) for r in rows.fetchall()]
 
     ACTIONS = ("verify_id_pin", "verify_customer_pin", "identify_phone_birth", "customer_by_id", "get_balance",
-               "send_reset_code", "check_reset_code", "set_pin", "report_card_loss")
+               "customer_profile", "send_reset_code", "check_reset_code", "set_pin", "report_card_loss")
 
     def register(self, registry: BackendRegistry) -> BackendRegistry:
         for name in self.ACTIONS:

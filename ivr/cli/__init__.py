@@ -13,7 +13,7 @@ from ivr.errors import IvrError
 # Subcommand modules, in the order ``ivr --help`` lists them.
 COMMANDS = [
     "demo", "run", "serve", "chat", "replay", "test", "record",
-    "validate", "graph", "nlu", "say", "models", "agents",
+    "validate", "graph", "nlu", "say", "models", "agents", "history", "campaign", "dial",
 ]
 
 EPILOG = """examples:

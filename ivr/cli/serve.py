@@ -1,5 +1,5 @@
-"""``ivr serve``: take calls from Asterisk (AudioSocket) and from Twilio-style
-media streams (WebSocket), with Prometheus metrics and, optionally, the agent
+"""``ivr serve``: take calls from Asterisk (AudioSocket), from Twilio-style
+media streams (WebSocket) and over SIP from a PBX or trunk (--sip), with Prometheus metrics and, optionally, the agent
 desktop. Speech models load before the first call is accepted. SIGTERM drains:
 no new calls, calls in flight get --drain seconds, then are queued for an
 agent with their context and released.
@@ -14,20 +14,40 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from ivr.settings import Settings
+    from ivr.transports.sip import SipOptions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("serve", help="take calls over AudioSocket / WebSocket, with /metrics",
+    p = subparsers.add_parser("serve", help="take calls over AudioSocket / WebSocket / SIP, with /metrics",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--audiosocket", metavar="HOST:PORT", help="Asterisk AudioSocket listener, e.g. 0.0.0.0:9092")
     p.add_argument("--websocket", metavar="HOST:PORT", help="Twilio-compatible media stream listener")
+    p.add_argument("--sip", metavar="HOST:PORT", help="SIP user agent (UDP) for a PBX, SBC or trunk, e.g. 0.0.0.0:5060")
+    p.add_argument("--sip-media-host", default=None, metavar="ADDR",
+                   help="address RTP binds to and SDP names (default: the --sip host, else 127.0.0.1)")
+    p.add_argument("--sip-transfer", default="", metavar="URI",
+                   help="REFER target for a transfer to an agent queue, e.g. 'sip:{queue}@pbx.example.com' "
+                        "(default: none, the caller holds in the ivr queue)")
+    p.add_argument("--sip-max-calls", type=int, default=100, help="SIP calls at once; more get 486 (default 100)")
+    p.add_argument("--sip-ring", type=float, default=0.0, help="seconds of 180 Ringing before answering (default 0)")
+    p.add_argument("--sip-no-media", type=float, default=30.0,
+                   help="hang up after this many seconds without RTP from the caller (default 30)")
+    p.add_argument("--sip-register", default=None, metavar="AOR",
+                   help="REGISTER this address of record with the PBX/trunk, e.g. sip:ivr@pbx.example.com; digest "
+                        "user = --sip-user (default: the AOR's user), password from $IVR_SIP_PASSWORD")
+    p.add_argument("--sip-user", default=None, help="digest user name for --sip-register")
     p.add_argument("--metrics", metavar="HOST:PORT", help="Prometheus /metrics and /healthz")
     p.add_argument("--desktop", metavar="HOST:PORT", help="the agent desktop web app")
     p.add_argument("--flows", default=None,
                    help="flows directory (default: ./flows if present, else the shipped flows)")
     p.add_argument("--flow", default="main", help="flow every call starts at (default: main)")
-    p.add_argument("--records", default="var/calls.sqlite3", help="call record database (default var/calls.sqlite3)")
+    p.add_argument("--records", default=None, metavar="URL",
+                   help="call records: sqlite:///path (or a path) or postgresql://user@host/db "
+                        "(default: stores.records in --config, else var/calls.sqlite3)")
     p.add_argument("--keep-audio", action="store_true", help="keep both sides of every call as WAV beside the records")
     p.add_argument("--queue", default=None,
                    help="handoff store URL: sqlite:///path or redis://host:port/db (default: the handoff default; "
@@ -48,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-prewarm", action="store_true",
                    help="do not render every static prompt into the TTS cache before taking calls")
     p.add_argument("--config", type=Path, default=None, metavar="FILE",
-                   help="TOML settings: [session] timeouts, barge-in, hold, store outages (see ivr/settings.py)")
+                   help="TOML settings: [worker] id, [stores] records/handoff URLs, [listen] addresses, [session] "
+                        "timeouts, barge-in, hold, store outages (see ivr/settings.py); IVR_<TABLE>_<KEY> overrides")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                    help="override one setting, e.g. --set session.barge_in.enabled=false (repeatable)")
     p.add_argument("--reload-flows", action="store_true",
@@ -82,23 +103,60 @@ def check_ports(args: argparse.Namespace) -> None:
                 s.bind(addr)
             except OSError as e:
                 raise IvrError(f"cannot listen on {host}:{port}: {e.strerror or e}", f"--{flag}") from None
+    if getattr(args, "sip", None):
+        host, port = parse_hostport(args.sip, "--sip")
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError as e:
+                raise IvrError(f"cannot listen on udp {host}:{port}: {e.strerror or e}", "--sip") from None
 
 
-async def serve(args: argparse.Namespace, out: TextIO) -> None:
+def sip_options(args: argparse.Namespace) -> SipOptions:
+    from ivr.transports.server import parse_hostport
+    from ivr.transports.sip import SipOptions
+
+    host = parse_hostport(args.sip, "--sip")[0]
+    media = args.sip_media_host or (host if host not in ("", "0.0.0.0") else "127.0.0.1")
+    return SipOptions(media_host=media, ring_seconds=args.sip_ring, no_media_seconds=args.sip_no_media,
+                      max_calls=args.sip_max_calls, transfer_uri=args.sip_transfer)
+
+
+def load(args: argparse.Namespace) -> Settings:
+    """The settings file, IVR_ variables, then the flags, then --set; listeners a
+    flag does not name come from the file's [listen] table."""
+    import dataclasses
+
+    from ivr.errors import IvrError
+    from ivr.settings import load_settings
+
+    flags = [f"stores.{key}={value}" for key, value in (("records", args.records), ("handoff", args.queue)) if value]
+    settings = load_settings(args.config, flags + list(args.settings), base={"max_call_seconds": args.max_call})
+    for name, value in dataclasses.asdict(settings.listen).items():
+        if not hasattr(args, name):
+            if value:
+                raise IvrError(f"this ivr serve has no --{name} listener", f"listen.{name}")
+        elif not getattr(args, name):
+            setattr(args, name, value or None)
+    return settings
+
+
+async def serve(args: argparse.Namespace, out: TextIO, settings: Settings | None = None) -> None:
     import time
 
     from ivr.cli.run import engine_selector
     from ivr.errors import IvrError
     from ivr.session.factory import build_services
-    from ivr.settings import session_config
+    from ivr.session.metrics import SessionMetrics
     from ivr.transports import IvrServer
 
-    services = build_services(args.flows, flow=args.flow, records_path=args.records, keep_audio=args.keep_audio,
-                              handoff_url=args.queue, bank_path=args.bank, tts=args.tts,
+    settings = settings or load(args)
+    services = build_services(args.flows, flow=args.flow, records_path=settings.stores.records,
+                              keep_audio=args.keep_audio, handoff_url=settings.stores.handoff or None,
+                              bank_path=args.bank, tts=args.tts, worker=settings.worker_id,
                               engines=engine_selector(args.engine, not args.no_speculative, args.whisper_workers),
-                              config=session_config(args.config, args.settings,
-                                                    base={"max_call_seconds": args.max_call}),
-                              reload_flows=args.reload_flows)
+                              config=settings.session, reload_flows=args.reload_flows,
+                              metrics=SessionMetrics(worker=settings.worker_id))
     try:
         recovered = await services.recover()
         if recovered.calls:
@@ -119,19 +177,39 @@ async def serve(args: argparse.Namespace, out: TextIO) -> None:
             n, made = await asyncio.to_thread(prewarm_flows, services.prompts, args.flows, (8000,),
                                               (fallback_text(services.config.emergency_number),))
             out.write(f"prompts: {n} static, {made} synthesized ({time.perf_counter() - t0:.1f} s)\n")
-        server = IvrServer(services, drain_seconds=args.drain)
+        from ivr.transports import NETWORK_TRANSPORTS
+
+        transports = list(NETWORK_TRANSPORTS)
+        if args.sip:
+            from ivr.transports.sip import sip_transport
+
+            transports.append(sip_transport(sip_options(args)))
+        server = IvrServer(services, drain_seconds=args.drain, transports=transports)
         try:
-            where = await server.start({"audiosocket": args.audiosocket, "websocket": args.websocket}, args.metrics,
-                                       args.desktop)
+            where = await server.start({"audiosocket": args.audiosocket, "websocket": args.websocket,
+                                        **({"sip": args.sip} if args.sip else {})}, args.metrics, args.desktop)
         except OSError as e:  # taken meanwhile, or an address that is not ours
             raise IvrError(f"cannot listen: {e.strerror or e}", "ivr serve") from None
-        for name in ("audiosocket", "websocket", "metrics", "desktop"):
-            addr = getattr(where, name)
+        registration = None
+        if args.sip and args.sip_register:
+            from ivr.transports.sip import SipServer
+            from ivr.transports.sip.register import Registration
+
+            sip = server.transports["sip"]
+            assert isinstance(sip, SipServer)
+            user = args.sip_user or args.sip_register.split(":", 1)[-1].split("@", 1)[0]
+            registration = Registration(sip, args.sip_register, user=user,
+                                        password=os.environ.get("IVR_SIP_PASSWORD"))
+            out.write(f"sip register {args.sip_register}: {await registration.start()}\n")
+        for name in ("audiosocket", "websocket", "sip", "metrics", "desktop"):
+            addr = where.transports.get("sip") if name == "sip" else getattr(where, name)
             if addr:
                 out.write(f"{name}: {addr[0]}:{addr[1]}\n")
         out.write("ready\n")
         out.flush()
         await server.serve_forever()
+        if registration is not None:
+            registration.stop()
         out.write(f"stopped; calls by outcome: {services.records.counts()}\n")
     finally:
         services.close()
@@ -140,8 +218,10 @@ async def serve(args: argparse.Namespace, out: TextIO) -> None:
 def run(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
     from ivr.errors import IvrError
 
-    if not (args.audiosocket or args.websocket):
-        raise IvrError("nothing to listen on: give --audiosocket HOST:PORT and/or --websocket HOST:PORT", "ivr serve")
+    settings = load(args)
+    if not (args.audiosocket or args.websocket or args.sip):
+        raise IvrError("nothing to listen on: give --audiosocket, --websocket and/or --sip HOST:PORT "
+                       "(or [listen] in --config)", "ivr serve")
     check_ports(args)
-    asyncio.run(serve(args, stdout or sys.stdout))
+    asyncio.run(serve(args, stdout or sys.stdout, settings))
     return 0

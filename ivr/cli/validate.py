@@ -39,10 +39,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_backends:
         from ivr.backends import BackendRegistry, load_webhooks
         from ivr.backends.demo_bank import DemoBank
+        from ivr.history import ACTIONS as HISTORY_ACTIONS
+        from ivr.history import ValueModel
+        from ivr.outbound.actions import ACTIONS as OUTBOUND_ACTIONS
 
         registry = BackendRegistry()
-        for name in DemoBank.ACTIONS:  # names only: the bank itself is not opened to validate
+        # names only: the bank itself is not opened to validate
+        for name in (*DemoBank.ACTIONS, *HISTORY_ACTIONS, *OUTBOUND_ACTIONS):
             registry.register(name, lambda **_: None)
+        ValueModel.for_flows(path)  # a broken _value.yaml is one error line (file:line)
         backends = load_webhooks(registry, path if path.is_dir() else path.parent).names()
     problems = validate_dir(path, backends)
     if args.json:

@@ -1,7 +1,8 @@
 """Branch conditions: a tiny, safe expression language over slot values.
 
 ``balance >= 1000000 and verified``, ``menu == 'check_balance'``,
-``menu in ['complaint', 'technical_support']``. Parsed with Python's ``ast``
+``menu in ['complaint', 'technical_support']``, ``history.calls_7d >= 2`` (a
+field of a slot that holds a mapping: ``None`` when absent). Parsed with Python's ``ast``
 but only comparisons, boolean logic, names and literals are allowed, so a flow
 file can never run code."""
 from __future__ import annotations
@@ -19,7 +20,7 @@ _CMP = {
     ast.Is: operator.is_, ast.IsNot: operator.is_not,
 }
 _ALLOWED = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Compare,
-            ast.Name, ast.Load, ast.Constant, ast.List, ast.Tuple, ast.USub) + tuple(_CMP)
+            ast.Name, ast.Attribute, ast.Load, ast.Constant, ast.List, ast.Tuple, ast.USub) + tuple(_CMP)
 
 
 class ConditionError(ValueError):
@@ -55,6 +56,9 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
         if node.id in ("null", "None"):
             return None
         return env.get(node.id)
+    if isinstance(node, ast.Attribute):
+        base = _eval(node.value, env)
+        return base.get(node.attr) if isinstance(base, Mapping) else None
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_eval(e, env) for e in node.elts]
     if isinstance(node, ast.UnaryOp):

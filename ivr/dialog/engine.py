@@ -9,6 +9,8 @@ import re
 from typing import Any, cast
 
 from ivr.dialog.conditions import evaluate
+from ivr.dialog.end_of_turn import DEFAULTS as TURN_END_DEFAULTS
+from ivr.dialog.end_of_turn import answer_complete, turn_end
 from ivr.dialog.extract import extract_value
 from ivr.dialog.loader import FlowSet
 from ivr.dialog.models import (
@@ -18,6 +20,17 @@ from ivr.dialog.models import (
     HandoffSpec,
     Prompt,
     Step,
+)
+from ivr.dialog.policy import BUILTIN as POLICY_PROMPTS
+from ivr.dialog.policy import (
+    ask_keys,
+    keys_due,
+    next_page,
+    offer_page,
+    read_back,
+    read_back_due,
+    say_builtin,
+    voice_refused,
 )
 from ivr.dialog.protect import exhausted as protective_exhausted
 from ivr.dialog.protect import is_protective_turn, offer_confirmation, on_protective, question
@@ -52,9 +65,9 @@ BUILTIN_PROMPTS = {
     "transfer": Prompt.model_validate({"zh-TW": "請稍候，為您轉接專人服務。", "nan-TW": "請小等咧，共你轉專人服務。"}),
     "error": Prompt.model_validate({"zh-TW": "系統忙碌中，為您轉接專人服務。", "nan-TW": "系統無閒，共你轉專人服務。"}),
     "goodbye": Prompt.model_validate({"zh-TW": "感謝您的來電，再見。", "nan-TW": "多謝你敲電話來，再會。"}),
+    **POLICY_PROMPTS,  # a step switching to keys (ivr/dialog/policy.py)
 }
-END_SILENCE_MS = {"yes_no": 500, "intent": 700, "digits": 1500, "taiwan_id": 1500, "amount": 1000,
-                  "date": 1200, "free_text": 1000}
+END_SILENCE_MS = {kind: ends.silence_ms for kind, ends in TURN_END_DEFAULTS.items()}
 DTMF_DIGITS = {"yes_no": 1, "intent": 1, "taiwan_id": 11, "date": 8, "amount": 12, "free_text": 1}
 # DTMF keys that mean a global command unless the step gives them a meaning
 DTMF_COMMANDS = {"0": "agent", "*": "repeat", "#": "main_menu"}
@@ -64,6 +77,7 @@ LANG_COMMANDS = {"lang_zh": "zh-TW", "lang_nan": "nan-TW"}
 AGENT_INTENT = "talk_to_agent"
 
 
+_SILENT = Prompt()  # a miss whose words were already said
 _YES_NO = CollectStep.model_validate({"id": "confirm", "collect": "confirm", "type": "yes_no", "prompt": {}})
 
 
@@ -99,6 +113,11 @@ class Dialog:
         return current
 
     # ------------------------------------------------------------------ API
+    def answer_complete(self, state: DialogState, text: str) -> bool:
+        """Does ``text`` already complete the answer the call is waiting for?
+        (The session's early end of turn; see ivr.dialog.end_of_turn.)"""
+        return answer_complete(self._flows_for(state), state, self.nlu, text)
+
     def new_state(self, event: CallStarted) -> DialogState:
         return DialogState(call_id=event.call_id, caller=event.caller, called=event.called,
                            language=event.language if event.language in ("zh-TW", "nan-TW") else "zh-TW")
@@ -201,6 +220,13 @@ class _Run:
     def key(self, what: str) -> str:
         return f"{self.st.flow}.{self.st.step}.{what}"
 
+    def describe(self, value: str, language: str) -> str | None:
+        """The NLU's name of an intent (查餘額), for keys menus and read-backs."""
+        try:
+            return self.d.nlu.describe(value, language) if hasattr(self.d.nlu, "describe") else None
+        except Exception:  # an unknown name: the policy falls back to its own labels or none
+            return None
+
     def listen(self, step: CollectStep, confirm: bool = False, again: bool = False) -> None:
         lang = self.st.language
         kind = "yes_no" if confirm else step.type
@@ -216,10 +242,10 @@ class _Run:
             digits = step.length_range()[1]
         else:
             digits = DTMF_DIGITS.get(kind, 1)
+        ends = turn_end(step, kind)
         self.actions.append(Listen(
             slot=step.collect, kind=kind, expected=tuple(dict.fromkeys(expected)), language=lang,
-            dtmf_max_digits=digits,
-            end_silence_ms=(step.end_silence_ms if step.end_silence_ms and not confirm else END_SILENCE_MS[kind]),
+            dtmf_max_digits=digits, end_silence_ms=ends.silence_ms, complete_ms=ends.complete_ms,
             no_input_timeout_ms=step.no_input_timeout_ms or 6000, secret=step.secret and not confirm))
         if step.secret and step.collect not in self.st.secret_slots:  # before any value of it exists
             self.st.secret_slots.append(step.collect)
@@ -243,6 +269,7 @@ class _Run:
             st.flow, st.step, st.waiting = flow_id, step_id, None
             st.no_input = st.no_match = 0
             st.pending = None
+            st.keys_only, st.menu_page = False, 0
             st.path.append(f"{flow_id}/{step_id}")
             result = run_step(self, self.fs.step(flow_id, step_id))
             if isinstance(result, Pause):
@@ -317,6 +344,7 @@ class _Run:
         st.turns.append(turn)
         if st.waiting not in ("input", "confirm", "reenter"):
             return  # talking over a backend call: nothing to do with it
+        st.by_voice = bool(ev.text.strip()) and not ev.dtmf
         assert isinstance(step, CollectStep)  # only a collect step waits for the caller
         cmd = self._command(step, ev)
         if cmd:
@@ -330,6 +358,8 @@ class _Run:
             if cmd == "agent":
                 self._note_agent_request(step, turn)
             return self.command(cmd, step)
+        if ev.dtmf and next_page(self, step, ev.dtmf):  # a long menu's "other choices" key
+            return None
         if st.waiting == "reenter":
             return on_reentry(self, step, ev, turn)
         if is_protective_turn(step, st.waiting):  # never decided on a guess: see ivr/dialog/protect.py
@@ -345,6 +375,9 @@ class _Run:
             if value is False:
                 return self.nomatch(step, retry_prompt=False)
             return self.nomatch(step)
+        if voice_refused(self, step):  # a PIN said aloud where the language takes secrets by keys only
+            say_builtin(self, "secret_keys")
+            return self.nomatch(step, error=_SILENT)
         try:
             value, conf = extract_value(step, ev.text, ev.dtmf, st.language, self.d.nlu)
         except Exception:  # an NLU failure on one turn is a no-match, not a dropped call
@@ -384,6 +417,10 @@ class _Run:
         st = self.st
         if step.confirm_by_reentry and not confirmed:
             return ask_again(self, step, value)
+        if not confirmed and read_back_due(self, step, value):  # 你講的是查餘額，著請揤1
+            turn = turn if turn is not None else {}
+            turn["read_back"] = value
+            return read_back(self, step, value)
         if step.confirm and not confirmed:
             st.pending = value
             self.say(step.confirm, self.key("confirm"), {step.collect: value})
@@ -428,6 +465,8 @@ class _Run:
 
     def reask(self, step: CollectStep, before: Prompt | None, key: str = "reprompt") -> None:
         self.say(before, self.key(key))
+        if keys_due(self, step):  # the language's policy: after N misses, keys
+            return ask_keys(self, step)
         if self.st.waiting == "confirm":
             self.say(question(self, step, self.st.pending), self.key("confirm"), {step.collect: self.st.pending})
             self.listen(step, confirm=True)
@@ -436,6 +475,7 @@ class _Run:
             self.listen(step, again=True)
         else:
             self.say(step.prompt, self.key("prompt"))
+            offer_page(self, step)
             self.listen(step)
 
     def _retries(self, step: CollectStep) -> int:
@@ -459,7 +499,10 @@ class _Run:
         if not retry_prompt:  # the caller said "no" to a confirmation: ask for the value again
             st.waiting = "input"
             st.pending = None
+            if keys_due(self, step):
+                return ask_keys(self, step)
             self.say(step.prompt, self.key("prompt"))
+            offer_page(self, step)
             return self.listen(step)
         prompt = error or step.no_match or self.flow.defaults.no_match or BUILTIN_PROMPTS["no_match"]
         self.reask(step, prompt, "no_match")

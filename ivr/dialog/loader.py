@@ -46,6 +46,9 @@ class FlowSet:
     base_dir: Path
     sources: dict[str, Path] = field(default_factory=dict)
     raws: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # recordings of the dialog's generated prompts present at load time
+    # ("prompts/nan-TW/menu.menu.keys1.wav"; see ivr/dialog/policy.py)
+    recordings: frozenset[str] = frozenset()
 
     def __getitem__(self, flow_id: str) -> Flow:
         return self.flows[flow_id]
@@ -161,4 +164,13 @@ def load_flows(directory: str | Path, backends: Collection[str] | None = None) -
         base_dir=base.resolve(),
         sources={pf.flow.flow: pf.path for pf in parsed if pf.flow},
         raws={pf.flow.flow: pf.raw for pf in parsed if pf.flow},
+        recordings=prompt_recordings(base),
     )
+
+
+def prompt_recordings(base: Path) -> frozenset[str]:
+    """``prompts/<language>/<key>.wav`` files under a flows directory (relative paths)."""
+    root = base / "prompts"
+    if not root.is_dir():
+        return frozenset()
+    return frozenset(p.relative_to(base).as_posix() for p in root.glob("*/*.wav") if p.is_file())

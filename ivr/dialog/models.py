@@ -110,6 +110,25 @@ class Reentry(_Strict):
     mismatch: Prompt | None = Field(None, description="said when the two entries differ, before asking from the start")
 
 
+class EndOfTurn(_Strict):
+    """When the caller's turn is over at this step (ivr.dialog.end_of_turn has the defaults per step type)."""
+
+    complete_ms: int | None = Field(
+        None, ge=0, le=2000,
+        description="pause after which the turn ends once what was heard already completes the answer (the PIN has "
+                    "its digits, a clear yes/no, a menu choice above threshold, a date that parses); 0 = never early")
+    silence_ms: int | None = Field(None, ge=100, le=5000,
+                                   description="pause after which the turn ends whatever was heard")
+
+    @model_validator(mode="after")
+    def _order(self) -> EndOfTurn:
+        if self.complete_ms and self.complete_ms < 100:
+            raise ValueError("complete_ms is 0 (off) or at least 100")
+        if self.complete_ms and self.silence_ms and self.complete_ms > self.silence_ms:
+            raise ValueError(f"complete_ms {self.complete_ms} is longer than silence_ms {self.silence_ms}")
+        return self
+
+
 class _StepBase(_Strict):
     id: str = Field(pattern=_ID, description="unique within the flow")
     next: str | None = Field(None, description="step id to go to next (default: the following step)")
@@ -140,9 +159,14 @@ class CollectStep(_StepBase):
     no_match: Prompt | None = None
     retries: int | None = Field(None, ge=0, le=10, description="re-asks after no-input/no-match (flow default 2)")
     on_exhausted: str | HandoffSpec | None = Field(None, description="step id or handoff when retries run out")
-    end_silence_ms: int | None = Field(None, ge=100, le=5000)
+    end_silence_ms: int | None = Field(None, ge=100, le=5000, description="the same as end_of_turn.silence_ms")
+    end_of_turn: EndOfTurn | None = Field(
+        None, description="e.g. {complete_ms: 250, silence_ms: 700}; defaults by type (free_text never ends early)")
     no_input_timeout_ms: int | None = Field(None, ge=1000, le=60000)
     ask_always: bool = Field(True, description="false: skip the step if the slot is already filled")
+    labels: dict[str, Prompt] = Field(
+        default_factory=dict, description="how a keys menu or a read-back names a choice (value -> per-language "
+                                          "text); default: the NLU's name for a known intent")
     secret: bool = Field(False, description="a PIN or one-time code: never spoken in a prompt, masked in transcripts, "
                                             "records, logs and reports, left out of the handoff context")
     protective: bool = Field(
@@ -150,6 +174,15 @@ class CollectStep(_StepBase):
                            "voice yes/no or key 1/2 decides; anything else asks again, then asks for keys, then "
                            "hands off to an agent. Needs type yes_no or a confirm prompt; "
                            "on_exhausted must be a handoff")
+
+    @model_validator(mode="after")
+    def _end_of_turn(self) -> CollectStep:
+        eot = self.end_of_turn
+        if eot is not None and eot.complete_ms and self.type == "free_text":
+            raise ValueError("end_of_turn.complete_ms: a free_text answer is never complete early (keep the silence)")
+        if eot is not None and eot.silence_ms and self.end_silence_ms and eot.silence_ms != self.end_silence_ms:
+            raise ValueError(f"end_silence_ms {self.end_silence_ms} and end_of_turn.silence_ms {eot.silence_ms} differ")
+        return self
 
     @model_validator(mode="after")
     def _protective(self) -> CollectStep:
@@ -240,11 +273,48 @@ Step = Annotated[
 ]
 
 
+class LanguagePolicy(_Strict):
+    """How closed-set steps (menus, yes/no, digits, dates, IDs, amounts) behave in one
+    language. Unset fields keep the built-in policy (``DEFAULT_POLICIES``)."""
+
+    keys_after_misses: int | None = Field(
+        None, ge=1, le=10, description="after this many misses at a step (no-match, rejected speech, no-input, a "
+                                        "'no' to a read-back) the step asks for keys, saying which key does what; "
+                                        "null: never")
+    menu_size: int | None = Field(
+        None, ge=2, le=5, description="an intent step with more keyed choices offers this many at a time "
+                                      "(its prompt in this language must not list more keys); more_key pages on")
+    more_key: str = Field("8", pattern=r"^[1-9]$", description="the key that offers the next choices of a long menu")
+    read_back: bool = Field(
+        False, description="a menu choice heard by voice is said back and used only after key 1 or a yes "
+                           "(你講的是查餘額，著請揤1)")
+    secrets_by_voice: bool = Field(
+        True, description="a secret step (PIN, one-time code) takes a spoken answer; false: only keys (a misheard "
+                          "PIN would count toward the bank's lockout)")
+
+
+# Taiwanese callers are served by a small-grammar engine that mishears more often than
+# Mandarin's: one miss is enough to go to keys, menus are short, and what was heard
+# is confirmed before it routes the call. Mandarin keeps the plain retry behaviour.
+DEFAULT_POLICIES: dict[str, LanguagePolicy] = {
+    "zh-TW": LanguagePolicy(),
+    "nan-TW": LanguagePolicy(keys_after_misses=1, menu_size=3, read_back=True, secrets_by_voice=False),
+}
+
+
 class FlowDefaults(_Strict):
     retries: int = Field(2, ge=0, le=10)
     on_exhausted: str | HandoffSpec | None = None
     no_input: Prompt | None = None
     no_match: Prompt | None = None
+    policy: dict[Literal["zh-TW", "nan-TW"], LanguagePolicy] = Field(
+        default_factory=dict, description="per-language dialog policy, over the built-in one (nan-TW: keys after "
+                                          "1 miss, 3 choices at a time, menu choices read back; zh-TW: none)")
+
+    def policy_for(self, language: str) -> LanguagePolicy:
+        base = DEFAULT_POLICIES.get(language, LanguagePolicy())
+        own = next((v for k, v in self.policy.items() if k == language), None)
+        return base.model_copy(update=own.model_dump(exclude_unset=True)) if own is not None else base
 
 
 class Flow(_Strict):

@@ -32,6 +32,11 @@ class DialogState:
     no_input: int = 0
     no_match: int = 0
     pending: Any = None  # a heard value awaiting validation or confirmation
+    # the language policy (ivr/dialog/policy.py): the step now asks for keys; which
+    # page of a long menu was offered last; whether the last answer was spoken
+    keys_only: bool = False
+    menu_page: int = 0
+    by_voice: bool = False
     last_error: str = ""
     last_say: list[dict[str, Any]] = field(default_factory=list)
     ended: bool = False

@@ -23,6 +23,7 @@ from ivr.dialog.models import (
     PromptText,
     SayStep,
 )
+from ivr.dialog.policy import policy_problems
 from ivr.dialog.render import TEMPLATE_VAR
 from ivr.dialog.secrecy import check_secrets, secret_slots
 from ivr.dialog.yaml_lines import LineDict, LineList, line_of
@@ -305,6 +306,12 @@ def check_loops(c: FlowCheck) -> None:
             c.add(c.step_line(c.ids[order[0]]), "steps " + " -> ".join(order + [order[0]]) + " loop without a collect")
 
 
+def check_policy(c: FlowCheck) -> None:
+    """Each language's dialog policy can run every closed-set step (ivr/dialog/policy.py)."""
+    for i, loc, msg in policy_problems(c.flow):
+        c.add(line_of(c.raw, ("steps", i, *loc)), msg)
+
+
 def check_flow(pf: ParsedFlow, all_flows: dict[str, Flow], base: Path,
                backends: Collection[str] | None) -> list[Problem]:
     """Every check of one flow; each is its own function above."""
@@ -316,6 +323,7 @@ def check_flow(pf: ParsedFlow, all_flows: dict[str, Flow], base: Path,
     seen = check_reachable(c)
     check_slots(c, seen)
     check_loops(c)
+    check_policy(c)
     return c.problems
 
 

@@ -45,6 +45,12 @@ class ContextBundle:
     transcript: tuple[TranscriptTurn, ...] = ()
     path: tuple[str, ...] = ()
     started_at: float = field(default_factory=time.time)
+    # customer value (ivr.history.value): routing floor and the agent's one-line why
+    value_score: int = 0
+    value_priority: int = 0
+    value_label: str = ""          # "VIP: 存款 > 100 萬, 14 年客戶"
+    # the last contacts (ivr.history), newest first: when, intent, outcome, queue, agent, wrap_up, notes
+    recent_contacts: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.call_id, str) or not self.call_id:
@@ -75,6 +81,10 @@ class ContextBundle:
             "transcript": [t.to_dict() for t in self.transcript],
             "path": list(self.path),
             "started_at": self.started_at,
+            "value_score": self.value_score,
+            "value_priority": self.value_priority,
+            "value_label": self.value_label,
+            "recent_contacts": [_jsonable(dict(c)) for c in self.recent_contacts],
         }
 
     @classmethod
@@ -96,6 +106,7 @@ class ContextBundle:
         kw["path"] = tuple(str(p) for p in d.get("path", ()))
         kw["slots"] = dict(d.get("slots") or {})
         kw["verified"] = bool(d.get("verified", False))
+        kw["recent_contacts"] = tuple(dict(c) for c in d.get("recent_contacts") or () if isinstance(c, Mapping))
         return cls(**kw)
 
     def redacted(self) -> dict[str, Any]:
@@ -107,6 +118,7 @@ class ContextBundle:
         d["customer_id"] = _mask_all(self.customer_id)
         # Slot values are what callers typed or said: IDs, card numbers, amounts.
         d["slots"] = {k: (redact(str(v)) if not isinstance(v, bool) else v) for k, v in self.slots.items()}
+        d["recent_contacts"] = redact_obj(d["recent_contacts"])
         return d
 
     def agent_view(self) -> dict[str, Any]:
@@ -119,6 +131,7 @@ class ContextBundle:
         d["slots"] = _mask_ids_in(d["slots"])
         for t in d["transcript"]:
             t["text"] = mask_taiwan_ids(t["text"])
+        d["recent_contacts"] = _mask_ids_in(d["recent_contacts"])
         return d
 
     def summary(self) -> str:
@@ -134,6 +147,14 @@ class ContextBundle:
         get = ((lambda k, dflt=None: state.get(k, dflt)) if isinstance(state, Mapping)
                else (lambda k, dflt=None: getattr(state, k, dflt)))
         secret = frozenset(get("secret_slots") or ())
+        slots = dict(get("slots") or {})
+        # what ivr.history's customer_context left in the slots travels in its own fields
+        value = slots.pop("value", None)
+        value = value if isinstance(value, Mapping) else {}
+        history = slots.pop("history", None)
+        recent = history.get("recent") if isinstance(history, Mapping) else None
+        slots.pop("repeat_label", None)
+        tier = str(get("customer_tier") or slots.pop("customer_tier", None) or value.get("tier") or "")
         turns = []
         for t in get("turns") or ():
             tg = ((lambda k, dflt=None, t=t: t.get(k, dflt)) if isinstance(t, Mapping)
@@ -149,17 +170,21 @@ class ContextBundle:
             language=str(get("language") or "zh-TW"),
             verified=bool(get("verified") or False),
             verified_by=str(get("verified_by") or get("verify_method") or ""),
-            customer_id=str(get("customer_id") or ""),
-            customer_name=str(get("customer_name") or ""),
-            customer_tier=str(get("customer_tier") or ""),
+            customer_id=str(get("customer_id") or slots.get("customer_id") or ""),
+            customer_name=str(get("customer_name") or slots.get("customer_name") or ""),
+            customer_tier=tier,
             intent=str(get("intent") or ""),
             # secret slots (PINs, codes: their flow step says secret) never travel to an agent
-            slots={k: v for k, v in dict(get("slots") or {}).items() if k not in secret},
+            slots={k: v for k, v in slots.items() if k not in secret},
             reason=reason,
             note=note,
             transcript=tuple(turns),
             path=tuple(str(p) for p in (get("path") or ())),
             started_at=started_at if started_at is not None else time.time(),
+            value_score=int(value.get("score") or 0),
+            value_priority=int(value.get("priority") or 0),
+            value_label=str(value.get("label") or ""),
+            recent_contacts=tuple(dict(c) for c in recent or () if isinstance(c, Mapping)),
         )
 
 

@@ -2,9 +2,10 @@
 
 ACD rules:
 - a ticket may go to an agent whose skills include the ticket's queue;
-- tickets are served highest priority first, then in arrival order (a
-  verified high-value customer gets ``vip_boost`` on top of the dialog's
-  priority);
+- tickets are served highest priority first, then in arrival order (the
+  customer's value priority, ``ContextBundle.value_priority``, is a floor
+  under the dialog's priority; a verified high-value customer gets
+  ``vip_boost`` on top);
 - among the agents who may take it, one who speaks the caller's language
   (zh-TW / nan-TW) goes first, then one whose home tier is the queue's tier
   (specialists stay free for their own queue), then the one idle longest;
@@ -109,6 +110,8 @@ class HandoffService:
         self.session_ttl = session_ttl
         self.passwords = PasswordPool()
         self._waiters: dict[asyncio.Event, asyncio.AbstractEventLoop] = {}
+        # told (call id, agent, disposition, note) after each wrap-up: caller history (ivr.history)
+        self.wrap_up_listeners: list[Callable[[str, str, str, str], object]] = []
 
     # -- plumbing ---------------------------------------------------------
     async def _io(self, fn: Callable, *args: Any, **kw: Any) -> Any:
@@ -155,6 +158,8 @@ class HandoffService:
             raise HandoffError(f"expected a ContextBundle, got {type(bundle).__name__}", "enqueue")
         if not isinstance(priority, int) or not 0 <= priority <= MAX_PRIORITY:
             raise HandoffError(f"priority must be an int 0..{MAX_PRIORITY}, got {priority!r}", "enqueue")
+        # the customer's value (ivr.history.value, from flows/_value.yaml) is a floor for the flow's priority
+        priority = max(priority, min(MAX_PRIORITY, bundle.value_priority))
         if bundle.high_value:
             priority = min(MAX_PRIORITY, priority + self.vip_boost)
         now = self.now()
@@ -503,6 +508,11 @@ class HandoffService:
             ok = await self._io(self.store.transition, None, {}, {}, agent_id, a_expect, a_changes, ev)
         if not ok:
             raise StateConflict(f"handoff {t.id} changed during wrap-up", "wrap_up")
+        for listener in self.wrap_up_listeners:
+            try:
+                await self._io(listener, t.call_id, agent_id, disposition, note)
+            except Exception as e:  # a listener must not undo a done wrap-up
+                log.warning("wrap-up listener failed: %s", e)
         self._notify()
         await self.dispatch()
         return await self._ticket(t.id)

@@ -17,6 +17,7 @@ from .commands import find_command
 from .errors import NluDataError, NluError
 from .normalize import Normalizer
 from .numbers import spell_digits
+from .numbers_nan import taiwanese_numerals
 from .phonetic import PhoneticMatcher, PinyinTable
 from .training_data import LANGUAGES, Example, load_examples
 
@@ -179,6 +180,8 @@ class Nlu:
         date -> datetime.date (today= for 明天 etc.); taiwan_id -> 'A123456789';
         free_text -> normalized str. None when the utterance holds no such value."""
         self._check_language(language)
+        if language == "nan-TW" and kind in ("digits", "amount", "date", "taiwan_id"):
+            text = taiwanese_numerals(text)  # Tâi-lô and Taiwanese Han number words (numbers_nan.py)
         folded = self._norm.fold(text)
         if kind == "yes_no":
             self._no_params(kind, params)

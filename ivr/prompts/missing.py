@@ -54,4 +54,27 @@ def missing_recordings(flows_dir: str | Path, language: str) -> list[MissingReco
             line = getattr(prompt, "key_lines", {}).get(language, getattr(prompt, "line", 0))
             where = "/".join((flow_id, *[p for p in path if p != "steps"]))
             out.append(MissingRecording(str(source or flow_id), int(line or 0), where, str(text)))
+    out.extend(_generated(fs, language))
+    return out
+
+
+def _generated(fs: Any, language: str) -> list[MissingRecording]:
+    """Prompts the dialog makes itself in ``language`` (keys menus, read-backs:
+    ``ivr.dialog.policy``), recorded as ``prompts/<language>/<key>.wav`` in the flows."""
+    from ivr.dialog.policy import generated_prompts
+    from ivr.dialog.yaml_lines import line_of
+    from ivr.nlu import Nlu
+
+    out = []
+    for g in generated_prompts(fs, language, Nlu.load().describe):
+        rel = g.recording(language)
+        if rel in fs.recordings:
+            continue
+        where = "/".join(g.key.split(".", 2))  # menu.menu.read_back.check_balance -> menu/menu/read_back.check_balance
+        if g.step_index is None:
+            file, line = "(dialog)", 0
+        else:
+            file = str(fs.sources.get(g.flow) or g.flow)
+            line = line_of(fs.raws[g.flow], ("steps", g.step_index, "id"))
+        out.append(MissingRecording(file, int(line or 0), f"{where} (generated: record {rel})", g.text))
     return out

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ivr.dialog.loader import FlowSet
 
 LANGS = ("zh-TW", "nan-TW")
 
@@ -39,11 +42,22 @@ def static_prompt_texts(flows_dir: str | Path, extra: Iterable[str] = ()) -> lis
     from ivr.session.outage import BUSY_TEXT, fallback_text
 
     texts: list[str] = []
-    _walk(load_flows(flows_dir).raws, texts)
+    flows = load_flows(flows_dir)
+    _walk(flows.raws, texts)
     for p in BUILTIN_PROMPTS.values():
         _walk(p.model_dump(by_alias=True), texts)
+    texts += _generated(flows)
     texts += [BUSY_TEXT, fallback_text(), *extra]
     return list(dict.fromkeys(texts))
+
+
+def _generated(flows: FlowSet) -> list[str]:
+    """What the dialog's language policy says itself (keys menus, read-backs: ivr/dialog/policy.py)."""
+    from ivr.dialog.policy import generated_prompts
+    from ivr.nlu import Nlu
+
+    describe = Nlu.load().describe
+    return [g.text for lang in LANGS for g in generated_prompts(flows, lang, describe)]
 
 
 def prewarm_flows(renderer: Prewarmable, flows_dir: str | Path, sample_rates: Iterable[int] = (8000,),

@@ -8,7 +8,7 @@ warns once per prompt key to tell flow designers which recordings are missing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -17,6 +17,7 @@ import numpy as np
 from ivr.frames import LANGUAGES, AudioFrame, Say
 from ivr.log import get_logger
 from ivr.prompts.cache import TtsCache, cache_key
+from ivr.prompts.clauses import clauses
 from ivr.prompts.clips import has_number_clips, number_clips
 from ivr.prompts.engine import DEFAULT_TTS, TtsEngine, load_tts
 from ivr.prompts.errors import PromptError
@@ -69,6 +70,26 @@ class PromptRenderer:
         if not say.text.strip():
             raise PromptError(f"prompt {say.key!r} has neither audio nor text", f"prompt {say.key}")
         return self.render_text(say.text, say.language, sample_rate, key=say.key)
+
+    def render_parts(self, say: Say, sample_rate: int) -> Iterator[np.ndarray]:
+        """The prompt in pieces to play one after another, each synthesized
+        when it is asked for: clause by clause for a text not in the cache (a
+        sentence made at call time: the first audio leaves after its first
+        clause, the rest synthesizes while it plays), whole for a recording
+        or a cached text (pre-warmed prompts stay one piece)."""
+        if not self.in_parts(say, sample_rate):
+            yield self.render(say, sample_rate)
+            return
+        _check(say.language, sample_rate, f"prompt {say.key}")
+        for part in clauses(say.text):
+            yield self.render_text(part, say.language, sample_rate, key=say.key)
+
+    def in_parts(self, say: Say, sample_rate: int) -> bool:
+        """Whether ``render_parts`` cuts this prompt (a text of two clauses or
+        more, not in the cache, no recording)."""
+        if say.audio or not say.text.strip() or len(clauses(say.text)) < 2:
+            return False
+        return not self.is_cached(say.text, sample_rate)
 
     def render_frames(self, say: Say, sample_rate: int, ms: int = 20) -> list[AudioFrame]:
         """The rendered prompt cut into ``ms`` frames (last one zero-padded)."""

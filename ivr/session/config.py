@@ -25,3 +25,6 @@ class SessionConfig:
     language: str = "zh-TW"
     # speech at least this long that the recognizer rejects is a no-match (re-ask now)
     reject_min_speech_s: float = 0.5
+    # end a turn after the step's short end_of_turn.complete_ms pause when what was heard already
+    # completes its answer (ivr.dialog.end_of_turn); false: every turn waits its full silence
+    early_end_of_turn: bool = True

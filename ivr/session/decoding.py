@@ -9,8 +9,10 @@ in order through ``offload`` (a thread; inline on a virtual clock).
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from ivr.asr.base import Recognizer
@@ -48,12 +50,34 @@ class TurnDecoder:
             self._put(("reset", self._active[1]))
         self._active = None
 
-    def end(self) -> asyncio.Future[tuple[str, Transcript, float]] | None:
+    def peek(self) -> asyncio.Future[Transcript | None] | None:
+        """What the turn so far says (``Recognizer.partial``), after the audio
+        already given; None outside a turn."""
+        if self._active is None:
+            return None
+        fut: asyncio.Future[Transcript | None] = asyncio.get_running_loop().create_future()
+        self._put(("partial", self._active[1], fut))
+        return fut
+
+    def end(self, heard: Transcript | None = None, pending: asyncio.Future[Transcript | None] | None = None
+            ) -> asyncio.Future[tuple[str, Transcript, float]] | None:
         """The turn is over: a future of (engine, Transcript, seconds the
-        caller waited for it)."""
+        caller waited for it). ``heard``: the partial the turn was ended early
+        on is its final (the answer the dialog found complete; no second decode).
+        ``pending``: a partial of all the turn's speech (the caller said nothing
+        after it) is its final once it arrives; ``finish`` only if it brings none."""
         if self._active is None:
             return None
         fut: asyncio.Future[tuple[str, Transcript, float]] = asyncio.get_running_loop().create_future()
+        if heard is not None:
+            fut.set_result((self._active[0], replace(heard, is_final=True), 0.0))
+            self._put(("reset", self._active[1]))
+            self._active = None
+            return fut
+        if pending is not None:  # in order: the next turn's audio waits behind it
+            self._put(("settle", self._active[1], fut, self._active[0], time.perf_counter(), pending))
+            self._active = None
+            return fut
         self._put(("finish", self._active[1], fut, self._active[0], time.perf_counter()))
         self._active = None
         return fut
@@ -67,15 +91,42 @@ class TurnDecoder:
                     await self.offload(rec.accept, op[2])
                 elif kind == "reset":
                     await self.offload(rec.reset)
+                elif kind == "partial":
+                    # snapshot now, in order with the audio; the decode may finish later without
+                    # holding up this call's audio (nor a thread) meanwhile
+                    later = asyncio.wrap_future(await self.offload(rec.partial_later))
+                    later.add_done_callback(functools.partial(_settle, op[2]))
+                elif kind == "settle" and (heard := await _partial_of(op[5])) is not None:
+                    await self.offload(rec.reset)
+                    if not op[2].done():
+                        op[2].set_result((op[3], replace(heard, is_final=True), time.perf_counter() - op[4]))
                 else:
                     fut, engine, t_end = op[2], op[3], op[4]
                     tr = await self.offload(rec.finish)
                     if not fut.done():
                         fut.set_result((engine, tr, time.perf_counter() - t_end))
             except Exception as e:  # a recognizer failure fails that turn, not the call's audio path
-                if kind == "finish" and not op[2].done():
+                if kind in ("finish", "settle") and not op[2].done():
                     op[2].set_exception(e)
+                elif kind == "partial" and not op[2].done():
+                    op[2].set_result(None)  # no partial: the turn just waits for its full silence
 
     def close(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
+
+
+async def _partial_of(pending: asyncio.Future[Transcript | None]) -> Transcript | None:
+    try:
+        return await asyncio.shield(pending)
+    except Exception:  # no partial after all: the turn is decoded whole
+        return None
+
+
+def _settle(peek: asyncio.Future[Transcript | None], decoded: asyncio.Future[Transcript | None]) -> None:
+    if peek.done():
+        return
+    if decoded.cancelled() or decoded.exception() is not None:
+        peek.set_result(None)  # no partial: the turn just waits for its full silence
+    else:
+        peek.set_result(decoded.result())

@@ -19,7 +19,7 @@ from ivr.handoff.call_side import CallHandoff
 from ivr.prompts.renderer import SayRenderer
 from ivr.session.engines import EngineSelector
 from ivr.session.metrics import SessionMetrics
-from ivr.session.records import CallRecordStore
+from ivr.session.records import CallRecords, CallRecordStore, open_records
 from ivr.session.session import CallSession, SessionConfig
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class CallServices:
     dialog: DialogStepper[Any]
     prompts: SayRenderer
     handoff: CallHandoff | None = None
-    records: CallRecordStore = field(default_factory=CallRecordStore)
+    records: CallRecords = field(default_factory=CallRecordStore)
     backends: Callable[..., Any] | None = None
     metrics: SessionMetrics = field(default_factory=SessionMetrics)
     config: SessionConfig = field(default_factory=SessionConfig)
@@ -41,6 +41,8 @@ class CallServices:
     endpointer_factory: Callable[[int], Any] | None = None
     dtmf_factory: Callable[[int], Any] | None = None
     closers: list[Callable[[], Any]] = field(default_factory=list)
+    # each finished call's (record, dialog state): caller history (ivr.history.CallerHistory.record_call)
+    after_call: Callable[[Any, Any], object] | None = None
 
     def __post_init__(self) -> None:
         if self.clock is None:  # given as None by an untyped caller
@@ -51,7 +53,7 @@ class CallServices:
         return CallSession(source, sink, self.engines, self.dialog, self.prompts, self.handoff, self.clock,
                            self.records, call_id=call_id, caller=caller, transport=transport, config=self.config,
                            backends=self.backends, metrics=self.metrics, endpointer_factory=self.endpointer_factory,
-                           dtmf_factory=self.dtmf_factory, **kw)
+                           dtmf_factory=self.dtmf_factory, after_call=kw.pop("after_call", self.after_call), **kw)
 
     def for_transport(self) -> SessionFactory:
         """The ``(CallInfo, source, sink) -> CallSession`` a transport server takes."""
@@ -74,7 +76,8 @@ def build_services(
     flows_dir: str | Path | None = None,
     *,
     flow: str = "main",
-    records_path: str | Path = "var/calls.sqlite3",
+    records_path: str | Path = "var/calls.sqlite3",  # a path or a URL: sqlite:///…, postgresql://…
+    worker: str = "",
     keep_audio: bool = False,
     handoff_url: str | None = None,
     tts: Any = None,
@@ -103,16 +106,25 @@ def build_services(
         dialog = Dialog(FlowStore(flows_dir, backends=registry.names()), Nlu.load(), start=flow)
     else:
         dialog = Dialog(load_flows(flows_dir, backends=registry.names()), Nlu.load(), start=flow)
+    from ivr.history import CallerHistory, default_history_path
+
+    history = CallerHistory.open(default_history_path(bank_path))  # the one the flows' customer_context reads
+    records = open_records(records_path, keep_audio=keep_audio, worker=worker)
     handoff = None
-    closers: list[Callable[[], Any]] = []
+    closers: list[Callable[[], Any]] = [history.close]
     if handoff_url != "none":
         from ivr.handoff import HandoffService, open_store
 
         store = open_store(handoff_url)
+        if not isinstance(records, CallRecordStore):  # a shared records database: queue events go there too
+            from ivr.handoff.store.reporting import ReportingStore
+
+            store = ReportingStore(store, records)
         handoff = HandoffService(store)
+        handoff.wrap_up_listeners.append(history.wrap_up)  # the agent's disposition joins the caller's history
         closers.append(store.close)
     return CallServices(
         engines=engines or EngineSelector(), dialog=dialog, prompts=PromptRenderer(tts),
-        handoff=handoff, records=CallRecordStore(records_path, keep_audio=keep_audio), backends=registry.call,
+        handoff=handoff, records=records, backends=registry.call,
         metrics=metrics or SessionMetrics(), config=config or SessionConfig(), clock=clock or RealClock(),
-        closers=closers)
+        closers=closers, after_call=history.record_call)

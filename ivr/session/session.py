@@ -40,9 +40,10 @@ from ivr.session.decoding import TurnDecoder
 from ivr.session.digits import DigitCollector
 from ivr.session.engines import CallRecognizers, EngineSelector
 from ivr.session.hearing import CallerInput, HungUp, Utterance
+from ivr.session.latency import TurnLatency
 from ivr.session.metrics import SessionMetrics
 from ivr.session.outage import FALLBACK_KEY, OutageLine, fallback_text, hold_tone, with_hold_tone
-from ivr.session.playback import Playback
+from ivr.session.playback import Playback, prompt_parts
 from ivr.session.records import CallRecord, CallRecordStore, RecordStore, RecordWriter
 from ivr.session.transfer import QueueLink
 from ivr.session.turns import BargeIn, TurnTaking
@@ -67,7 +68,8 @@ class CallSession:
                  config: SessionConfig | None = None, backends: Callable[..., Any] | None = None,
                  metrics: SessionMetrics | None = None, endpointer_factory: Callable[[int], Any] | None = None,
                  dtmf_factory: Callable[[int], Any] | None = None,
-                 offload: Callable[..., Any] | None = None) -> None:
+                 offload: Callable[..., Any] | None = None,
+                 after_call: Callable[[CallRecord, Any], object] | None = None) -> None:
         from ivr.clock import RealClock
 
         self.sink, self.dialog, self.prompts, self.handoff = sink, dialog, prompts, handoff
@@ -76,6 +78,8 @@ class CallSession:
         self.records: RecordStore = records or CallRecordStore()
         self.metrics = metrics or SessionMetrics()
         self.backends = backends
+        # told (record, dialog state) once the record is finished: caller history (ivr.history)
+        self.after_call = after_call
         # blocking work (TTS, decoding) runs here; tests on a VirtualClock run it inline
         self.offload = offload or _in_thread
         self.call_id = call_id or uuid.uuid4().hex
@@ -95,7 +99,7 @@ class CallSession:
         self.state: Any = None  # the dialog's own state (opaque here; see DialogStepper)
         self._outcome: str | None = None
         self._skip_prompts = False
-        self._turn_end: float | None = None
+        self.latency = TurnLatency(self.clock)  # where the caller's wait for each reply goes
         self._rec: tuple[str, Recognizer | None] = ("", None)
         self._drive_task: asyncio.Future[Any] | None = None
         self._forced_end: str | None = None
@@ -120,15 +124,15 @@ class CallSession:
         self._pen().audio("caller", pcm, frame.timestamp, frame.sample_rate)
 
     def _record_bot_audio(self, frame: AudioFrame) -> None:
-        if self._turn_end is not None:
-            self.metrics.turn_latency.observe(max(0.0, self.clock.now() - self._turn_end))
-            self._turn_end = None
+        if (timed := self.latency.finish()) is not None:  # the first frame of a reply
+            self.metrics.observe_turn(*timed)
+            self._event("latency", ended=timed[0], **timed[1])
         self._pen().audio("bot", frame.pcm, frame.timestamp, frame.sample_rate)
 
     # -- the call ---------------------------------------------------------
     async def run(self) -> CallRecord:
         self.t0 = self.clock.now()  # frames and events are on this clock; records count from here
-        self.writer = RecordWriter(self.records, self.record)
+        self.writer = RecordWriter(self.records, self.record, health=self.metrics.stores)
         if self.record.call_id != self.call_id:  # a repeated call id: this call is recorded as <id>-a2…
             self.call_id = self.record.call_id
             self.log = logging_adapter(self.call_id)
@@ -184,6 +188,11 @@ class CallSession:
                 self.log.warning("dialog rejected CallEnded: %s", e)
         language = str(_get(self.state, "language", "") or self.config.language) if self.state else self.config.language
         rec = self._pen().finish(self._outcome, reason, self.call_time(), language)
+        if self.after_call is not None:
+            try:
+                self.after_call(rec, self.state)
+            except Exception as e:  # a history failure must not reach the call or its record
+                self.log.warning("after-call hook failed: %s", e)
         self.metrics.calls_active.dec()
         self.metrics.calls.labels(rec.outcome).inc()
         self.log.info("call ended", extra={"outcome": rec.outcome, "reason": reason, "duration": rec.duration})
@@ -271,8 +280,11 @@ class CallSession:
             self._event("prompt", key=action.key, text=action.text, duration=None, heard=0.0, skipped=True)
             return
         # a prompt still being synthesized (cold cache) plays the hold tone, not dead air
-        samples = await with_hold_tone(self.offload(self.prompts.render, action, self.sink.sample_rate), self.clock,
-                                       self._hold_tone)
+        self.latency.rendering()
+        # a sentence made at call time plays from its first clause while the rest renders (session/playback.py)
+        samples, more = await with_hold_tone(prompt_parts(self.prompts, action, self.sink.sample_rate, self.offload),
+                                             self.clock, self._hold_tone)
+        self.latency.rendered()
         self._barge.clear()
         started, played_before = self.clock.now(), self.sink.played_seconds
         duration = len(samples) / self.sink.sample_rate
@@ -282,8 +294,10 @@ class CallSession:
                     "started": round(self.call_time(started), 3),
                     "duration": round(duration, 3)}
         try:
-            played = await self.playback.play(samples, self._barge, action.interruptible)
+            played = await self.playback.play(samples, self._barge, action.interruptible, more)
         except asyncio.CancelledError:  # hangup, shutdown or max length mid-prompt: still say what was heard
+            duration = max(duration, self.playback.written)
+            info["duration"] = round(duration, 3)
             heard = min(duration, self.sink.played_seconds - played_before)
             self._event("prompt", **info, heard=round(heard, 3), not_heard=round(duration - heard, 3),
                         interrupted=False, cut_off=True)
@@ -291,6 +305,7 @@ class CallSession:
         finally:
             self.turns.prompt_ended()
         self._skip_prompts = played.interrupted
+        info["duration"] = round(played.duration, 3)
         self._event("prompt", **info, heard=round(played.heard, 3), not_heard=round(played.duration - played.heard, 3),
                     interrupted=played.interrupted)
 
@@ -307,7 +322,10 @@ class CallSession:
 
     def _prepare(self, listen: Listen) -> None:
         self._secret_input = listen.secret
-        self.input.set_end_silence(listen.end_silence_ms)
+        # the dialog's own test of a complete answer ends the turn after the short pause (ivr.dialog.end_of_turn)
+        check, state = getattr(self.dialog, "answer_complete", None), self.state
+        self.input.set_end_of_turn(listen.end_silence_ms, listen.complete_ms if self.config.early_end_of_turn else 0,
+                                   None if check is None else lambda text: bool(check(state, text)))
         self._rec = self.recognizers.for_listen(listen.language, tuple(listen.expected))
         self.decoder.use(*self._rec)
 
@@ -322,6 +340,7 @@ class CallSession:
                     return self._user_input(listen, keyed)
                 if self.input.speaking:
                     continue  # the caller is mid-sentence: the timer does not cut them off
+                self.latency.drop()
                 self._event("turn", slot=listen.slot, no_input=True)
                 return NoInput(self.clock.now())
             if isinstance(item, HungUp):
@@ -348,7 +367,7 @@ class CallSession:
                 return self._user_input(listen, UserInput(text="", confidence=0.0, timestamp=item.end))
 
     async def _recognize(self, utt: Utterance, listen: Listen) -> tuple[str, float] | None:
-        self._turn_end = self.clock.now()  # the endpointer just called the turn over
+        self.latency.spoken(utt.end, utt.stopped_at or self.clock.now(), utt.ended_by)
         try:
             if utt.result is not None:
                 engine, tr, waited = await utt.result
@@ -359,20 +378,23 @@ class CallSession:
                 waited = time.perf_counter() - t0
         except Exception as e:  # a recognizer failure loses this turn, not the call: the caller is asked again
             self.metrics.errors.labels("recognizer").inc()
+            self.latency.drop()
             self.log.error("recognizer failed: %s", e)
             self._event("recognized", slot=listen.slot, text="", error=str(e)[:200])
             return None
+        self.latency.transcript(tr.decode_seconds)
         if utt.duration > 0 and tr.decode_seconds:
             self.metrics.recognizer_rtf.labels(engine).observe(tr.decode_seconds / utt.duration)
         secret = {"secret": True} if listen.secret else {}
         self._event("recognized", slot=listen.slot, start=round(self.call_time(utt.start), 3),
                     end=round(self.call_time(utt.end), 3), text=masked(tr.text) if listen.secret else tr.text,
                     confidence=round(tr.confidence, 3), engine=engine, decode_s=round(waited, 3),
-                    barge_in=utt.during_prompt, **secret)
+                    barge_in=utt.during_prompt, ended_by=utt.ended_by, **secret)
         return tr.text, tr.confidence
 
     def _user_input(self, listen: Listen, ui: UserInput) -> UserInput:
-        self._turn_end = self._turn_end if ui.text else self.clock.now()
+        if ui.dtmf and not ui.text:
+            self.latency.keyed(ui.timestamp)
         # The one secrecy rule: the step's own flag (Listen.secret), never a guess from the slot name.
         text, dtmf = (masked(ui.text), masked(ui.dtmf)) if listen.secret else (ui.text, ui.dtmf)
         self._event("turn", slot=listen.slot, slot_kind=listen.kind, text=text, dtmf=dtmf,
@@ -386,6 +408,7 @@ class CallSession:
         t0 = self.clock.now()
         result = await run_backend(self.backends, action, self.clock, self.offload, self.config.backend_timeout_s,
                                    call_id=self.record.call_id)
+        self.latency.backend(self.clock.now() - t0)
         self._event("action", name=action.name, ok=result.ok, error=result.error,
                     seconds=round(self.clock.now() - t0, 3))
         return result

@@ -71,6 +71,46 @@ def test_speculative_decode_matches_plain(whisper_engine, mandarin_real):
     spec.close()
 
 
+def test_partial_in_a_pause_is_reused_by_finish(whisper_engine, mandarin_real):
+    """The session asks for a partial early in the caller's pause (to end a
+    complete turn early); the final right after must not decode again."""
+    x, rate = read_pcm(mandarin_real / "wenet_BAC009S0724W0121.wav")
+    spec = whisper_engine.recognizer(rate, speculative=True)
+    assert spec.partial() is None  # nothing heard yet
+    feed(spec, np.concatenate([x, np.zeros(rate * 15 // 100, dtype=np.int16)]), rate)
+    heard = spec.partial()
+    assert heard is not None and not heard.is_final and heard.text
+    decoding = spec._spec
+    feed(spec, np.zeros(rate // 10, dtype=np.int16), rate)  # more of the pause, no voice
+    final = spec.finish()
+    assert final.text == heard.text and spec.speculative_hits == 1
+    assert decoding is not None and decoding[1].done()
+    spec.close()
+
+
+def test_speculation_backs_off_while_callers_wait(whisper_engine, mandarin_real):
+    """Callers waiting on decodes (the queue as long as the workers): no new
+    background guess is queued in a pause; the final still decodes."""
+    import threading
+
+    from ivr.asr.decode_queue import FINAL
+
+    x, rate = read_pcm(mandarin_real / "fr_IT0011W0001.wav")
+    gate = threading.Event()
+    q = whisper_engine.decodes
+    busy = [q.submit(FINAL, gate.wait, 30) for _ in range(whisper_engine.workers * 2)]
+    try:
+        spec = whisper_engine.recognizer(rate, speculative=True)
+        feed(spec, np.concatenate([x, np.zeros(rate * 7 // 10, dtype=np.int16)]), rate)
+        assert spec._spec is None, "a guess was queued behind waiting callers"
+    finally:
+        gate.set()
+    for f in busy:
+        f.result(30)
+    assert char_errors("换一首歌", spec.finish().text)[0] <= 1 and spec.speculative_hits == 0
+    spec.close()
+
+
 def test_expected_phrases_steer_the_decode(whisper_engine, mandarin_real):
     x, rate = read_pcm(mandarin_real / "wenet_BAC009S0724W0121.wav")
     ref = "广州市房地产中介协会分析"

@@ -124,3 +124,30 @@ def test_rejects_bad_settings():
         Endpointer(8000, end_silence_ms=5)
     with pytest.raises(ValueError):
         Endpointer(8000).process(AudioFrame(b"\0" * 640, 16000))
+
+
+def test_end_turn_early_only_in_a_pause(mandarin_real):
+    """An early end of turn (the answer is complete): the endpointer reports how
+    long the caller has paused, and calls the turn over on request only inside
+    a pause, with the same boundaries the full silence would have given."""
+    x, r = read_wav(mandarin_real / "wenet_BAC009S0724W0121.wav")
+    x = resample(x, r, 8000)
+    ep = Endpointer(8000, 700)
+    early: list[SpeechStopped] = []
+    longest = 0
+    for f in frames(x, 8000):
+        ev = ep.process(f)
+        assert not any(isinstance(e, SpeechStopped) for e in ev), "the 700 ms silence never came first"
+        if ep.state == VadState.SPEAKING:
+            assert ep.silence_ms == 0 and ep.end_turn() is None  # never while the caller is voicing
+        longest = max(longest, ep.silence_ms)
+        if f.end >= 3.62 + 0.3 and not early:
+            assert ep.silence_ms >= 240
+            stopped = ep.end_turn()
+            assert stopped is not None
+            early.append(stopped)
+            assert ep.state == VadState.QUIET and ep.silence_ms == 0
+    assert len(early) == 1
+    assert abs(early[0].start - 0.50) <= TOLERANCE and abs(early[0].timestamp - 3.62) <= TOLERANCE
+    assert early[0].timestamp == ep.voiced_end
+    assert longest >= 240

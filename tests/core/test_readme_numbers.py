@@ -66,9 +66,9 @@ def mark(verdict: str) -> str:
     return "missed" if verdict == "missed" else verdict
 
 
-def _round(doc: dict[str, Any], scenario: str, calls: int) -> dict[str, Any]:
+def _round(doc: dict[str, Any], scenario: str, calls: int, early_end: bool = True) -> dict[str, Any]:
     return next(r for r in doc["rounds"] if r["scenario"] == scenario and r["calls"] == calls
-                and not r.get("start_spread_s"))
+                and not r.get("start_spread_s") and r.get("early_end", True) == early_end)
 
 
 def _verdict(doc: dict[str, Any], goal_prefix: str) -> str:
@@ -79,8 +79,12 @@ def _calls() -> Iterator[tuple[str, str]]:
     d = _json("calls.json")
     g = d["goals"]
     one, eight = _round(d, "speech", 1), _round(d, "speech", 8)
-    yield "calls: conditions", f"load average {d['machine']['load_avg_1m']}, Whisper base with {d['whisper_workers']} decode workers"
-    yield "calls: end-of-turn wait", f"0.{int(d['speech_end_of_turn_wait_s'] * 10)} s end-of-turn wait"
+    m = d["machine"]
+    yield "calls: conditions", (f"load average {m['load_avg_1m_at_start']} at the start and {m['load_avg_1m']} at the "
+                                f"end, Whisper base with {d['whisper_workers']} decode workers")
+    yield "calls: end-of-turn wait", (f"ends {d['speech_complete_wait_s']} s after the caller stops when what was heard "
+                                      f"already completes the answer, else after its "
+                                      f"0.{int(d['speech_end_of_turn_wait_s'] * 10)} s end-of-turn wait")
     v1 = _verdict(d, "closed-set, 1 call")
     yield "calls: 1 call", (f"| 1 | {r(one['latency_p50_s'], 2)} s | {r(one['latency_p95_s'], 2)} s | p50 ≤ "
                             f"{g['closed_set_1_call_p50_s']} s | {mark(v1)} | {r(one['latency_after_endpoint_p50_s'], 2)} / "
@@ -92,9 +96,24 @@ def _calls() -> Iterator[tuple[str, str]]:
                                f"{r(eight['latency_p95_s'], 2)} s | p50 ≤ {g['closed_set_8_calls_p50_s']} s, p95 ≤ "
                                f"{g['closed_set_8_calls_p95_s']} s | {both} | {r(eight['latency_after_endpoint_p50_s'], 2)}"
                                f" / {r(eight['latency_after_endpoint_p95_s'], 2)} s |")
-    free = _verdict(d, "free speech")
-    assert free == "not measured", "bench/calls.py now measures free speech: put its row in the README"
-    yield "calls: free speech", f"| 8, free-speech step | – | – | p50 ≤ {g['free_speech_8_calls_p50_s']} s | not measured | – |"
+    free, fr = _verdict(d, "free speech"), _round(d, "free", 8)
+    yield "calls: free speech", (f"| 8, free-speech step | {r(fr['latency_p50_s'], 2)} s | {r(fr['latency_p95_s'], 2)} s | "
+                                 f"p50 ≤ {g['free_speech_8_calls_p50_s']} s | {mark(free)} | "
+                                 f"{r(fr['latency_after_endpoint_p50_s'], 2)} / {r(fr['latency_after_endpoint_p95_s'], 2)} s |")
+    off1, off8 = _round(d, "speech", 1, False), _round(d, "speech", 8, False)
+    yield "calls: without early end", (f"without the early end (session.early_end_of_turn=false): 1 call raw p50 "
+                                       f"{r(off1['latency_p50_s'], 2)} s, 8 at once p50 {r(off8['latency_p50_s'], 2)} s / "
+                                       f"p95 {r(off8['latency_p95_s'], 2)} s")
+    early = [x["turns_ended_by"].get("complete", 0) for x in (one, eight)]
+    yield "calls: ended early", f"turns ended early (answer complete): {early[0]} of 1 and {early[1]} of 8"
+    p1, p8, q1, q8 = (_round(d, "pause", n, e) for e in (True, False) for n in (1, 8))
+    cut = [_verdict(d, f"cut-offs, {n} at once") for n in (1, 8)]
+    verdict = "missed" if "missed" in cut else "met" if cut == ["met", "met"] else "not measured"
+    yield "calls: cut-offs", (f"with the early end {p1['cut_offs']} of 1 and {p8['cut_offs']} of 8, without "
+                              f"{q1['cut_offs']} of 1 and {q8['cut_offs']} of 8 (goal: no more than without: {mark(verdict)})")
+    b = eight["breakdown_p50_s"]
+    yield "calls: stages", (f"endpoint {b['endpoint']} s, queue {b['queue']} s, decode {b['decode']} s, NLU + dialog "
+                            f"{b['nlu_dialog']} s, render {b['render']} s, first frame {b['first_frame']} s")
     stag = _verdict(d, "32 staggered callers, raw p95")
     assert stag == "not measured", "bench/calls.py now measures 32 staggered callers: put its row in the README"
     yield "calls: staggered", (f"| 32 staggered | – | – | p95 ≤ {g['staggered_32_calls_p95_s']} s, no late reply frames "
@@ -110,6 +129,15 @@ def _calls() -> Iterator[tuple[str, str]]:
     yield "calls-staggered", (f"{sr['calls']} speaking callers starting within {r(sr['start_spread_s'], 0)} s, measured at "
                               f"load average {s['machine']['load_avg_1m']}: raw p50 {r(sr['latency_p50_s'], 2)} s, "
                               f"p95 {r(sr['latency_p95_s'], 2)} s")
+
+
+def _tts_first_audio() -> Iterator[tuple[str, str]]:
+    d = _json("tts_first_audio.json")
+    k, e = d["engines"]["kokoro"], d["engines"]["espeak"]
+    yield "tts first audio", (f"load average {d['load_avg_1m_at_start']}): Kokoro {r(k['first_audio_whole_p50_s'], 2)} s "
+                              f"whole, {r(k['first_audio_by_clause_p50_s'], 2)} s by clause (goal {k['goal_s']} s, "
+                              f"{mark(k['verdict'])}); espeak {r(e['first_audio_whole_p50_s'], 3)} s whole, "
+                              f"{r(e['first_audio_by_clause_p50_s'], 3)} s by clause")
 
 
 def _soak() -> Iterator[tuple[str, str]]:
@@ -196,7 +224,7 @@ def _engines() -> Iterator[tuple[str, str]]:
                               f"grammar), RTF {r(s['taiwanese_rtf'], 3)} at load average {d['loadavg_1min_at_start']}")
 
 
-BENCH_QUOTES = [*_calls(), *_soak(), *_asr(), *_nlu(), *_e2e(), *_audio()]
+BENCH_QUOTES = [*_calls(), *_tts_first_audio(), *_soak(), *_asr(), *_nlu(), *_e2e(), *_audio()]
 ENGINE_QUOTES = list(_engines())
 
 

@@ -87,7 +87,12 @@ def test_demo_bank_identity_and_balance(bank):
     assert bank.identify_phone_birth("0287654321", CHEN[4])["error"] == "unknown_number"
     assert bank.verify_customer_pin(2, CHEN[2])["customer_name"] == CHEN[0]
     assert bank.verify_customer_pin(2, "0000")["error"] == "wrong_pin"
-    assert bank.get_balance(2) == {"balance": CHEN[5], "high_value": True}
+    # value is no balance threshold here: ivr.history.value scores it from flows/_value.yaml
+    assert bank.get_balance(2) == {"balance": CHEN[5]}
+    prof = bank.customer_profile(caller="+886922333444")
+    assert (prof["customer_id"], prof["products_count"], prof["cancel_requested"]) == (2, 4, False)
+    assert bank.customer_profile(customer_id=3)["cancel_requested"] is True
+    assert bank.customer_profile(caller="0287654321")["error"] == "no_such_customer"
     # PINs are stored hashed, never in clear
     import sqlite3
     rows = sqlite3.connect(bank.path).execute("SELECT pin_hash FROM customers").fetchall()

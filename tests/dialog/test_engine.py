@@ -214,6 +214,7 @@ def test_backend_data_that_is_not_json_survives(flows, fake_nlu):
     d = Dialog(flows, fake_nlu)
     st, _ = d.step(None, CallStarted(call_id="d", caller="0912345678"))
     st, _ = d.step(st, UserInput(dtmf="1"))
+    st, _ = d.step(st, ActionResult("customer_context", ok=False, error="history_down"))  # the call goes on
     st, _ = d.step(st, UserInput(dtmf="1"))
     st, _ = d.step(st, UserInput(dtmf="0740315"))
     st, _ = d.step(st, ActionResult("identify_phone_birth", ok=True, data={"customer_id": 1}))

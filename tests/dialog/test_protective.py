@@ -69,7 +69,9 @@ def test_unclear_to_the_end_asks_for_keys_then_an_agent(at_confirm, bank):
     t = transfer(out)
     assert t is not None and t.reason.startswith("protective_unconfirmed")
     assert bank.card_status(3) == "active" and not said(out, "已取消掛失")
-    assert backends(at_confirm.log) == ["identify_phone_birth", "verify_customer_pin"]   # the card block was never called
+    # the card block was never called (customer_context: caller history, after the language and the PIN)
+    assert backends(at_confirm.log) == ["customer_context", "identify_phone_birth", "verify_customer_pin",
+                                        "customer_context"]
 
 
 def test_keys_round_still_takes_a_clear_key(at_confirm, bank):

@@ -18,6 +18,16 @@ B = "tests/dialog/broken_flows"
 EXPECTED = [
     f"{B}/nosteps.yaml:1: steps: Field required",
     f"{B}/notaflow.yaml:1: a flow file must be a mapping with 'flow' and 'steps'",
+    f"{B}/policy.yaml:14: step 'menu': no nan-TW name for 'fx_rates' (add labels: {{fx_rates: {{nan-TW: ...}}}})",
+    f"{B}/policy.yaml:14: step 'menu': no zh-TW name for 'fx_rates' (add labels: {{fx_rates: {{zh-TW: ...}}}})",
+    f"{B}/policy.yaml:15: step 'menu': key 8 offers the next nan-TW choices (policy more_key); give the choice "
+    "another key",
+    f"{B}/policy.yaml:18: step 'menu': the nan-TW prompt lists 5 keys; nan-TW menus offer 3 at a time (the dialog "
+    "adds them after the prompt)",
+    f"{B}/policy.yaml:22: step 'agent_or_not': no key (dtmf) for complaint; nan-TW callers are asked for keys "
+    "after 1 miss(es)",
+    f"{B}/policy.yaml:22: step 'agent_or_not': no key (dtmf) for complaint; zh-TW callers are asked for keys "
+    "after 2 miss(es)",
     f"{B}/refs.yaml:9: step 'ask': unknown step 'nowhere'",
     f"{B}/refs.yaml:10: step 'lost' is unreachable",
     f"{B}/refs.yaml:14: step 'jump' is unreachable",
@@ -62,7 +72,10 @@ def _ivr(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_shipped_flows_validate():
-    assert validate_dir(FLOWS, set(DemoBank.ACTIONS)) == []
+    from ivr.history import ACTIONS as HISTORY_ACTIONS
+    from ivr.outbound.actions import ACTIONS as OUTBOUND_ACTIONS
+
+    assert validate_dir(FLOWS, set(DemoBank.ACTIONS) | set(HISTORY_ACTIONS) | set(OUTBOUND_ACTIONS)) == []
     ids = {yaml.safe_load(p.read_text())["flow"] for p in flow_files(FLOWS)}
     assert {"main", "menu", "verify", "balance", "password_reset", "card_loss", "support", "complaint",
             "agent", "more"} <= ids

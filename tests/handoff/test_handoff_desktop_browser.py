@@ -35,6 +35,9 @@ def rich_bundle() -> ContextBundle:
             TranscriptTurn(23.0, "bot", "好的，為您轉接技術專員，請稍候。"),
         ),
         path=("main.greet", "main.menu", "verify.taiwan_id", "tech.login_help", "tech.reset_attempt", "handoff.T2"),
+        value_score=90, value_priority=8, value_label="VIP: 存款 > 100 萬, 14 年客戶",
+        recent_contacts=({"when": "2026-11-23 10:05", "intent": "technical_support", "outcome": "handed_off",
+                          "queue": "T2", "agent": "a07", "wrap_up": "follow_up", "notes": "請客戶更新 App 後再試"},),
     )
 
 
@@ -76,6 +79,10 @@ async def test_agent_logs_in_takes_call_and_wraps_up(tmp_path, artifacts_dir):
             await expect(page.locator("#ctx-transcript")).to_contain_text("E1023 登入逾時")
             await expect(page.locator("#ctx-path")).to_contain_text("tech.login_help")
             await expect(page.locator("#ctx-slots")).to_contain_text("iPhone 15")
+            # customer value (ivr.history.value) and the last contacts (ivr.history)
+            await expect(page.locator("#ctx-facts")).to_contain_text("VIP: 存款 > 100 萬, 14 年客戶")
+            await expect(page.locator("#ctx-history")).to_contain_text("2026-11-23 10:05")
+            await expect(page.locator("#ctx-history")).to_contain_text("請客戶更新 App 後再試")
 
             await page.click("#btn-accept")
             await expect(page.locator("#call-banner")).to_contain_text("通話中")

@@ -42,8 +42,11 @@ def _recording(flows: Path) -> None:
 def test_lists_prompts_without_a_recording(tmp_path: Path) -> None:
     (tmp_path / "main.yaml").write_text(FLOW, encoding="utf-8")
     _recording(tmp_path)
-    got = missing_recordings(tmp_path, "nan-TW")
+    every = missing_recordings(tmp_path, "nan-TW")
+    got = [m for m in every if "(generated" not in m.where]
     assert [(m.where, m.text) for m in got] == [("main/ask/prompt", "請講"), ("main/bye/say", "再會")]
+    # what the dialog says itself in Taiwanese (ivr/dialog/policy.py): the menu choice read back
+    assert [m.text for m in every if "(generated" in m.where] == ["你講的是查餘額，著請揤1，毋著請揤2。"]
     assert [m.line for m in got] == [13, 17]
     assert str(got[1]) == f"{tmp_path / 'main.yaml'}:17: main/bye/say: 再會"
     assert len(missing_recordings(tmp_path, "zh-TW")) == 3
@@ -55,4 +58,4 @@ def test_cli(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "ivr", "say", "--missing", "nan-TW", "--flows", str(tmp_path)],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    assert len(p.stdout.splitlines()) == 2 and "2 nan-TW prompt(s) without a recording" in p.stderr
+    assert len(p.stdout.splitlines()) == 3 and "3 nan-TW prompt(s) without a recording" in p.stderr  # + 1 read-back

@@ -44,7 +44,9 @@ def test_broken_flow_fails_the_right_scenarios(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "flows", flows)
     menu = flows / "menu.yaml"
     text = menu.read_text(encoding="utf-8")
-    broken = re.sub(r'"1": check_balance', '"1": complaint', text, count=1)
+    # keys 1 and 5 swapped: still a valid flow (every service keyed), but key 1 now files a complaint
+    broken = re.sub(r'"5": complaint', '"5": check_balance', re.sub(r'"1": check_balance', '"1": complaint', text, count=1),
+                    count=1)
     assert broken != text
     menu.write_text(broken, encoding="utf-8")
     scenarios = [s for s in load_scenarios([ROOT / "audio_fixtures"])

@@ -88,6 +88,21 @@ class EnergyEndpointer:
     def set_end_silence(self, ms: int) -> None:
         self.end_frames = max(1, ms // 20)
 
+    # the real Endpointer's early-end surface (ivr.audio.vad)
+    @property
+    def silence_ms(self) -> int:
+        return self.quiet * 20 if self.speaking else 0
+
+    @property
+    def voiced_end(self) -> float:
+        return self.last_loud_end
+
+    def end_turn(self) -> SpeechStopped | None:
+        if not self.speaking or not self.quiet:
+            return None
+        self.speaking, self.loud = False, 0
+        return SpeechStopped(self.last_loud_end, self.run_start)
+
     def process(self, frame: AudioFrame) -> list:
         loud = float(np.abs(frame.array().astype(np.int32)).mean()) > 500
         if loud:

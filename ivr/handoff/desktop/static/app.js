@@ -121,7 +121,15 @@ function renderCall(call, state) {
     fact("意圖 Intent", INTENTS[c.intent] || c.intent || "—"),
     fact("語言", LANGS[c.language] || c.language),
     fact("客戶等級", c.customer_tier ? el("span", { class: "badge info" }, c.customer_tier.toUpperCase()) : "一般"),
+    fact("客戶價值", c.value_label || "—"),
   );
+  // the caller's last contacts (ivr.history), newest first: when · why · how it ended · who · wrap-up
+  const recent = c.recent_contacts || [];
+  $("ctx-history").replaceChildren(...(recent.length ? recent.map((h) => el("tr", {},
+    el("td", {}, h.when || ""),
+    el("td", {}, [INTENTS[h.intent] || h.intent || "—", h.outcome, h.queue, h.agent, h.wrap_up, h.notes]
+      .filter((x) => x).join(" · "))))
+    : [el("tr", {}, el("td", { colSpan: 2, class: "muted" }, "（無往來紀錄）"))]));
   $("ctx-transcript").replaceChildren(...c.transcript.map((l) =>
     el("li", { class: l.speaker === "caller" ? "caller-line" : "" }, el("span", { class: "t" }, mmss(l.at)),
       el("div", { class: "bubble" }, el("span", { class: "who" }, SPEAKERS[l.speaker] || l.speaker), l.text))));

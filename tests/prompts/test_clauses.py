@@ -1,0 +1,40 @@
+"""A sentence synthesized at call time plays from its first clause (issue 14):
+clause cutting, and the renderer's parts (real espeak behind a call counter)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ivr.frames import Say
+from ivr.prompts import PromptRenderer
+from ivr.prompts.clauses import clauses
+
+
+def test_clauses_keep_the_text_and_join_short_pieces():
+    text = "王小明您好，您的帳戶餘額為五萬兩千三百四十元。"
+    assert clauses(text) == ["王小明您好，", "您的帳戶餘額為五萬兩千三百四十元。"]
+    assert "".join(clauses(text)) == text
+    assert clauses("好，請稍候。") == ["好，請稍候。"]  # "好，" alone would sound clipped
+    assert clauses("謝謝您的來電，再見。") == ["謝謝您的來電，再見。"]  # the short tail joins its clause
+    assert clauses("沒有標點的一句話") == ["沒有標點的一句話"]
+    assert clauses("") == []
+
+
+def test_uncached_sentence_renders_clause_by_clause_on_demand(counting, tmp_path):
+    r = PromptRenderer(tts=counting, cache_dir=tmp_path)
+    say = Say("balance", "zh-TW", "王小明您好，您的帳戶餘額為五萬兩千三百四十元。")
+    parts = r.render_parts(say, 8000)
+    first = next(parts)
+    assert counting.calls == ["王小明您好，"]  # the first audio does not wait for the amount
+    rest = list(parts)
+    assert counting.calls == ["王小明您好，", "您的帳戶餘額為五萬兩千三百四十元。"]
+    assert len(rest) == 1 and first.dtype == np.int16 and first.size > 2000 and rest[0].size > first.size
+
+
+def test_cached_or_recorded_prompt_stays_one_piece(counting, tmp_path):
+    r = PromptRenderer(tts=counting, cache_dir=tmp_path)
+    menu = Say("menu", "zh-TW", "查詢餘額請按1，重設密碼請按2。")
+    r.prewarm([menu.text], sample_rates=(8000,))
+    counting.calls.clear()
+    parts = list(r.render_parts(menu, 8000))
+    assert len(parts) == 1 and counting.calls == []  # the pre-warmed whole, from the cache
+    assert np.array_equal(parts[0], r.render(menu, 8000))
