@@ -118,3 +118,28 @@ def test_verification_reloads_the_customers_own_history(call, history):
     h = conv.state.slots["history"]
     assert conv.state.verified and h["open_complaint"] and h["calls_30d"] == 1
     assert conv.state.slots["value"]["tier"] == "retention"  # an open complaint: reach them fast
+
+
+def test_a_payment_reminder_carries_the_customers_history_to_the_collector(flows, real_nlu, registry, history):
+    """Outbound: the campaign row names the customer; the flow loads their
+    recent contacts and value so a transfer to a collector carries them."""
+    from ivr.handoff import ContextBundle
+    from ivr.outbound.actions import CampaignCalls
+
+    past_call(history, "earlier", CHEN[3], 3, "complaint", queue="T3", customer="2")
+    calls = CampaignCalls()
+    calls.register(registry)
+    calls.add("o9", "reminders", "X9", {"customer_name": "陳小姐", "amount": "4500", "due_date": "2026-12-18",
+                                        "customer_id": "2"})
+
+    class Session:
+        def call(self, name, args):
+            return registry.call(name, args, call_id="o9")
+
+    conv = Conversation(Dialog(flows, real_nlu, start="payment_reminder"), Session(), call_id="o9", caller=CHEN[3])
+    out = conv.start()
+    assert "customer_context" in backends(conv.log) and said(out, "請問是陳小姐本人嗎"), says(out)
+    recent = conv.state.slots["history"]["recent"]
+    assert [c["intent"] for c in recent] == ["complaint"]
+    bundle = ContextBundle.from_dialog(conv.state, call_id="o9", reason="collector")
+    assert [c["intent"] for c in bundle.recent_contacts] == ["complaint"]
