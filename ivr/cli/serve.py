@@ -166,6 +166,9 @@ async def serve(args: argparse.Namespace, out: TextIO, settings: Settings | None
         loaded = services.engines.preload()
         out.write(f"speech engines: {', '.join(f'{k} {v}' for k, v in sorted(loaded.items()))} "
                   f"({time.perf_counter() - t0:.1f} s)\n")
+        warmed = await asyncio.to_thread(services.engines.warm_up)
+        if warmed:
+            out.write("warmed up: " + ", ".join(f"{k} {v:.2f} s" for k, v in sorted(warmed.items())) + "\n")
         from ivr.prompts import PromptRenderer
 
         # no caller waits in dead air for a prompt's first synthesis

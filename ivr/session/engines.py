@@ -12,8 +12,11 @@ own recognizer per engine.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import numpy as np
 
 from ivr.asr.base import Engine, Recognizer
 from ivr.errors import IvrError
@@ -96,6 +99,31 @@ class EngineSelector:
         out = {}
         for name in {*self.routes.values(), self.fallback}:
             out[name] = "ok" if self.engine(name) is not None else self._missing.get(name, "missing")
+        return out
+
+    def warm_up(self, sample_rate: int = 8000, seconds: float = 0.6) -> dict[str, float]:
+        """Decode a short stretch of noise on every loaded engine, so the
+        first caller does not pay for lazy model set-up (CTranslate2 allocates its
+        buffers and picks kernels on the first decode). Returns engine -> seconds;
+        an engine that fails to warm up is logged and left as it is."""
+        out: dict[str, float] = {}
+        # loud enough that no engine skips it as silence; what it "hears" is thrown away
+        noise = (np.random.default_rng(0).normal(0, 2000, int(sample_rate * seconds))).astype(np.int16).tobytes()
+        for name, eng in list(self._engines.items()):
+            caps = eng.capabilities
+            if caps.sample_rates and sample_rate not in caps.sample_rates:
+                continue
+            t0 = time.perf_counter()
+            try:
+                rec = eng.recognizer(sample_rate=sample_rate)
+                language = caps.languages[0] if caps.languages else "zh-TW"
+                rec.set_expected(None if caps.free_speech else ["是", "不是"], language=language)
+                rec.accept(noise)
+                rec.finish()
+            except Exception as e:  # a warm-up is an optimisation: never stops a server
+                log.warning("speech engine %s: warm-up failed: %s", name, e)
+                continue
+            out[name] = time.perf_counter() - t0
         return out
 
 

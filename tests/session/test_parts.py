@@ -170,3 +170,18 @@ def test_engine_selection_follows_declared_capabilities_not_names():
     # with one engine there is nothing to fall back to: it hears every step
     only = EngineSelector.single(FakeEngine(capabilities=GRAMMAR_ONLY), "kws")
     assert only.choose("nan-TW", ())[0] == "kws"
+
+
+def test_warm_up_decodes_once_on_every_loaded_engine_and_survives_a_broken_one():
+    engines = {"whisper": FakeEngine(script=[("", 0.0)]), "kws": FakeEngine(capabilities=GRAMMAR_ONLY)}
+
+    class Broken(FakeEngine):
+        def recognizer(self, sample_rate=16000):
+            raise RuntimeError("model file truncated")
+
+    sel = EngineSelector(routes={"nan-TW": "kws", "x": "broken"}, fallback="whisper",
+                         engines={**engines, "broken": Broken()})
+    warmed = sel.warm_up(sample_rate=8000)
+    assert set(warmed) == {"whisper", "kws"}
+    assert [len(e.made) for e in engines.values()] == [1, 1]
+    assert engines["kws"].made[0].expected, "a grammar-only engine is warmed with a grammar"
