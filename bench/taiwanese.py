@@ -6,15 +6,20 @@ RTF, and how the threshold was chosen.
 The 33 real sentences in ../shared/data/taiwanese-real are force-aligned and
 cut into phrase clips; half the sentences (dev) choose the calibration and
 threshold, the other half (test) are reported. ``--fit`` prints the
-calibration fitted on dev (to paste into ``ivr.asr.confidence.TAIWANESE``).
+calibration fitted on dev (to paste into ``ivr.asr.confidence.TAIWANESE``),
+choosing with it the decoy margin, cohort weight and pace penalty among those
+given, and a threshold that keeps dev false accepts <= 5 % in every condition.
 
     python bench/taiwanese.py                 # -> bench/results/taiwanese.json
     python bench/taiwanese.py --fit           # also fit a calibration on dev
     python bench/taiwanese.py --variants      # with extra Taiwanese readings
+    python bench/taiwanese.py --fit --weights 0,1,2 --durations 0,5,10,20 --margins 0,1e9
+    python bench/taiwanese.py --phones learned # the phone table learned by bench/taiwanese_learn.py
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -31,7 +36,7 @@ GOALS = {"false_accept_max": 0.05, "in_grammar_min": {"clean": 0.85, "telephone"
 FRAME_MS = 20
 
 
-def run_trials(engine, trials, cond: str, seed: int) -> list[dict]:
+def run_trials(engine, trials, cond: str, seed: int, first_turn: bool = False) -> list[dict]:
     from ivr.asr import phrase_eval as pe
 
     rows = []
@@ -40,6 +45,8 @@ def run_trials(engine, trials, cond: str, seed: int) -> list[dict]:
         x, rate = pe.condition(t.clip, cond, seed + k)
         rec = recs.get(rate) or recs.setdefault(rate, engine.recognizer(rate))
         rec.set_expected(list(t.grammar), language="nan-TW")
+        if first_turn:
+            rec.restart_cmn()
         step = rate * FRAME_MS // 1000
         t0 = time.perf_counter()
         for i in range(0, x.size, step):
@@ -47,7 +54,9 @@ def run_trials(engine, trials, cond: str, seed: int) -> list[dict]:
         tr = rec.finish()
         d = rec.last
         rows.append({"kind": t.clip.kind, "expected": t.expected, "heard": d.heard, "text": tr.text,
-                     "llr": d.llr, "confidence": tr.confidence, "seconds": time.perf_counter() - t0,
+                     "llr": d.llr, "margin": d.decoy_margin, "frames": d.speech_frames,
+                     "phones": d.phones,
+                     "confidence": tr.confidence, "seconds": time.perf_counter() - t0,
                      "audio_s": x.size / rate})
     return rows
 
@@ -82,9 +91,26 @@ def fit_logistic(llr: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return w / sd, b - w * mu / sd
 
 
-def choose_threshold(rows: list[dict], max_fa: float) -> float:
-    """The lowest llr threshold whose dev false-accept rate is <= max_fa."""
-    oog = sorted((r["llr"] for r in rows if not r["expected"] and r["llr"] is not None), reverse=True)
+def passes_margin(r: dict, margin: float) -> bool:
+    """The decoy check: no decoy ahead of the phrase by more than ``margin`` per frame."""
+    return r["llr"] is not None and (r["margin"] is None or r["margin"] >= -margin)
+
+
+TYPICAL = {"frames_per_phone": 0.0}
+
+
+def score(r: dict, weight: float, duration: float = 0.0) -> float:
+    """The score the calibration maps (``ivr.asr.confidence.turn_score``)."""
+    from ivr.asr.confidence import turn_score
+
+    return turn_score(r["llr"], r["margin"], r["frames"], r["phones"], weight, duration,
+                      TYPICAL["frames_per_phone"])
+
+
+def choose_threshold(rows: list[dict], max_fa: float, margin: float = 0.0, weight: float = 0.0,
+                     duration: float = 0.0) -> float:
+    """The lowest score threshold whose dev false-accept rate is <= max_fa."""
+    oog = sorted((score(r, weight, duration) for r in rows if not r["expected"] and passes_margin(r, margin)), reverse=True)
     n = sum(1 for r in rows if not r["expected"])
     allowed = math.floor(max_fa * n)
     # accept llr >= th: at most `allowed` out-of-grammar trials may be at or above it
@@ -99,7 +125,21 @@ def main() -> int:
     ap.add_argument("--variants", action="store_true", help="add the extra Taiwanese readings to grammars")
     ap.add_argument("--decoys", type=int, default=None,
                     help="Taiwanese decoy words competing in every grammar (default: the engine's)")
-    ap.add_argument("--decoy-weight", type=float, default=None, help="grammar weight of each decoy (phrases weigh 1)")
+    ap.add_argument("--phones", choices=("rules", "learned", "both"), default=None,
+                    help="Taiwanese reading: hand-written rules, the table learned from dev speech, or both")
+    ap.add_argument("--cmninit", action=argparse.BooleanOptionalAction, default=None,
+                    help="initial cepstral mean measured on dev speech (per channel) instead of the model's")
+    ap.add_argument("--margins", default="0",
+                    help="with --fit: decoy margins to try (comma-separated, log units per frame); the one "
+                         "accepting most right dev answers at <= 5 %% dev false accepts is kept")
+    ap.add_argument("--weights", default="0",
+                    help="with --fit: cohort weights to try (the decoy margin's share of the score)")
+    ap.add_argument("--durations", default="0",
+                    help="with --fit: weights of the frames-per-phone penalty to try")
+    ap.add_argument("--first-turn", action="store_true",
+                    help="every trial as the first turn of a call (no cepstral mean from earlier turns)")
+    ap.add_argument("--merge", action="append", default=[], metavar="LABEL=JSON",
+                    help="keep another run's settings and test-half numbers in this report, under LABEL")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     data = SHARED / "data"
@@ -108,36 +148,59 @@ def main() -> int:
         return 0
     from ivr.asr import load_engine
     from ivr.asr import phrase_eval as pe
-    from ivr.asr.confidence import TAIWANESE, Calibration
+    from ivr.asr.confidence import FRAMES_PER_PHONE, TAIWANESE, Calibration
 
     options = {"taiwanese_variants": args.variants}
     if args.decoys is not None:
         options["n_decoys"] = args.decoys
-    if args.decoy_weight is not None:
-        options["decoy_weight"] = args.decoy_weight
+    if args.phones is not None:
+        options["taiwanese_phones"] = args.phones
+    if args.cmninit is not None:
+        options["cmninit"] = args.cmninit
     engine = load_engine("sphinx", **options)
     t0 = time.perf_counter()
     trials = pe.build(engine, data)
     build_s = time.perf_counter() - t0
-    rows = {(s, c): run_trials(engine, trials[s], c, 100 * k) for s in pe.SPLITS for k, c in enumerate(pe.CONDITIONS)}
+    rows = {(s, c): run_trials(engine, trials[s], c, 100 * k, args.first_turn) for s in pe.SPLITS for k, c in enumerate(pe.CONDITIONS)}
     dev = [r for c in pe.CONDITIONS for r in rows["dev", c]]
-    cal = TAIWANESE
+    cal, margin, weight, duration = TAIWANESE, engine.decoy_margin, engine.cohort_weight, engine.duration_weight
+    TYPICAL["frames_per_phone"] = FRAMES_PER_PHONE
+    scan = {}
     if args.fit:
+        best = None
+        right_rates = [r["frames"] / r["phones"] for r in dev
+                       if r["expected"] and r["heard"] == r["expected"] and r["phones"] and r["frames"]]
+        TYPICAL["frames_per_phone"] = round(float(np.median(right_rates)), 2) if right_rates else 0.0
+        for w, m, du in itertools.product(*(map(float, a.split(",")) for a in (args.weights, args.margins,
+                                                                              args.durations))):
+            # the goal holds per condition: the strictest condition's threshold
+            th = max(choose_threshold(rows["dev", c], GOALS["false_accept_max"], m, w, du) for c in pe.CONDITIONS)
+            right = sum(1 for r in dev if r["expected"] and r["heard"] == r["expected"]
+                        and passes_margin(r, m) and score(r, w, du) >= th)
+            scan[f"weight {w} margin {m} duration {du}"] = right
+            if best is None or right > best[0]:
+                best = (right, m, w, du, th)
+        assert best is not None
+        _, margin, weight, duration, th = best
         usable = [r for r in dev if r["llr"] is not None]
-        slope, offset = fit_logistic(np.array([r["llr"] for r in usable]),
+        slope, offset = fit_logistic(np.array([score(r, weight, duration) for r in usable]),
                                      np.array([float(r["heard"] == r["expected"] and bool(r["expected"]))
                                                for r in usable]))
-        th_llr = choose_threshold(dev, GOALS["false_accept_max"])
-        cal = Calibration(round(slope, 4), round(offset, 4),
-                          round(Calibration(slope, offset, 0).confidence(th_llr), 4))
-        print(f"fitted on dev: Calibration(slope={cal.slope}, offset={cal.offset}, threshold={cal.threshold})")
+        slope, offset = round(slope, 4), round(offset, 4)
+        # the threshold from the rounded map, rounded up: else dev false accepts creep past the goal
+        cal = Calibration(slope, offset, math.ceil(Calibration(slope, offset, 0).confidence(th) * 1e4) / 1e4)
+        print(f"fitted on dev: Calibration(slope={cal.slope}, offset={cal.offset}, threshold={cal.threshold}),"
+              f" decoy margin {margin}, cohort weight {weight}, duration weight {duration},"
+              f" {TYPICAL['frames_per_phone']:.2f} frames per phone (dev right answers accepted: {scan})")
 
     def accept(r: dict) -> bool:
-        return r["llr"] is not None and cal.confidence(r["llr"]) >= cal.threshold
+        return passes_margin(r, margin) and cal.confidence(score(r, weight, duration)) >= cal.threshold
 
     report: dict = {"calibration": {"slope": cal.slope, "offset": cal.offset, "threshold": cal.threshold,
-                                    "fitted_now": args.fit},
-                    "variants": args.variants, "decoys": engine.n_decoys, "decoy_weight": engine.decoy_weight, "goals": GOALS, "build_seconds": round(build_s, 2),
+                                    "decoy_margin": margin, "cohort_weight": weight, "duration_weight": duration,
+                                    "frames_per_phone": round(TYPICAL["frames_per_phone"], 3), "fitted_now": args.fit,
+                                    "dev_right_accepted_per_setting": scan},
+                    "variants": args.variants, "phones": engine.taiwanese_phones, "cmninit": engine.cmninit, "first_turn": args.first_turn, "decoys": engine.n_decoys, "goals": GOALS, "build_seconds": round(build_s, 2),
                     "grammar_size": pe.GRAMMAR_SIZE, "splits": {}}
     missed = []
     for split in pe.SPLITS:
@@ -163,6 +226,16 @@ def main() -> int:
                       f"RTF {m['rtf']}  {'; '.join(notes) or 'met'}")
                 print(f"     false accepts by kind: {m['false_accept_by_kind']}")
     report["missed"] = missed
+    report["other_runs"] = {}
+    for item in args.merge:
+        label, _, path = item.partition("=")
+        try:
+            other = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            print(f"--merge {item}: cannot read the run: {e}")
+            return 2
+        report["other_runs"][label] = {k: other.get(k) for k in ("phones", "cmninit", "first_turn", "calibration")}
+        report["other_runs"][label]["test"] = other["splits"]["test"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"goals missed: {', '.join(missed)}" if missed else "all goals met")

@@ -3,9 +3,11 @@
 A collect step marked ``protective: true`` (blocking a card, changing a PIN,
 a payment) is decided only by a clear voice yes/no or by key 1/2. Anything
 else — a hedge ("應該是吧"), an answer that contradicts itself, an answer only
-heard by sound, any other key — asks again; it neither takes the action nor
-cancels it. When the retries are spent the caller is asked once to use the
-keys, and after that the call goes to an agent.
+heard by sound (撲退 for 不對), a transcript the recognizer itself is unsure of
+(Whisper heard a bare 嗯 as 沒有 at confidence 0.26), any other key — asks
+again, saying back what it heard; it neither takes the action nor cancels it.
+When the retries are spent the caller is asked once to use the keys, and
+after that the call goes to an agent.
 
 Closed-set menus: when the NLU heard a service but is not sure of it (a weak
 classifier score, or a key phrase matched by sound: 掛石 for 掛失), the dialog
@@ -27,8 +29,20 @@ UNSURE = Prompt.model_validate({"zh-TW": "不好意思，這個步驟需要您�
                                 "nan-TW": "歹勢，這个步驟愛請你講明是抑毋是。"})
 KEYS_ONLY = Prompt.model_validate({"zh-TW": "為了確保正確，請用電話按鍵回答：確定請按1，取消請按2。",
                                    "nan-TW": "為著穩當，請用電話揤：確定請揤1，取消請揤2。"})
-# A voice yes/no must be at least this sure to decide a protective step.
+# A voice yes/no must be at least this sure to decide a protective step: the NLU's
+# confidence in the words ...
 MIN_VOICE_CONFIDENCE = 0.85
+# ... and the recognizer's in the transcript (UserInput.confidence; for Whisper
+# base, exp of the mean token log-probability). bench/yes_no_confidence.py, 216
+# yes/no turns (the audio fixtures' answers and the understanding set's yes/no
+# lines in five synthetic voices; clean, telephone, 10 dB): answers the NLU took
+# right had confidence p10 0.24 / median 0.44, the 7 it took wrong 0.26-0.39
+# (the session's 嗯 heard as 沒有: 0.26). 0.4 is the lowest floor that let no
+# wrong answer decide; 88 of the 139 right ones still decide, the rest are asked
+# again. A grammar recognizer's accepted phrase is above it (Taiwanese: >= 0.65).
+MIN_ASR_CONFIDENCE = 0.4
+# what was heard is said back at most this long
+HEARD_MAX_CHARS = 12
 
 
 def is_protective_turn(step: CollectStep, waiting: str | None) -> bool:
@@ -38,32 +52,61 @@ def is_protective_turn(step: CollectStep, waiting: str | None) -> bool:
 
 def decide(run: _Run, step: CollectStep, ev: UserInput) -> bool | None:
     """True / False only when the caller was explicit; None means ask again."""
+    return read(run, step, ev)[0]
+
+
+def read(run: _Run, step: CollectStep, ev: UserInput) -> tuple[bool | None, str]:
+    """(decision, what was heard when a voice answer was there but not sure enough:
+    a low recognizer confidence or an answer only heard by sound — said back as a
+    question when the step asks again)."""
     keys = ev.dtmf.rstrip("#")
     if keys:
         mapped = step.dtmf.get(keys) if run.st.waiting == "input" else None
         if isinstance(mapped, bool):
-            return mapped
-        return {"1": True, "2": False}.get(keys)
+            return mapped, ""
+        return {"1": True, "2": False}.get(keys), ""
     if not ev.text.strip():
-        return None
+        return None, ""
     nlu = run.d.nlu
     try:
         if hasattr(nlu, "understand"):
             u = nlu.understand("yes_no", ev.text, run.st.language)
-            ok = u.outcome == "accept" and isinstance(u.value, bool) and u.confidence >= MIN_VOICE_CONFIDENCE
-            return u.value if ok else None
+            if not isinstance(u.value, bool):
+                return None, ""
+            sure = u.outcome == "accept" and u.confidence >= MIN_VOICE_CONFIDENCE
+            if sure and ev.confidence >= MIN_ASR_CONFIDENCE:
+                return u.value, ""
+            return None, u.heard or _heard(run, ev.text)
         value = nlu.extract("yes_no", ev.text, run.st.language)
     except Exception:  # an NLU failure is "not clear": ask again, never decide
         log.exception("yes/no understanding failed", extra={"call_id": run.st.call_id})
-        return None
-    return value if isinstance(value, bool) else None
+        return None, ""
+    if isinstance(value, bool) and ev.confidence >= MIN_ASR_CONFIDENCE:
+        return value, ""
+    return None, ""
+
+
+def _heard(run: _Run, text: str) -> str:
+    clean = run.d.nlu.normalize(text) if hasattr(run.d.nlu, "normalize") else text.strip()
+    return "".join(c for c in clean if c not in "{}")[:HEARD_MAX_CHARS]
+
+
+def heard_back(heard: str) -> Prompt:
+    """What was heard, said back before the step's own question is asked again. A
+    statement, not a second question: a "不是" to "您是說沒有嗎？" would be taken as
+    the answer to the card question that follows it."""
+    return Prompt.model_validate({"zh-TW": f"不好意思，我聽到的好像是「{heard}」，但不太確定。",
+                                  "nan-TW": f"歹勢，我聽著的親像是「{heard}」，毋過無蓋確定。"})
 
 
 def on_protective(run: _Run, step: CollectStep, ev: UserInput, turn: dict[str, Any]) -> None:
     st = run.st
-    value = decide(run, step, ev)
+    value, heard = read(run, step, ev)
     turn["decision"] = "unclear" if value is None else "yes" if value else "no"
     if value is None:
+        if heard and not step.secret:
+            turn["heard_unsure"] = heard
+            return run.nomatch(step, error=heard_back(heard))
         return run.nomatch(step, error=step.no_match or UNSURE)
     if st.waiting == "confirm":
         if value:

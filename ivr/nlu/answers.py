@@ -6,12 +6,17 @@ be taken for a yes.
 ``judge`` returns an ``Answer``: the value (True/False, or None when there is
 no answer or it is hedged or self-contradicting) and how sure. Clause
 boundaries (the recogniser's commas) matter, so this works on text that still
-has its punctuation and folds each clause itself."""
+has its punctuation and folds each clause itself.
+
+``sound_alike`` finds a lead word heard only by sound (撲退 for 不對, 去小 for
+取消); the NLU makes that a question (``confirm``), never an answer."""
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from .phonetic import PhoneticMatcher
 
 # Longest phrases first so 毋是 wins over 是, 不對 over 對, 沒問題 over 沒.
 YES_NO: dict[str, tuple[tuple[str, bool], ...]] = {
@@ -153,3 +158,31 @@ def judge(text: str, language: str, fold: Callable[[str], str]) -> Answer:
         # 好停卡 / 是確定要…: one breath, a strong answer word first
         return Answer(value, 0.85, "with_reason")
     return Answer(value, 0.9, "with_reason")
+
+
+# ------------------------------------------------------------ by sound
+# A lead word heard only by sound (撲退 for 不對, 去小 for 取消, 使得 for 是的) is a
+# question for the caller, never an answer: two syllables or more, at the start
+# of the first clause, the clause no longer than the word and two characters.
+SOUND_MATCH = 0.75
+SOUND_SLACK = 2
+
+
+def sound_phrases(language: str = "zh-TW") -> dict[str, tuple[str, ...]]:
+    """The lexicon's lead words of two syllables or more, by answer ("yes" / "no")."""
+    words = [(w, v) for w, v in (*EXTRA_LEADS, *YES_NO[language]) if len(w) >= 2 and not w.isascii()]
+    return {"yes": tuple(w for w, v in words if v), "no": tuple(w for w, v in words if not v)}
+
+
+def sound_alike(text: str, fold: Callable[[str], str], matcher: PhoneticMatcher) -> tuple[bool | None, str]:
+    """(value, the answer word it sounds like) for a short answer whose lead word is
+    a sound-alike; (None, "") otherwise, or when the caller hedged."""
+    clauses = [c for c in (_strip(fold(c).replace(" ", "")) for c in _CLAUSE.split(text)) if c]
+    clauses = [c for c in clauses if c not in LEAD_FILLERS and not all(ch in "嗯呃欸喔啊" for ch in c)]
+    if not clauses or any(h in "".join(clauses) for h in HEDGES):
+        return None, ""
+    head = clauses[0]
+    label, score, phrase = matcher.best(head, ("yes", "no"), anchored=True)
+    if label is None or score < SOUND_MATCH or len(head) > len(phrase) + SOUND_SLACK:
+        return None, ""
+    return label == "yes", phrase

@@ -13,7 +13,7 @@ import yaml
 
 from . import answers, entities
 from .classifier import OUT_OF_SCOPE, Featurizer, Model, softmax, train
-from .commands import find_command
+from .commands import SOUND_PHRASES, find_command, sound_command
 from .errors import NluDataError, NluError
 from .normalize import Normalizer
 from .numbers import spell_digits
@@ -41,6 +41,7 @@ SLOT_KINDS = ("yes_no", "digits", "amount", "date", "taiwan_id", "free_text")
 _COMMAND_WRAP = re.compile(r"^(?:我想要|我想|我要|我欲|阮欲|請你|請|幫我|共我|給我|可以|麻煩)+|(?:好嗎|嗎|謝謝|多謝)+$")
 
 _DIGIT_RUN = re.compile(r"\d{2,}")
+_FAREWELL = re.compile(r"再見|掰掰|拜拜|bye", re.IGNORECASE)
 _DIGIT_WORDS = "零一二三四五六七八九"
 _KIND_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "digits": {"zh-TW": tuple(_DIGIT_WORDS) + ("么", "洞", "拐", "兩"),
@@ -103,8 +104,10 @@ class Nlu:
                                  for e in self._examples if e.intent in to_command}
         self._labels, sounds = _load_sounds(SOUNDS_DATA)
         self._phonetic = PhoneticMatcher(self._pinyin, sounds)
-        self._yes_no_sounds = {self._pinyin.first(p): v for lang in answers.YES_NO
+        self._yes_no_sounds = {self._pinyin.first(p): (v, p) for lang in reversed(answers.YES_NO)
                                for p, v in answers.YES_NO[lang] if not p.isascii()}
+        self._command_sounds = PhoneticMatcher(self._pinyin, SOUND_PHRASES)
+        self._answer_sounds = PhoneticMatcher(self._pinyin, answers.sound_phrases())
 
     @classmethod
     def load(cls, path: str | Path | None = None, **options: Any) -> Nlu:
@@ -156,6 +159,15 @@ class Nlu:
         """A global command only when the utterance is clearly that command:
         never for digit strings, yes/no answers or sentences about something else."""
         self._check_language(language)
+        found = self._command(text, language)
+        if found == "goodbye" and not _FAREWELL.search(text) and self._norm.clean(text) not in self._command_phrases \
+                and answers.judge(text, language, self._norm.fold).value is not None:
+            # 確定，就這樣 / 沒有耶，卡找到了 answer the question (at a card block, a goodbye
+            # would end the call unblocked); 沒有了，再見 and the exact 沒有了 stay goodbye
+            return None
+        return found
+
+    def _command(self, text: str, language: str) -> str | None:
         clean = self._norm.clean(text)
         if not clean or _DIGIT_RUN.search(clean) or sum(c.isdigit() for c in clean) * 2 >= len(clean):
             return None  # an account number or a DTMF-like answer, not a command
@@ -167,12 +179,28 @@ class Nlu:
             return self._command_phrases[core]
         if clean in self._command_phrases:
             return self._command_phrases[clean]
+        heard = self._command_by_sound(text, core)  # 青醬中文 for 請講中文
+        if heard is not None:
+            return heard
         if len(clean) > 10 or answers.judge(text, language, self._norm.fold).reason == "clear":
             return None  # 沒有 / 不用了 answer a question; only the exact 沒有了 is goodbye
         result = self._classify_clean(clean, list(COMMANDS))
         if result.intent is None or result.confidence < self._command_threshold:
             return None
         return result.intent
+
+    def _command_by_sound(self, text: str, core: str) -> str | None:
+        """A short command heard by sound: the whole utterance, else one clause of it
+        ("迷將太快了，再將一次拜託"); the last clause that is one wins."""
+        found, _, _ = sound_command(core, self._command_sounds)
+        if found is not None:
+            return found
+        clauses = [c for c in (self._norm.clean(part) for part in _CLAUSES.split(text)) if c]
+        for clause in reversed(clauses if len(clauses) > 1 else []):
+            found, _, _ = sound_command(_COMMAND_WRAP.sub("", clause) or clause, self._command_sounds)
+            if found is not None:
+                return found
+        return None
 
     # -- slots ------------------------------------------------------------
     def extract(self, kind: str, text: str, language: str = "zh-TW", **params: Any) -> Any:
@@ -229,8 +257,12 @@ class Nlu:
             if answer.reason == "none":
                 heard = self._norm.clean(text)
                 sounds = self._pinyin.first(heard) if heard else ""
-                if sounds in self._yes_no_sounds:
-                    return Understanding(self._yes_no_sounds[sounds], 0.5, "confirm", heard)
+                if sounds in self._yes_no_sounds:  # 使得 for 是的; heard: the answer word it sounds like
+                    said, word = self._yes_no_sounds[sounds]
+                    return Understanding(said, 0.5, "confirm", word)
+                alike, phrase = answers.sound_alike(text, self._norm.fold, self._answer_sounds)
+                if alike is not None:  # 撲退 for 不對, 去小 for 取消: asked, never taken
+                    return Understanding(alike, 0.5, "confirm", phrase)
             return Understanding(None, 0.0, "reject")
         value = self.extract(kind, text, language, **params)
         return Understanding(value, 1.0, "accept") if value is not None else Understanding(None, 0.0, "reject")

@@ -92,15 +92,17 @@ class PhoneticMatcher:
     def labels(self) -> tuple[str, ...]:
         return tuple(self._phrases)
 
-    def best(self, text: str, labels: tuple[str, ...] | list[str]) -> tuple[str | None, float, str]:
-        """(label, score 0..1, the phrase heard) of the best match among ``labels``."""
+    def best(self, text: str, labels: tuple[str, ...] | list[str],
+             anchored: bool = False) -> tuple[str | None, float, str]:
+        """(label, score 0..1, the phrase heard) of the best match among ``labels``;
+        ``anchored``: only a phrase at the start of ``text`` (an answer's lead word)."""
         han = [c for c in text if not c.isspace()]
         said = [self._py.readings(c) for c in han]
         top: tuple[str | None, float, str] = (None, 0.0, "")
         for label in labels:
             for phrase, sounds in self._phrases.get(label, ()):
                 k = len(sounds)
-                for i in range(len(said) - k + 1):
+                for i in range(min(len(said) - k + 1, 1) if anchored else len(said) - k + 1):
                     score = sum(max(syllable_similarity(x, y) for x in said[i + j] for y in sounds[j])
                                 for j in range(k)) / k
                     if score > top[1]:

@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from ivr.asr.base import Engine, Recognizer
@@ -45,7 +46,7 @@ from ivr.session.metrics import SessionMetrics
 from ivr.session.outage import FALLBACK_KEY, OutageLine, fallback_text, hold_tone, with_hold_tone
 from ivr.session.playback import Playback, prompt_parts
 from ivr.session.records import CallRecord, CallRecordStore, RecordStore, RecordWriter
-from ivr.session.transfer import QueueLink
+from ivr.session.transfer import QueueLink, maybe_await
 from ivr.session.turns import BargeIn, TurnTaking
 
 log = get_logger(__name__)
@@ -103,6 +104,8 @@ class CallSession:
         self._rec: tuple[str, Recognizer | None] = ("", None)
         self._drive_task: asyncio.Future[Any] | None = None
         self._forced_end: str | None = None
+        self._enqueuing: asyncio.Future[Any] | None = None  # the store making this call's handoff ticket
+        self._over = False  # the record is finished: late events are dropped, late tickets withdrawn
         self._secret_input = False  # the caller is answering a secret step (from its prompt on)
         self.log = logging_adapter(self.call_id)
 
@@ -116,7 +119,8 @@ class CallSession:
         return (self.clock.now() if t is None else t) - self.t0
 
     def _event(self, kind: str, **data: Any) -> None:
-        self._pen().event(kind, self.call_time(), **data)
+        if not self._over:  # after the record is finished (e.g. a late handoff ticket, withdrawn) events go nowhere
+            self._pen().event(kind, self.call_time(), **data)
 
     def _record_caller_audio(self, frame: AudioFrame) -> None:
         # a secret step (PIN, code) is kept as silence: spoken digits and in-band DTMF tones would give it away
@@ -176,6 +180,7 @@ class CallSession:
             await asyncio.gather(pump, drive, timer, return_exceptions=True)
             await self._tell_handoff(reason)
             self._finish(reason)
+            self._over = True
         return self.record
 
     def _finish(self, reason: str) -> None:
@@ -202,10 +207,22 @@ class CallSession:
         feeds the bot-containment figures."""
         if self.queue is None:
             return
+        job, self._enqueuing = self._enqueuing, None
+        if job is not None and not job.done():  # the store is still making a ticket for a call that is over
+            job.add_done_callback(partial(self._withdraw_late, "caller_hangup" if reason == "hangup" else "call_ended"))
         try:
             await self.queue.finish(self._outcome or ("abandoned" if reason == "hangup" else "failed"), reason)
         except Exception as e:  # the queue being down must not lose the call record
             self.log.warning("handoff update failed: %s", e)
+
+    def _withdraw_late(self, why: str, job: asyncio.Future[Any]) -> None:
+        """A ticket that arrived after the call ended (enqueue still running when the
+        caller hung up or the call was cancelled): nobody is on the line, cancel it."""
+        if job.cancelled() or job.exception() is not None or self.queue is None:
+            return
+        self.log.info("handoff ticket made after the call ended: withdrawn (%s)", why)
+        task = asyncio.ensure_future(maybe_await(self.queue.handoff.cancel(job.result(), why)))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def _fail_safe(self, why: str) -> None:
         """The bot broke mid-call: hand the caller to an agent rather than drop them."""
@@ -415,7 +432,12 @@ class CallSession:
 
     async def _enqueue(self, action: Transfer) -> Any:
         assert self.queue is not None, "enqueue without a handoff queue"
-        ticket = await self.queue.enqueue(self.state, action, self.transcript)
+        # shielded: cancelling this call mid-enqueue must not lose a ticket the store (a thread) still makes;
+        # one that arrives after the call ended is withdrawn (_tell_handoff)
+        job = self._enqueuing = asyncio.ensure_future(self.queue.enqueue(self.state, action, self.transcript))
+        ticket = await asyncio.shield(job)
+        if self._enqueuing is not job:  # the call ended meanwhile: the ticket is being withdrawn
+            return ticket
         self._outcome = "handed_off"
         self.metrics.handoffs.labels(action.queue).inc()
         return ticket

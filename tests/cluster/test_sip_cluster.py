@@ -7,7 +7,11 @@ Kamailio takes it out of rotation, new calls go to the other two, the calls
 on the survivors finish untouched, and the killed worker's finished calls and
 the events of its interrupted call are all in PostgreSQL (closed as
 ``interrupted`` when the worker starts again, which brings it back into
-rotation)."""
+rotation).
+
+To see a failing run's messages: SIPp's in the test's tmp dir (sipp-TAG-msg.log,
+errors in sipp-TAG.log); IVR_CLUSTER_LOG=debug puts every SIP message each worker
+sends and receives in its wN.err (pytest --basetemp=DIR keeps them in DIR)."""
 from __future__ import annotations
 
 import os
@@ -83,7 +87,8 @@ class Cluster:
         cmd = [SIPP, f"127.0.0.1:{self.kamailio_port}", "-sf", str(sf), "-m", str(calls), "-l", str(limit),
                "-r", "10", "-i", "127.0.0.1", "-p", str(free_port()), "-mi", "127.0.0.1",
                "-mp", str(free_port(even=True)), "-nostdin", "-timeout", "60s", "-timeout_error",
-               "-cid_str", f"{tag}-%u-%p@sipp", "-trace_err", "-error_file", str(self.tmp / f"sipp-{tag}.log")]
+               "-cid_str", f"{tag}-%u-%p@sipp", "-trace_err", "-error_file", str(self.tmp / f"sipp-{tag}.log"),
+               "-trace_msg", "-message_file", str(self.tmp / f"sipp-{tag}-msg.log")]
         proc = subprocess.Popen(cmd, cwd=self.tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 stdin=subprocess.DEVNULL)
         if wait:

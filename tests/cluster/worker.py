@@ -7,8 +7,10 @@ prints ``ready`` once it listens."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
+from ivr.log import setup_logging
 from ivr.session.records import open_records
 from ivr.transports import IvrServer
 from ivr.transports.sip import SipOptions, sip_transport
@@ -16,6 +18,8 @@ from tests.transports.servers import fake_services
 
 
 async def main(port: int, records_url: str, worker: str) -> None:
+    if level := os.environ.get("IVR_CLUSTER_LOG"):  # e.g. debug: every SIP message in and out on stderr
+        setup_logging(level)
     services = fake_services(open_records(records_url, worker=worker))  # type: ignore[arg-type]
     recovered = await services.recover()
     server = IvrServer(services, drain_seconds=2.0, transports=[sip_transport(SipOptions())])

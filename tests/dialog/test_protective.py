@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from ivr.backends.demo_bank import SEED_CUSTOMERS
 from ivr.dialog import Conversation, Dialog
 from ivr.dialog.models import CollectStep
+from ivr.frames import UserInput
 
 from .support import backends, listen, said, transfer
 
@@ -109,3 +110,51 @@ def test_menu_confirmation_no_asks_the_menu_again(flows, real_nlu, registry):
     conv.say("瓜石")
     out = conv.say("不是")
     assert said(out, "請說出您要辦理的服務") and listen(out).kind == "intent" and conv.state.intent is None
+
+
+def _heard(conv, text: str, confidence: float):
+    """A voice turn with the recognizer's own confidence in its transcript."""
+    conv.t += 5.0
+    return conv._feed(UserInput(text=text, confidence=confidence, timestamp=conv.t))
+
+
+def test_a_misheard_no_does_not_cancel(at_confirm, bank):
+    """The audio-run failure: a bare 嗯 heard by Whisper as 沒有 at confidence 0.26."""
+    out = _heard(at_confirm, "沒有", 0.26)
+    assert backends(out) == [] and not said(out, "已取消掛失") and bank.card_status(3) == "active"
+    assert said(out, "我聽到的好像是「沒有」") and said(out, ASKED) and listen(out).kind == "yes_no"
+    assert at_confirm.state.turns[-1]["decision"] == "unclear"
+    out = at_confirm.key("1")
+    assert backends(out) == ["report_card_loss"] and bank.card_status(3) == "blocked"
+
+
+def test_a_misheard_yes_does_not_block(at_confirm, bank):
+    out = _heard(at_confirm, "是的", 0.3)
+    assert backends(out) == [] and bank.card_status(3) == "active" and said(out, "我聽到的好像是「是的」")
+
+
+@pytest.mark.parametrize("confidence", [0.4, 0.65, 1.0])
+def test_a_sure_transcript_decides(at_confirm, bank, confidence):
+    out = _heard(at_confirm, "沒有", confidence)
+    assert said(out, "已取消掛失") and bank.card_status(3) == "active"
+
+
+def test_a_sound_alike_no_is_asked_back(at_confirm, bank):
+    """撲退 sounds like 不對 (or 不是): asked as a question, not taken as the answer."""
+    out = at_confirm.say("撲退")
+    assert backends(out) == [] and not said(out, "已取消掛失") and bank.card_status(3) == "active"
+    assert said(out, "我聽到的好像是「不") and said(out, ASKED)
+    out = at_confirm.say("不對")
+    assert said(out, "已取消掛失")
+
+
+@pytest.mark.parametrize("answer", ["確定，就這樣", "可以，就這樣"])
+def test_a_yes_that_ends_with_that_is_all_is_a_yes_not_a_goodbye(at_confirm, bank, answer):
+    """就這樣 alone is goodbye; after a yes it closes the answer (the call must not end unblocked)."""
+    out = at_confirm.say(answer)
+    assert backends(out) == ["report_card_loss"] and bank.card_status(3) == "blocked"
+
+
+def test_a_no_with_its_reason_is_a_no_not_a_goodbye(at_confirm, bank):
+    out = at_confirm.say("沒有耶，卡找到了")
+    assert said(out, "已取消掛失") and bank.card_status(3) == "active" and not at_confirm.ended
