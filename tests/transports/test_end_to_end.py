@@ -77,7 +77,8 @@ def check_record(live, result):
     assert balance and not balance[0]["interrupted"] and balance[0]["heard"] == pytest.approx(balance[0]["duration"], abs=0.05)
     assert "五萬兩千三百四十元" in balance[0]["text"]
     assert any(p["interrupted"] for p in record.prompts), "the caller barged in at least once"
-    assert [a["name"] for a in record.actions][:2] == ["verify_id_pin", "get_balance"]
+    # customer_context (history and value, caller number only) comes first; verification before the balance
+    assert [a["name"] for a in record.actions if a["name"] != "customer_context"][:2] == ["verify_id_pin", "get_balance"]
     assert all(a.get("ok", True) for a in record.actions)
     assert record.turns[-1]["dtmf"] == "2"
     assert prompts  # every prompt has its heard/not-heard seconds
