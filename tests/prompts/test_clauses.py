@@ -3,10 +3,29 @@ clause cutting, and the renderer's parts (real espeak behind a call counter)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ivr.frames import Say
 from ivr.prompts import PromptRenderer
 from ivr.prompts.clauses import clauses
+from tests.prompts.conftest import CountingTts
+
+
+class _ToneTts:
+    """A tone as long as the text: these tests are about the renderer's parts,
+    not the voice. (In one CI run real espeak-ng spun at 100 % CPU inside
+    espeak_Synth here; the espeak engine keeps its own real tests.)"""
+
+    name, voice, variant, loaded = "tone", "tone", "", True
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+        n = 2205 * max(1, len(text))
+        return (3000 * np.sin(np.arange(n) * 0.05)).astype(np.int16), 22050
+
+
+@pytest.fixture
+def counting() -> CountingTts:
+    return CountingTts(_ToneTts())
 
 
 def test_clauses_keep_the_text_and_join_short_pieces():
