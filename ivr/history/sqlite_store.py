@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ivr.history.models import Contact
 from ivr.history.store import HistoryStore, HistoryStoreError
+from ivr.sqlite_db import LockedSqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
@@ -25,28 +24,12 @@ CREATE TABLE IF NOT EXISTS erasures (at REAL NOT NULL, contacts INTEGER NOT NULL
 """
 
 
-class SqliteHistoryStore(HistoryStore):
+class SqliteHistoryStore(LockedSqlite, HistoryStore):
     """Safe to share between the calls of one process (one connection behind a
     lock); several processes may open the same file."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
-        self.path = str(path)
-        self._lock = threading.Lock()
-        try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as e:
-            raise HistoryStoreError(f"cannot open caller history: {e}", self.path) from None
-
-    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        try:
-            with self._lock:
-                return self._db.execute(sql, args).fetchall()
-        except sqlite3.Error as e:
-            raise HistoryStoreError(f"caller history: {e}", self.path) from None
+        LockedSqlite.__init__(self, path, _SCHEMA, HistoryStoreError, "caller history")
 
     def add(self, contact: Contact) -> None:
         self._run("INSERT OR REPLACE INTO contacts (call_id, started, customer_id, number_key, data) "
@@ -123,6 +106,3 @@ class SqliteHistoryStore(HistoryStore):
     def erasures(self) -> list[tuple[float, int]]:
         return [(float(a), int(n)) for a, n in self._run("SELECT at, contacts FROM erasures ORDER BY rowid")]
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

@@ -7,8 +7,6 @@ Numbers are never stored here: a contact is its list id, its masked number
 and the amount its row says (for the report's amounts promised)."""
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any, Literal
 from ivr.errors import IvrError
 from ivr.history.keys import mask_number
 from ivr.outbound.scheduler import Attempt, ContactProgress
+from ivr.sqlite_db import LockedSqlite
 
 Status = Literal["running", "paused", "done"]
 RIGHT_PARTY = ("promised_to_pay", "confirmed", "blocked", "refused", "callback")
@@ -63,25 +62,9 @@ def _amount(value: str) -> float:
         return 0.0
 
 
-class CampaignState:
+class CampaignState(LockedSqlite):
     def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._lock = threading.Lock()
-        try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as e:
-            raise CampaignStateError(f"cannot open campaign state: {e}", self.path) from None
-
-    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        try:
-            with self._lock:
-                return self._db.execute(sql, args).fetchall()
-        except sqlite3.Error as e:
-            raise CampaignStateError(f"campaign state: {e}", self.path) from None
+        LockedSqlite.__init__(self, path, _SCHEMA, CampaignStateError, "campaign state")
 
     # -- status -------------------------------------------------------------
     def set_status(self, name: str, status: Status, file: str = "") -> None:
@@ -152,6 +135,3 @@ class CampaignState:
         t["abandoned_rate"] = round(t["abandoned"] / t["answered"], 4) if t["answered"] else 0.0
         return {"campaign": campaign, "status": self.status(campaign) or "unknown", "totals": t, "contacts": per}
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
