@@ -18,11 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ivr.asr.align import Syllable, align_syllables
-from ivr.asr.phrase_eval import EDGE_S, RATE, _pad, _to16, nonspeech_clips, read_sentences
+from ivr.asr.phrase_eval import EDGE_S, RATE, _pad, _to16, aligned_sentences, nonspeech_clips
 from ivr.asr.taiwanese_numbers import TAILO_READINGS
-from ivr.audio import read_wav
-from ivr.errors import IvrError
 
 # toneless syllable -> the digit (or 十) it is read as
 HAN_DIGIT = {**{c: str(i) for i, c in enumerate("零一二三四五六七八九")}, "空": "0", "兩": "2", "十": "10"}
@@ -47,16 +44,7 @@ def number_syllables(data_dir: Path, engine) -> tuple[list[tuple[str, str, np.nd
     [audio of non-number runs of 2 syllables]) from the aligned real sentences."""
     words: list[tuple[str, str, np.ndarray]] = []
     others: list[np.ndarray] = []
-    for sid, syllables in read_sentences(data_dir):
-        samples, rate = read_wav(data_dir / f"{sid}.wav")
-        if rate != RATE:
-            from ivr.asr.resampling import resample
-
-            samples = resample(samples, rate, RATE)
-        try:
-            spans: list[Syllable] = align_syllables(engine, samples, RATE, syllables)
-        except IvrError:
-            continue
+    for sid, samples, spans in aligned_sentences(data_dir, engine):
 
         def cut(a: float, b: float, samples: np.ndarray = samples) -> np.ndarray:
             return samples[max(0, int((a - EDGE_S) * RATE)):min(samples.size, int((b + EDGE_S) * RATE))]

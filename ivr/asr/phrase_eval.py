@@ -17,8 +17,10 @@ Nothing is written to disk; the clips live in memory."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +68,24 @@ def read_sentences(data_dir: Path) -> list[tuple[str, list[str]]]:
     return [(r[0], r[1].lower().split()) for r in rows if len(r) == 2]
 
 
+def aligned_sentences(data_dir: Path, engine: Any,
+                      sentences: list[tuple[str, list[str]]] | None = None
+                      ) -> Iterator[tuple[str, np.ndarray, list[Syllable]]]:
+    """(id, 16 kHz audio, aligned syllables) of every real sentence the engine
+    can force-align; a sentence it cannot align is left out."""
+    for sid, syllables in sentences if sentences is not None else read_sentences(data_dir):
+        samples, rate = read_wav(data_dir / f"{sid}.wav")
+        if rate != RATE:
+            from ivr.asr.resampling import resample
+
+            samples = resample(samples, rate, RATE)
+        try:
+            spans: list[Syllable] = align_syllables(engine, samples, RATE, syllables)
+        except IvrError:
+            continue
+        yield sid, samples, spans
+
+
 def split_of(sentence_id: str, ids: list[str]) -> str:
     """Alternate sentences (in id order) between dev and test."""
     return SPLITS[sorted(ids).index(sentence_id) % 2]
@@ -89,16 +109,7 @@ def phrase_clips(engine, data_dir: Path, seed: int = 0) -> dict[str, list[Clip]]
     sentences = read_sentences(data_dir)
     ids = [i for i, _ in sentences]
     out: dict[str, list[Clip]] = {s: [] for s in SPLITS}
-    for sid, syllables in sentences:
-        samples, rate = read_wav(data_dir / f"{sid}.wav")
-        if rate != RATE:
-            from ivr.asr.resampling import resample
-
-            samples = resample(samples, rate, RATE)
-        try:
-            spans: list[Syllable] = align_syllables(engine, samples, RATE, syllables)
-        except IvrError:
-            continue
+    for sid, samples, spans in aligned_sentences(data_dir, engine, sentences):
         i = 0
         while i + PHRASE_SYLLABLES[0] <= len(spans):
             n = min(rng.randint(*PHRASE_SYLLABLES), len(spans) - i)
