@@ -49,9 +49,14 @@ class BackendRegistry:
     def __init__(self) -> None:
         self._fns: dict[str, Callable[..., Any]] = {}
         self._hooks: dict[str, Webhook] = {}
+        self._told_call: set[str] = set()  # backends that declare call_id (looked at once, when registered)
 
     def register(self, name: str, fn: Callable[..., Any]) -> None:
         self._fns[name] = fn
+        if _takes_call_id(fn):
+            self._told_call.add(name)
+        else:
+            self._told_call.discard(name)
 
     def register_webhook(self, name: str, url: str, timeout: float = 3.0, retries: int = 1,
                          headers: Mapping[str, str] | None = None, transport: Any = None) -> None:
@@ -63,9 +68,9 @@ class BackendRegistry:
     def __contains__(self, name: object) -> bool:
         return name in self._fns or name in self._hooks
 
-    def _args(self, fn: Callable[..., Any], args: Mapping[str, Any] | None, call_id: str | None) -> dict[str, Any]:
+    def _args(self, name: str, args: Mapping[str, Any] | None, call_id: str | None) -> dict[str, Any]:
         out = dict(args or {})
-        if _takes_call_id(fn):
+        if name in self._told_call:
             out["call_id"] = call_id  # a flow cannot pass (or forge) it
         return out
 
@@ -75,7 +80,7 @@ class BackendRegistry:
         fn = self._fns.get(name)
         if fn is None:
             return ActionResult(name=name, ok=False, error=f"unknown backend '{name}'")
-        args = self._args(fn, args, call_id)
+        args = self._args(name, args, call_id)
         try:
             out = fn(**args)
             if inspect.isawaitable(out):
@@ -94,7 +99,7 @@ class BackendRegistry:
         fn = self._fns.get(name)
         if fn is not None and inspect.iscoroutinefunction(fn):
             try:
-                return _to_result(name, await fn(**self._args(fn, args, call_id)))
+                return _to_result(name, await fn(**self._args(name, args, call_id)))
             except BackendError as e:
                 return ActionResult(name=name, ok=False, error=e.message)
             except Exception as e:  # see call()
