@@ -79,14 +79,3 @@ def pg_server():
     yield server
     remove(server)
 
-
-# Tests that run sippy's SIP stack inside the pytest process go last. sippy's loop
-# and UDP threads never stop once started (ivr/transports/sip/stack.py), and in a
-# clean-clone CI run espeak-ng synthesizing in the same process afterwards hung once
-# and segfaulted once (tests/prompts after tests/outbound/test_sip_campaign.py).
-# Not understood yet; until it is, no other test shares a process with a live stack.
-IN_PROCESS_SIP = ("tests/transports/sip/", "tests/outbound/test_sip_campaign.py")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.nodeid.startswith(IN_PROCESS_SIP))  # stable: order kept within each group

@@ -28,10 +28,22 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
 # libespeak-ng keeps one synthesizer per process (voice, callback, buffers are C
 # globals), so every engine instance in the process must share this lock.
 _PROCESS_LOCK = threading.Lock()
+# ...and it must be initialized once: calling espeak_Initialize again in the same
+# process (one EspeakTts per test, per renderer) later hung and then segfaulted
+# espeak_Synth in CI. The library object mirrors that C global: one per process.
+_LIBRARY: _Library | None = None
+
+
+def _library() -> _Library:
+    """The process's one initialized libespeak-ng (call under ``_PROCESS_LOCK``)."""
+    global _LIBRARY
+    if _LIBRARY is None:
+        _LIBRARY = _Library()
+    return _LIBRARY
 
 
 class _Library:
-    """The loaded C library; created once per EspeakTts, initialized once per process by the C side."""
+    """The loaded, initialized C library: one per process (``_library()``)."""
 
     def __init__(self) -> None:
         try:
@@ -96,7 +108,7 @@ class EspeakTts:
         spoken = self._text_for_voice(text).encode("utf-8")
         with _PROCESS_LOCK:
             if self._lib is None:
-                self._lib = _Library()
+                self._lib = _library()
             lib = self._lib
             # another instance may have installed its callback since
             lib.lib.espeak_SetSynthCallback(lib.callback)

@@ -63,3 +63,15 @@ def test_empty_text_and_unknown_engine():
         load_tts("espeak").synthesize("  ")
     with pytest.raises(TtsError, match="unknown TTS engine"):
         load_tts("festival")
+
+
+def test_espeak_is_initialized_once_per_process(espeak_tts):
+    """libespeak-ng is a process global: a second engine (another voice, another
+    renderer) shares the one initialized library instead of calling
+    espeak_Initialize again (which later crashed espeak_Synth in CI)."""
+    from ivr.prompts.espeak import EspeakTts
+
+    other = EspeakTts(voice="cmn-latn-pinyin")
+    audio, rate = other.synthesize("你好")
+    assert audio.size > 0 and rate == espeak_tts.synthesize("你好")[1]
+    assert other._lib is espeak_tts._lib
