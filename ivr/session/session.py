@@ -33,9 +33,9 @@ from ivr.frames import (
     UserInput,
 )
 from ivr.handoff.call_side import CallHandoff
-from ivr.log import get_logger
 from ivr.prompts.renderer import SayRenderer
 from ivr.session.backend_call import run_backend
+from ivr.session.call_log import logging_adapter
 from ivr.session.config import SessionConfig
 from ivr.session.decoding import TurnDecoder
 from ivr.session.digits import DigitCollector
@@ -48,8 +48,6 @@ from ivr.session.playback import Playback, prompt_parts
 from ivr.session.records import CallRecord, CallRecordStore, RecordStore, RecordWriter
 from ivr.session.transfer import QueueLink, maybe_await
 from ivr.session.turns import BargeIn, TurnTaking
-
-log = get_logger(__name__)
 
 
 def masked(text: str) -> str:
@@ -482,30 +480,3 @@ def _decode_whole(rec: Any, pcm: bytes) -> Any:
 
 async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
-
-
-def logging_adapter(call_id: str) -> Any:
-    import logging
-
-    class CallLog(logging.LoggerAdapter):
-        """Every record carries the call id, and keeps its own extra fields too."""
-
-        def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-            kwargs["extra"] = {**(self.extra or {}), **(kwargs.get("extra") or {})}
-            return msg, kwargs
-
-    return CallLog(log, {"call_id": _CallId(call_id)})
-
-
-class _CallId:
-    """A call id in a log record. ivr.log masks every digit run of 6+ in string
-    fields, which would cut PBX UUIDs apart and make calls ungreppable; a call
-    id is no personal data, so it goes out as an object (JSON'd with str)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def __str__(self) -> str:
-        return self.value
