@@ -11,6 +11,7 @@ id = "ivr-a1"                                   # default: the host name
 [stores]
 records = "postgresql://ivr@db.internal/ivr"    # default sqlite:///var/calls.sqlite3
 handoff = "redis://queue.internal:6379/0"       # default: the embedded SQLite queue; "none" = no queue
+history = "postgresql://ivr@db.internal/ivr"    # default $IVR_HISTORY_DB, else history.sqlite3 beside the bank
 
 [listen]
 sip = "10.0.0.11:5060"                          # behind Kamailio (deploy/kamailio)
@@ -128,10 +129,13 @@ def _apply_override(doc: dict[str, Any], item: str) -> None:
 class StoreSettings:
     """Where calls and queues are kept: ``records`` is ``sqlite:///path`` (a bare path
     works too) or ``postgresql://…``; ``handoff`` is ``sqlite:///path``,
-    ``redis://…`` or ``none``, empty for the embedded default."""
+    ``redis://…`` or ``none``, empty for the embedded default; ``history`` (caller
+    history) is ``sqlite:///path``, a path or ``postgresql://…`` (shared by the
+    workers; needs ``$IVR_HISTORY_KEY``), empty for the default."""
 
     records: str = "sqlite:///var/calls.sqlite3"
     handoff: str = ""
+    history: str = ""
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,10 @@ def _check(settings: Settings, where: Mapping[str, str]) -> None:
     if hand and hand != "none" and (not hand.startswith(HANDOFF_SCHEMES) or hand == "sqlite:///"):
         raise SettingsError(f"handoff: unknown store URL {mask_url(hand)!r} (use sqlite:///path, redis://host:port/db "
                             "or none)", where.get("stores.handoff", "settings"))
+    hist = settings.stores.history
+    if hist and (("://" in hist and not hist.startswith(RECORDS_SCHEMES)) or hist == "sqlite:///"):
+        raise SettingsError(f"history: unknown store URL {mask_url(hist)!r} (use sqlite:///path or "
+                            "postgresql://user@host/db)", where.get("stores.history", "settings"))
     wid = settings.worker.id
     if wid and not _WORKER_ID.fullmatch(wid):
         raise SettingsError(f"worker id {wid!r}: 1-64 letters, digits, _ . - (starting with a letter or digit)",

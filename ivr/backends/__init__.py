@@ -3,11 +3,14 @@ SQLite demo bank the shipped flows use."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivr.backends.registry import BackendRegistry
 from ivr.backends.webhook import Webhook
 from ivr.errors import FlowError
+
+if TYPE_CHECKING:
+    from ivr.history import CallerHistory
 
 WEBHOOKS_FILE = "_backends.yaml"
 
@@ -33,16 +36,19 @@ def load_webhooks(registry: BackendRegistry, flows_dir: str | Path) -> BackendRe
     return registry
 
 
-def default_registry(flows_dir: str | Path | None = None, bank_path: str | Path | None = None) -> BackendRegistry:
+def default_registry(flows_dir: str | Path | None = None, bank_path: str | Path | None = None,
+                     history: CallerHistory | None = None) -> BackendRegistry:
     """The demo bank, the caller-history/value action (``customer_context``,
-    history beside the bank, value model beside the flows) and any webhooks
-    configured beside the flows."""
+    on ``history``, else the default history store beside the bank, opened on
+    first use; value model beside the flows) and any webhooks configured beside
+    the flows."""
     from ivr.backends.demo_bank import DemoBank
-    from ivr.history import CallerHistory, ContextActions, ValueModel, default_history_path
+    from ivr.history import CallerHistory, ContextActions, ValueModel, default_history_store
 
     bank = DemoBank(bank_path)
     registry = bank.register(BackendRegistry())
-    ContextActions(lambda: CallerHistory.open(default_history_path(bank.path)), bank.customer_profile,
+    ContextActions((lambda: history) if history is not None else
+                   (lambda: CallerHistory.open(default_history_store(bank.path))), bank.customer_profile,
                    ValueModel.for_flows(flows_dir)).register(registry)
     from ivr.outbound.actions import CampaignCalls
 

@@ -52,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--secure-cookies", action="store_true", help="mark the session cookie Secure (behind HTTPS)")
     d.add_argument("--records", default=None, metavar="URL",
                    help="the cluster's call records (postgresql://…): supervisor numbers of every worker")
+    d.add_argument("--campaigns", default=None, metavar="PATH",
+                   help="outbound campaign state for the supervisors' campaign panel (default: $IVR_CAMPAIGN_DB, "
+                        "else campaigns.sqlite3 beside the caller history when it exists; 'none')")
     d.set_defaults(func=run_desktop)
 
     rp = sub.add_parser("report", help="supervisor numbers of every worker from the call records, as JSON")
@@ -149,9 +152,17 @@ def run_desktop(args) -> int:
     if not host or not port.isdigit():
         raise IvrError(f"--listen wants HOST:PORT, got {args.listen!r}", "ivr agents desktop")
     svc = _service(args)
-    app = create_app(svc, secure_cookies=args.secure_cookies)
-    print(f"agent desktop on http://{host}:{port}/ (store {svc.store.url})", file=sys.stderr)
-    uvicorn.run(app, host=host, port=int(port), log_level="warning")
+    from ivr.outbound.state import open_for_desktop
+
+    campaigns = open_for_desktop(getattr(args, "campaigns", None))
+    app = create_app(svc, secure_cookies=args.secure_cookies, campaigns=campaigns.overview if campaigns else None)
+    print(f"agent desktop on http://{host}:{port}/ (store {svc.store.url}"
+          + (f", campaigns {campaigns.path})" if campaigns else ")"), file=sys.stderr)
+    try:
+        uvicorn.run(app, host=host, port=int(port), log_level="warning")
+    finally:
+        if campaigns:
+            campaigns.close()
     return 0
 
 

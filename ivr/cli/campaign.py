@@ -176,7 +176,7 @@ def _execute(args: argparse.Namespace, campaign: Campaign, contacts: list[Campai
         import time
 
         from ivr.clock import RealClock
-        from ivr.history import CallerHistory, default_history_path
+        from ivr.history import CallerHistory, default_history_store
         from ivr.outbound.sip_dialer import history_recorder
 
         trunk = args.trunk or campaign.spec.trunk
@@ -184,7 +184,7 @@ def _execute(args: argparse.Namespace, campaign: Campaign, contacts: list[Campai
             raise IvrError("--dialer sip needs a trunk: 'trunk: sip:{number}@HOST:PORT' in the campaign or --trunk",
                            f"ivr campaign {args.campaign_command} {args.file}")
         real = RealClock()
-        history = CallerHistory.open(default_history_path(args.bank))
+        history = CallerHistory.open(default_history_store(args.bank))
         try:
             report = asyncio.run(_run_sip(args, campaign, trunk, lambda d: make(
                 d, real, time.time() - real.now(), 1.0, history_recorder(history, campaign.name, contacts))))
@@ -242,7 +242,9 @@ def run_start(args: argparse.Namespace) -> int:
     contacts = read_contacts(campaign.list_path)
     state = _state(args)
     try:
-        state.set_status(campaign.name, "running", str(campaign.path))
+        progressive = campaign.spec.progressive
+        state.set_status(campaign.name, "running", str(campaign.path), contacts=len(contacts),
+                         ceiling=progressive.abandon_ceiling if progressive else None)
         report, hours, stopped = _execute(args, campaign, contacts, state)
         pending = report.totals["pending"]
         state.set_status(campaign.name, "paused" if stopped or pending else "done")

@@ -2,8 +2,11 @@
 the PDPA requests on it (a data subject may ask for a copy, or for deletion).
 
 The database is ``--db``, else $IVR_HISTORY_DB, else ``history.sqlite3``
-beside the demo bank (``--bank``). Output never holds a caller number in
-clear: only the masked form the history stores."""
+beside the demo bank (``--bank``); a ``postgresql://`` URL is the cluster's
+shared history. ``export`` and ``erase`` also reach the customer's handoff
+tickets in the queue store (``--handoff``: closed tickets are erased, live ones
+reported) and ``erase`` the call records (``--records``). Output never holds a
+caller number in clear: only a masked form."""
 from __future__ import annotations
 
 import argparse
@@ -15,18 +18,24 @@ from ivr.errors import IvrError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=None, help="history database (default: $IVR_HISTORY_DB, else beside the bank)")
+    common.add_argument("--db", default=None, help="history database: a path or postgresql:// URL "
+                        "(default: $IVR_HISTORY_DB, else beside the bank)")
     common.add_argument("--bank", default=None, help="demo bank SQLite file the default database sits beside")
+    queue = argparse.ArgumentParser(add_help=False)
+    queue.add_argument("--handoff", default=None, metavar="URL",
+                       help="handoff queue store whose tickets of the customer to include (sqlite:///path or "
+                            "redis://…; default $IVR_HANDOFF_STORE, else the embedded queue when it exists; 'none')")
     p = subparsers.add_parser("history", help="caller history: export or erase a customer's (PDPA), show, prune",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="history_command", metavar="ACTION")
 
-    e = sub.add_parser("export", parents=[common], help="everything held on a customer, as JSON")
+    e = sub.add_parser("export", parents=[common, queue], help="everything held on a customer, as JSON")
     e.add_argument("customer", help="customer id")
     e.add_argument("-o", "--output", default=None, help="write to this file (default: stdout)")
     e.set_defaults(func=run_export)
 
-    x = sub.add_parser("erase", parents=[common], help="delete a customer's history (and their unidentified calls)")
+    x = sub.add_parser("erase", parents=[common, queue],
+                       help="delete a customer's history (and their unidentified calls), calls and closed tickets")
     x.add_argument("customer", help="customer id")
     x.add_argument("--dry-run", action="store_true", help="only say how many contacts would go")
     x.add_argument("--records", default=None, metavar="PATH|URL",
@@ -45,9 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace):
-    from ivr.history import CallerHistory, default_history_path
+    from ivr.history import CallerHistory, default_history_store
 
-    return CallerHistory.open(args.db or default_history_path(args.bank))
+    return CallerHistory.open(args.db or default_history_store(args.bank))
 
 
 def _customer(value: str) -> str:
@@ -57,6 +66,26 @@ def _customer(value: str) -> str:
     return v
 
 
+def _handoff_store(where: str | None):
+    """The queue store to reach, or None: 'none', or no store configured and no embedded file."""
+    import os
+    from pathlib import Path
+
+    from ivr.handoff.store import default_store_url, open_store
+
+    if where == "none":
+        return None
+    url = where or default_store_url()
+    if not where and not os.environ.get("IVR_HANDOFF_STORE") and not Path(url[len("sqlite:///"):]).is_file():
+        return None  # the embedded queue was never used here: nothing to reach (and nothing to create)
+    return open_store(url)
+
+
+def _calls_and_tickets(doc: dict) -> tuple[list[str], list[str]]:
+    contacts = doc["contacts"]
+    return [str(c["call_id"]) for c in contacts], [str(c["ticket"]) for c in contacts if c.get("ticket")]
+
+
 def run_export(args: argparse.Namespace) -> int:
     cid = _customer(args.customer)
     h = _open(args)
@@ -64,12 +93,22 @@ def run_export(args: argparse.Namespace) -> int:
         doc = h.export(cid)
     finally:
         h.close()
+    store = _handoff_store(args.handoff)
+    if store is not None:
+        from ivr.handoff.store.pdpa import export_tickets
+
+        try:
+            doc["handoff_tickets"] = export_tickets(store, *_calls_and_tickets(doc))
+        finally:
+            store.close()
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     if args.output:
         from pathlib import Path
 
         Path(args.output).write_text(text + "\n", encoding="utf-8")
-        print(f"exported {len(doc['contacts'])} contact(s) of customer {cid} to {args.output}", file=sys.stderr)
+        tickets = f" and {len(doc['handoff_tickets'])} handoff ticket(s)" if "handoff_tickets" in doc else ""
+        print(f"exported {len(doc['contacts'])} contact(s){tickets} of customer {cid} to {args.output}",
+              file=sys.stderr)
     else:
         print(text)
     return 0
@@ -83,18 +122,46 @@ def run_erase(args: argparse.Namespace) -> int:
             n = len(h.export(cid)["contacts"])
             print(f"would erase {n} contact(s) of customer {cid}")
             return 0
-        calls = h.call_ids_of(cid)
-        anonymised = _erase_records(args.records, calls)  # the records first: a failure leaves history to retry by
+        calls, tickets = _calls_and_tickets(h.export(cid))
+        # the records and tickets first: a failure leaves history, which finds them, to retry by
+        erased, found = _erase_tickets(args.handoff, calls, tickets, cid)
+        anonymised = _erase_records(args.records, calls, sorted(set(tickets) | set(found)))
         n = h.erase(cid)
     finally:
         h.close()
     print(f"erased {n} contact(s) of customer {cid}"
-          + (f"; anonymised {anonymised} call record(s)" if anonymised is not None else ""))
+          + (f"; anonymised {anonymised} call record(s)" if anonymised is not None else "")
+          + (f"; erased {erased} closed handoff ticket(s)" if erased is not None else ""))
     return 0
 
 
-def _erase_records(where: str | None, call_ids: list[str]) -> int | None:
-    """Blank the customer's calls in the call records (events, recordings, caller); None: no records store."""
+def _erase_tickets(where: str | None, call_ids: list[str], ticket_ids: list[str],
+                   cid: str) -> tuple[int | None, list[str]]:
+    """The customer's closed tickets in the handoff store: (how many erased, None:
+    no store; the ids of their tickets). A
+    ticket still live (a call waiting or with an agent) stops the whole erasure
+    before anything is erased: history, which finds the tickets, must stay until
+    it can be erased with them."""
+    store = _handoff_store(where)
+    if store is None:
+        return None, []
+    from ivr.handoff.models import FINAL
+    from ivr.handoff.store.pdpa import customer_tickets, erase_customer_tickets
+
+    try:
+        theirs = customer_tickets(store, call_ids, ticket_ids)
+        live = [t.id for t in theirs if t.status not in FINAL]
+        if live:
+            raise IvrError(f"customer {cid} has {len(live)} handoff ticket(s) still open ({', '.join(live[:5])}): "
+                           "nothing erased; run it again once they are closed", "ivr history erase")
+        return erase_customer_tickets(store, call_ids, ticket_ids).erased, [t.id for t in theirs]
+    finally:
+        store.close()
+
+
+def _erase_records(where: str | None, call_ids: list[str], ticket_ids: list[str]) -> int | None:
+    """Blank the customer's calls in the call records (events, recordings, caller) and the wrap-up notes of
+    their tickets' queue events copied there for reports; None: no records store."""
     from pathlib import Path
 
     if where == "none" or (where is None and not Path("var/calls.sqlite3").is_file()):
@@ -103,7 +170,9 @@ def _erase_records(where: str | None, call_ids: list[str]) -> int | None:
 
     records = open_records(where or "var/calls.sqlite3")
     try:
-        return records.erase_calls(call_ids)
+        n = records.erase_calls(call_ids)
+        records.erase_handoff_notes(ticket_ids)
+        return n
     finally:
         records.close()
 

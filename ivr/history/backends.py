@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ivr.errors import IvrError
 from ivr.history.models import HistorySummary
 from ivr.history.service import CallerHistory
 from ivr.history.value import ValueModel
@@ -34,8 +35,23 @@ class ContextActions:
     def history(self) -> CallerHistory | None:
         if not self._opened:
             self._opened = True
-            self._history = self._open_history()
+            try:
+                self._history = self._open_history()
+            except IvrError as e:  # calls go on without history (and say so once)
+                log.error("caller history unavailable: %s", str(e).splitlines()[0][:200])
         return self._history
+
+    def _summary(self, history: CallerHistory | None, caller: str, cid: str, call_id: str) -> HistorySummary:
+        """The caller's history; an empty one while the store is down (the call
+        goes on through the menu as for a first-time caller)."""
+        if history is None:
+            return HistorySummary()
+        try:
+            return history.summary(caller=caller, customer_id=cid, call_id=call_id)
+        except IvrError as e:
+            log.error("caller history unavailable, call %s goes on without it: %s", call_id or "-",
+                      str(e).splitlines()[0][:200])
+            return HistorySummary()
 
     def customer_context(self, caller: str = "", customer_id: Any = "", call_id: str | None = None) -> dict[str, Any]:
         """``call_id`` (the session's) keeps this call out of its own history.
@@ -43,9 +59,7 @@ class ContextActions:
         caller's number only; the profile behind a known caller number still
         sets the value, which only ranks the call (it never verifies anyone)."""
         cid = str(customer_id or "").strip()
-        history = self.history
-        summary = (history.summary(caller=caller, customer_id=cid, call_id=call_id or "") if history
-                   else HistorySummary())
+        summary = self._summary(self.history, caller, cid, call_id or "")
         facts: dict[str, Any] = {}
         if self.profile is not None:
             prof = dict(self.profile(customer_id=cid, caller=caller) or {})

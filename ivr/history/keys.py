@@ -54,15 +54,21 @@ class NumberKeyer:
         return hmac.new(self._key, d.encode(), hashlib.sha256).hexdigest()[:32]
 
     @classmethod
-    def for_store(cls, store_path: str | Path | None) -> NumberKeyer:
+    def for_store(cls, store_path: str | Path | None, *, shared: bool = False) -> NumberKeyer:
         """The key from the environment, else the key file beside the store
-        (made on first use), else (an in-memory store) a key for this process."""
+        (made on first use), else (an in-memory store) a key for this process.
+        A ``shared`` store (PostgreSQL) needs the environment's key: a key per
+        host would hash one caller differently on each worker, and a key kept
+        in the same database would let whoever reads the hashes test numbers."""
         env = os.environ.get(KEY_ENV)
         if env:
             try:
                 return cls(bytes.fromhex(env))
             except ValueError:
                 raise HistoryKeyError("not hex", KEY_ENV) from None
+        if shared:
+            raise HistoryKeyError("a shared (PostgreSQL) caller history needs this variable: the same random hex "
+                                  "key (32 bytes: openssl rand -hex 32) on every worker", KEY_ENV)
         if store_path is None or str(store_path) == ":memory:":
             return cls(secrets.token_bytes(32))
         path = Path(store_path).with_suffix(".key")

@@ -11,16 +11,19 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from ivr.dsn import mask_url
 from ivr.history.keys import NumberKeyer, mask_number
 from ivr.history.models import DAY, NOT_INTENTS, Contact, HistorySummary, summarize
 from ivr.history.sqlite_store import SqliteHistoryStore
-from ivr.history.store import HistoryStore
+from ivr.history.store import HistoryStore, HistoryStoreError
 from ivr.log import get_logger
 from ivr.redact import redact
 
 log = get_logger(__name__)
 DB_ENV = "IVR_HISTORY_DB"
 DEFAULT_RETENTION_DAYS = 365 * 2
+SQLITE_PREFIX = "sqlite:///"
+PG_PREFIXES = ("postgresql://", "postgres://")
 
 
 class FinishedCall(Protocol):
@@ -36,14 +39,43 @@ class FinishedCall(Protocol):
 
 
 def default_history_path(bank_path: str | Path | None = None) -> Path:
-    """``$IVR_HISTORY_DB``, else ``history.sqlite3`` beside the bank's database."""
+    """Where files that sit beside the history go: ``$IVR_HISTORY_DB`` when it
+    is a file, else ``history.sqlite3`` beside the bank's database."""
     import os
 
-    if os.environ.get(DB_ENV):
-        return Path(os.environ[DB_ENV])
+    env = os.environ.get(DB_ENV, "")
+    if env and not env.startswith(PG_PREFIXES):
+        return Path(env[len(SQLITE_PREFIX):] if env.startswith(SQLITE_PREFIX) else env)
     from ivr.backends.demo_bank import default_bank_path
 
     return Path(bank_path or default_bank_path()).with_name("history.sqlite3")
+
+
+def default_history_store(bank_path: str | Path | None = None) -> str:
+    """The history store to open: ``$IVR_HISTORY_DB`` (a path, ``sqlite:///path``
+    or ``postgresql://…``), else ``history.sqlite3`` beside the bank."""
+    import os
+
+    env = os.environ.get(DB_ENV, "")
+    return env if env.startswith(PG_PREFIXES) else str(default_history_path(bank_path))
+
+
+def open_history_store(where: str | Path) -> tuple[HistoryStore, str | None]:
+    """The store ``where`` names: ``postgresql://…`` (shared by a cluster),
+    ``sqlite:///path`` or a bare path; with the file path (None: shared) the
+    number key sits beside."""
+    text = str(where)
+    if text.startswith(PG_PREFIXES):
+        from ivr.history.pg_store import PgHistoryStore
+
+        return PgHistoryStore(text), None
+    if "://" in text and not text.startswith(SQLITE_PREFIX):
+        raise HistoryStoreError("unknown history URL; use sqlite:///path or postgresql://user@host/db",
+                                mask_url(text))
+    path = text[len(SQLITE_PREFIX):] if text.startswith(SQLITE_PREFIX) else text
+    if not path:
+        raise HistoryStoreError("sqlite URL needs a path: sqlite:///var/history.sqlite3", text)
+    return SqliteHistoryStore(path), path
 
 
 def _get(state: Any, key: str, default: Any = None) -> Any:
@@ -56,8 +88,20 @@ class CallerHistory:
         self.store, self.keyer, self.now, self.retention_days = store, keyer, now, retention_days
 
     @classmethod
-    def open(cls, path: str | Path, **kw: Any) -> CallerHistory:
-        return cls(SqliteHistoryStore(path), NumberKeyer.for_store(path), **kw)
+    def open(cls, where: str | Path, **kw: Any) -> CallerHistory:
+        """The history at a path or URL (``open_history_store``). A shared store
+        takes its number key from ``$IVR_HISTORY_KEY`` only: every worker must
+        hash a number alike."""
+        if str(where).startswith(PG_PREFIXES):  # the key is checked before any connection is made
+            keyer = NumberKeyer.for_store(None, shared=True)
+            return cls(open_history_store(where)[0], keyer, **kw)
+        store, path = open_history_store(where)
+        try:
+            keyer = NumberKeyer.for_store(path)
+        except Exception:
+            store.close()
+            raise
+        return cls(store, keyer, **kw)
 
     # -- writing ----------------------------------------------------------
     def contact_of(self, record: FinishedCall, state: Any) -> Contact:

@@ -62,16 +62,32 @@ def _amount(value: str) -> float:
         return 0.0
 
 
+# Columns added after the first release: (table, column, definition), added to an older file at open.
+_ADDED = (("campaigns", "ceiling", "REAL"), ("campaigns", "contacts", "INTEGER"))
+
+
 class CampaignState(LockedSqlite):
     def __init__(self, path: str | Path) -> None:
         LockedSqlite.__init__(self, path, _SCHEMA, CampaignStateError, "campaign state")
+        for table, column, kind in _ADDED:
+            if column not in {r[1] for r in self._run(f"PRAGMA table_info({table})")}:
+                try:
+                    self._run(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                except CampaignStateError as e:  # another process added it between our look and ours
+                    if "duplicate column" not in str(e):
+                        raise
 
     # -- status -------------------------------------------------------------
-    def set_status(self, name: str, status: Status, file: str = "") -> None:
-        self._run("INSERT INTO campaigns (name, file, status, updated) VALUES (?,?,?,?) ON CONFLICT(name) DO "
-                  "UPDATE SET status=excluded.status, updated=excluded.updated, "
-                  "file=CASE WHEN excluded.file='' THEN campaigns.file ELSE excluded.file END",
-                  (name, file, status, time.time()))
+    def set_status(self, name: str, status: Status, file: str = "", *, ceiling: float | None = None,
+                   contacts: int | None = None) -> None:
+        """``ceiling`` (the abandoned-rate ceiling of a progressive campaign) and
+        ``contacts`` (the list's size) are kept once given."""
+        self._run("INSERT INTO campaigns (name, file, status, updated, ceiling, contacts) VALUES (?,?,?,?,?,?) "
+                  "ON CONFLICT(name) DO UPDATE SET status=excluded.status, updated=excluded.updated, "
+                  "file=CASE WHEN excluded.file='' THEN campaigns.file ELSE excluded.file END, "
+                  "ceiling=COALESCE(excluded.ceiling, campaigns.ceiling), "
+                  "contacts=COALESCE(excluded.contacts, campaigns.contacts)",
+                  (name, file, status, time.time(), ceiling, contacts))
 
     def status(self, name: str) -> Status | None:
         rows = self._run("SELECT status FROM campaigns WHERE name=?", (name,))
@@ -80,6 +96,25 @@ class CampaignState(LockedSqlite):
     def campaigns(self) -> list[tuple[str, str, float]]:
         return [(str(n), str(s), float(u)) for n, s, u in self._run(
             "SELECT name, status, updated FROM campaigns ORDER BY name")]
+
+    def overview(self) -> list[dict[str, Any]]:
+        """Every campaign's progress for the supervisor's view: state, attempted,
+        reached, promised to pay, transferred, DNC, voicemail, the abandoned rate
+        against its ceiling (None: not a progressive campaign). No contact rows."""
+        out = []
+        for name, status, updated, ceiling, contacts in self._run(
+                "SELECT name, status, updated, ceiling, contacts FROM campaigns ORDER BY name"):
+            t = self.report(str(name), None if contacts is None else int(contacts))["totals"]
+            rate = float(t["abandoned_rate"])
+            out.append({"name": str(name), "status": str(status), "updated": float(updated),
+                        "contacts": t["contacts"], "dials": t["attempts"], "attempted": t["attempted"],
+                        "reached": t["contacted"], "promised_to_pay": t["promised_to_pay"],
+                        "amount_promised": t["amount_promised"], "transferred": t["transferred"],
+                        "dnc": t["dnc_skipped"], "voicemail": t["voicemails"], "answered": t["answered"],
+                        "abandoned": t["abandoned"], "abandoned_rate": rate,
+                        "abandon_ceiling": None if ceiling is None else float(ceiling),
+                        "over_ceiling": ceiling is not None and rate > float(ceiling)})
+        return out
 
     # -- progress -------------------------------------------------------------
     def save(self, campaign: str, p: ContactProgress) -> None:
@@ -112,13 +147,15 @@ class CampaignState(LockedSqlite):
                          "ORDER BY contact_id", (campaign,))
         saved = self.load(campaign)
         per: list[dict[str, Any]] = []
-        t = {"contacts": contacts_total if contacts_total is not None else len(rows), "attempts": 0, "contacted": 0,
+        t = {"contacts": contacts_total if contacts_total is not None else len(rows), "attempts": 0, "attempted": 0,
+             "contacted": 0,
              "right_party": 0, "promised_to_pay": 0, "amount_promised": 0.0, "amount_due": 0.0, "voicemails": 0,
              "dnc_skipped": 0, "transferred": 0, "answered": 0, "abandoned": 0}
         for cid, shown, amount, final in rows:
             tries = saved[cid].attempts if cid in saved else []
             answered = [a for a in tries if a.outcome == "answered"]
             t["attempts"] += len(tries)
+            t["attempted"] += bool(tries)
             t["answered"] += len(answered)
             t["abandoned"] += sum(1 for a in answered if a.abandoned)
             t["voicemails"] += sum(1 for a in tries if a.outcome == "voicemail")
@@ -134,4 +171,19 @@ class CampaignState(LockedSqlite):
                         "outcomes": [a.outcome for a in tries]})
         t["abandoned_rate"] = round(t["abandoned"] / t["answered"], 4) if t["answered"] else 0.0
         return {"campaign": campaign, "status": self.status(campaign) or "unknown", "totals": t, "contacts": per}
+
+
+def open_for_desktop(where: str | Path | None) -> CampaignState | None:
+    """The campaign state the agent desktop shows: ``where`` (a path, 'none'),
+    else ``$IVR_CAMPAIGN_DB``, else the default file when a campaign made it."""
+    import os
+
+    if str(where) == "none":
+        return None
+    if where:
+        return CampaignState(where)
+    from ivr.history.service import default_history_path
+
+    path = Path(os.environ.get(STATE_ENV) or default_state_path(default_history_path()))
+    return CampaignState(path) if path.is_file() else None
 

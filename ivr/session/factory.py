@@ -80,6 +80,7 @@ def build_services(
     worker: str = "",
     keep_audio: bool = False,
     handoff_url: str | None = None,
+    history_url: str | None = None,
     tts: Any = None,
     engines: EngineSelector | None = None,
     bank_path: str | Path | None = None,
@@ -90,15 +91,20 @@ def build_services(
 ) -> CallServices:
     """The real rooms, wired: flows from ``flows_dir`` starting at ``flow``,
     the demo bank + webhooks as backends, the handoff queue at ``handoff_url``
-    (default store when None; ``"none"`` for no queue)."""
+    (default store when None; ``"none"`` for no queue), caller history at
+    ``history_url`` (a path or ``postgresql://…``; default ``$IVR_HISTORY_DB``,
+    else beside the bank)."""
     from ivr.backends import default_registry
     from ivr.dialog import Dialog, load_flows
+    from ivr.history import CallerHistory, default_history_store
     from ivr.nlu import Nlu
     from ivr.paths import flows_dir as resolve_flows
     from ivr.prompts import PromptRenderer
 
     flows_dir = resolve_flows(flows_dir)
-    registry = default_registry(flows_dir, bank_path)
+    # one history for the flows' customer_context and the end-of-call hook: a path or postgresql:// URL
+    history = CallerHistory.open(history_url or default_history_store(bank_path))
+    registry = default_registry(flows_dir, bank_path, history=history)
     if reload_flows:
         from ivr.dialog import FlowStore
 
@@ -106,9 +112,6 @@ def build_services(
         dialog = Dialog(FlowStore(flows_dir, backends=registry.names()), Nlu.load(), start=flow)
     else:
         dialog = Dialog(load_flows(flows_dir, backends=registry.names()), Nlu.load(), start=flow)
-    from ivr.history import CallerHistory, default_history_path
-
-    history = CallerHistory.open(default_history_path(bank_path))  # the one the flows' customer_context reads
     records = open_records(records_path, keep_audio=keep_audio, worker=worker)
     handoff = None
     closers: list[Callable[[], Any]] = [history.close]

@@ -21,15 +21,12 @@ connection; when it gets one the store is up and the backlog catches up.
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from importlib import resources
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from ivr.dsn import mask_secrets, mask_url
 from ivr.log import get_logger
+from ivr.pg_db import PgPooled, apply_migrations, load_migrations
 from ivr.session.owner import is_dead
 from ivr.session.owner import token as owner_token
 from ivr.session.records_base import (
@@ -45,7 +42,6 @@ from ivr.session.records_base import (
 )
 
 log = get_logger(__name__)
-T = TypeVar("T")
 _MIGRATION_LOCK = 0x1F2_CA11  # pg_advisory_xact_lock key: one migrating worker at a time
 _HEADER = ("call_id, transport, caller, language, started_wall, ended_wall, duration, outcome, end_reason, "
            "caller_audio, bot_audio")
@@ -53,41 +49,16 @@ _HEADER = ("call_id, transport, caller, language, started_wall, ended_wall, dura
 
 def migrations() -> list[tuple[int, str, str]]:
     """``(version, name, sql)`` of every shipped migration, in order."""
-    out = []
-    for f in resources.files("ivr.session.records_migrations").iterdir():
-        name = f.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            out.append((int(name[:4]), name[:-4], f.read_text(encoding="utf-8")))
-    out.sort()
-    versions = [v for v, _, _ in out]
-    if len(set(versions)) != len(versions):
-        raise RecordStoreError("two migrations share a version number", "ivr/session/records_migrations")
-    return out
+    return load_migrations("ivr.session.records_migrations", RecordStoreError)
 
 
 def migrate(conn: Any, where: str) -> list[int]:
     """Apply the migrations ``conn``'s database lacks; returns the versions applied."""
-    known = migrations()
-    applied: list[int] = []
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                     "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-        done = {r[0] for r in conn.execute("SELECT version FROM schema_version").fetchall()}
-        newest = max((v for v, _, _ in known), default=0)
-        if done and max(done) > newest:
-            raise RecordStoreError(f"the records database is at schema {max(done)}, this ivr knows up to {newest}: "
-                                   "upgrade ivr", where)
-        for version, name, sql in known:
-            if version in done:
-                continue
-            conn.execute(sql.encode())  # no parameters: several statements in one go
-            conn.execute("INSERT INTO schema_version (version, name) VALUES (%s, %s)", (version, name))
-            applied.append(version)
-    return applied
+    return apply_migrations(conn, migrations(), table="schema_version", lock_key=_MIGRATION_LOCK,
+                            error=RecordStoreError, what="call records", where=where)
 
 
-class PgRecordStore:
+class PgRecordStore(PgPooled):
     """PostgreSQL call records (``CallRecords``), shared by many workers.
 
     ``url`` is a libpq URI (``postgresql://user:pw@host:5432/db`` or
@@ -97,80 +68,15 @@ class PgRecordStore:
     def __init__(self, url: str, *, redact: bool = True, keep_audio: bool = False, worker: str = "",
                  audio_dir: str | Path | None = None, pool_size: int = 4, timeout: float = 2.0,
                  retry_after: float = 1.0) -> None:
-        try:
-            import psycopg
-            from psycopg_pool import ConnectionPool
-        except ImportError:
-            raise RecordStoreError("psycopg is not installed (pip install 'psycopg[binary]' psycopg_pool)",
-                                   mask_url(url)) from None
-        self.url = mask_url(url)
         self.redact = redact
         self.worker = worker
         self.audio_dir = Path(audio_dir) if audio_dir else None
         self.keep_audio = keep_audio and self.audio_dir is not None
-        self.timeout = timeout
-        self.retry_after = retry_after
-        self._errors: tuple[type[Exception], ...] = (psycopg.OperationalError, psycopg.InterfaceError)
         self._seq: dict[str, int] = {}
         self._owner = owner_token()
-        self._down = False
-        self._probing = False
-        self._last_probe = 0.0
-        self._state = threading.Lock()
-        self._pool = ConnectionPool(url, min_size=1, max_size=max(1, pool_size), timeout=timeout, open=False,
-                                    kwargs={"autocommit": True, "connect_timeout": max(2, round(timeout))},
-                                    reconnect_timeout=365 * 86400.0, name="ivr-records")
-        try:
-            self._pool.open(wait=True, timeout=max(timeout, 5.0))
-            with self._pool.connection() as conn:
-                self.applied = migrate(conn, self.url)
-        except RecordStoreError:
-            self._pool.close()
-            raise
-        except Exception as e:  # PoolTimeout, a refused login, a bad URI: one line, secrets masked
-            self._pool.close()
-            raise RecordStoreError(f"cannot open call records: {_first_line(e)}", self.url) from None
-        if self.applied:
-            log.info("call records schema migrated to version %d", self.applied[-1], extra={"store": self.url})
-
-    # -- plumbing ---------------------------------------------------------
-    def _run(self, what: str, fn: Callable[[Any], T]) -> T:
-        if self._down:
-            self._maybe_probe()
-            raise RecordStoreError(f"cannot {what}: PostgreSQL unavailable (retrying)", self.url)
-        try:
-            with self._pool.connection() as conn:
-                return fn(conn)
-        except Exception as e:
-            if isinstance(e, self._errors) or type(e).__name__ == "PoolTimeout":
-                with self._state:
-                    self._down, self._last_probe = True, time.monotonic()
-            raise RecordStoreError(f"cannot {what}: {_first_line(e)}", self.url) from None
-
-    def _maybe_probe(self) -> None:
-        with self._state:
-            if self._probing or time.monotonic() - self._last_probe < self.retry_after:
-                return
-            self._probing, self._last_probe = True, time.monotonic()
-        threading.Thread(target=self._probe, name="ivr-records-probe", daemon=True).start()
-
-    def _probe(self) -> None:
-        try:
-            self._pool.check()  # drop the pooled connections the outage broke
-            with self._pool.connection(timeout=self.timeout) as conn:
-                conn.execute("SELECT 1")
-            with self._state:
-                self._down = False
-            log.warning("call records reachable again", extra={"store": self.url})
-        except Exception:  # still down: the next write after retry_after probes again
-            pass
-        finally:
-            with self._state:
-                self._probing = False
-
-    @property
-    def up(self) -> bool:
-        return not self._down
+        PgPooled.__init__(self, url, error=RecordStoreError, what="call records", name="records",
+                          migrations="ivr.session.records_migrations", version_table="schema_version",
+                          lock_key=_MIGRATION_LOCK, pool_size=pool_size, timeout=timeout, retry_after=retry_after)
 
     # -- writing ----------------------------------------------------------
     def begin(self, record: CallRecord) -> str:
@@ -230,6 +136,15 @@ class PgRecordStore:
         n, audio = self._run("erase calls", erase)
         remove_audio(p for row in audio for p in row)
         return n
+
+    def erase_handoff_notes(self, ticket_ids: Sequence[str]) -> int:
+        """PDPA (as ``CallRecordStore.erase_handoff_notes``): wrap-up notes of these tickets' events go."""
+        ids = sorted({str(t) for t in ticket_ids if t})
+        if not ids:
+            return 0
+        return int(self._run("erase handoff notes", lambda c: c.execute(
+            "UPDATE handoff_events SET body = body || jsonb_build_object('note', '') WHERE body->>'ticket' = ANY(%s) "
+            "AND COALESCE(body->>'note', '') <> ''", (ids,)).rowcount))
 
     def close_interrupted(self) -> list[tuple[str, list[str]]]:
         """Close the records of calls whose worker (on this host) died mid-call,
@@ -328,11 +243,3 @@ class PgRecordStore:
         row = self._run("read call records", lambda c: c.execute(
             "SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone())
         return int(row[0])
-
-    def close(self) -> None:
-        self._pool.close()
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return mask_secrets(text)[:300]

@@ -222,6 +222,21 @@ class CallRecordStore:
         remove_audio(p for row in audio for p in row)
         return int(n)
 
+    def erase_handoff_notes(self, ticket_ids: Sequence[str]) -> int:
+        """PDPA: the free text (wrap-up notes) of these tickets' queue events goes;
+        the events stay for the reports. Returns the events changed."""
+        ids = sorted({str(t) for t in ticket_ids if t})
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        try:
+            with self._lock:
+                return int(self._db.execute(
+                    f"UPDATE handoff_events SET body=json_set(body, '$.note', '') WHERE json_extract(body, '$.ticket') "
+                    f"IN ({marks}) AND COALESCE(json_extract(body, '$.note'), '') != ''", ids).rowcount)
+        except sqlite3.Error as e:
+            raise RecordStoreError(f"cannot erase handoff notes: {e}", self.path) from e
+
     # -- reading ----------------------------------------------------------
     def get(self, call_id: str) -> CallRecord | None:
         with self._lock:

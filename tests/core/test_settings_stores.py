@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_defaults_need_no_server() -> None:
     s = load_settings(env={})
-    assert s.stores.records == "sqlite:///var/calls.sqlite3" and s.stores.handoff == ""
+    assert s.stores.records == "sqlite:///var/calls.sqlite3" and s.stores.handoff == "" and s.stores.history == ""
     assert s.worker.id == "" and s.worker_id == socket.gethostname()
     assert s.listen.audiosocket == ""
 
@@ -45,6 +45,7 @@ def test_file_then_environment_then_set(tmp_path: Path) -> None:
     ('[stores]\nrecords = "mysql://u:hunter2@h/db"\n', {}, [], "unknown store URL", "ivr.toml: stores"),
     ("", {"IVR_STORES_HANDOFF": "memcached://h"}, [], "unknown store URL", "$IVR_STORES_HANDOFF"),
     ("", {"IVR_STORES_COLOUR": "red"}, [], "unknown setting 'colour'", "$IVR_STORES_COLOUR"),
+    ("", {"IVR_STORES_HISTORY": "mongodb://u:hunter2@h/x"}, [], "history: unknown store URL", "$IVR_STORES_HISTORY"),
     ("", {"IVR_SESSION_MAX_HOLD_S": "soon"}, [], "expected a number", "$IVR_SESSION_MAX_HOLD_S"),
     ("", {}, ["worker.id=two words"], "worker id", "--set worker.id"),
     ('[listen]\nmetrics = "9100"\n', {}, [], "expected HOST:PORT", "ivr.toml: listen"),
@@ -78,11 +79,12 @@ def test_serve_builds_its_stores_and_metrics_from_the_settings(tmp_path: Path, p
     metrics = free_port()
     sip = free_udp_port()
     f = tmp_path / "ivr.toml"
-    f.write_text(f'[worker]\nid = "w-file"\n[stores]\nrecords = "{pg}"\nhandoff = "{redis_url}"\n'
+    f.write_text(f'[worker]\nid = "w-file"\n[stores]\nrecords = "{pg}"\nhandoff = "{redis_url}"\nhistory = "{pg}"\n'
                  f'[listen]\nwebsocket = "127.0.0.1:{free_port()}"\nmetrics = "127.0.0.1:{metrics}"\n'
                  f'sip = "127.0.0.1:{sip}"\n',
                  encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "IVR_WORKER_ID": "w-7", "IVR_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "IVR_WORKER_ID": "w-7", "IVR_HOME": str(tmp_path / "home"),
+           "IVR_HISTORY_KEY": "ef" * 32}
     proc = subprocess.Popen([sys.executable, "-m", "ivr", "serve", "--config", str(f), "--engine", "fake",
                              "--no-prewarm"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
@@ -102,6 +104,8 @@ def test_serve_builds_its_stores_and_metrics_from_the_settings(tmp_path: Path, p
         assert 'ivr_calls_active{worker="w-7"}' in body  # the environment overrode the file's id
         with psycopg.connect(pg) as c:  # the records store named in the file migrated its database
             assert c.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] >= 2
+            # and the caller history named beside it (its own tables, its own versions)
+            assert c.execute("SELECT COUNT(*) FROM history_schema_version").fetchone()[0] >= 1
         assert not (tmp_path / "var").exists()  # no embedded SQLite records beside it
     finally:
         proc.send_signal(signal.SIGTERM)

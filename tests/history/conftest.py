@@ -5,6 +5,14 @@ import pytest
 from tests.dialog.support import FLOWS
 
 
+@pytest.fixture(autouse=True)
+def _no_users_queue(tmp_path, monkeypatch):
+    """``ivr history export|erase`` reach the embedded queue when it exists:
+    never the one of whoever runs the tests."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("IVR_HANDOFF_STORE", raising=False)
+
+
 @pytest.fixture(scope="session")
 def real_nlu():
     from ivr.nlu import Nlu

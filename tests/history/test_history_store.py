@@ -1,5 +1,8 @@
 """Caller history: what a summary says, the keyed number, wrap-ups, and the
-PDPA export / erase / retention, on the real SQLite store."""
+PDPA export / erase / retention; the store tests run against the real SQLite
+store and a real PostgreSQL (tests/pg_server.py), the shared store's own
+behaviour (two workers, migrations, the key, an outage) is in
+test_history_pg.py."""
 from __future__ import annotations
 
 import json
@@ -61,11 +64,33 @@ def test_number_key_is_keyed_and_never_the_number(tmp_path):
         NumberKeyer(b"short")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_url(request, tmp_path, monkeypatch) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "history.sqlite3")
+    monkeypatch.setenv("IVR_HISTORY_KEY", "ab" * 32)  # a shared history hashes with the cluster's key
+    return request.getfixturevalue("pg_server").new_database("hist")
+
+
 @pytest.fixture
-def history(tmp_path):
-    h = CallerHistory.open(tmp_path / "history.sqlite3", now=lambda: NOW)
+def history(history_url):
+    h = CallerHistory.open(history_url, now=lambda: NOW)
     yield h
     h.close()
+
+
+def stored_text(history_url: str) -> bytes:
+    """Everything the store holds, as bytes: the SQLite file and its WAL (where
+    fresh rows are until a checkpoint), or every history row of the database."""
+    if not history_url.startswith("postgresql://"):
+        from pathlib import Path
+
+        return b"".join(p.read_bytes() for p in (Path(history_url), Path(history_url + "-wal")) if p.exists())
+    import psycopg
+
+    with psycopg.connect(history_url) as c:
+        rows = c.execute("SELECT call_id, customer_id, number_key, data::text FROM history_contacts").fetchall()
+    return json.dumps(rows, ensure_ascii=False).encode()
 
 
 def finished(call_id, caller, days_ago=0.0, outcome="handed_off", events=()):
@@ -73,7 +98,7 @@ def finished(call_id, caller, days_ago=0.0, outcome="handed_off", events=()):
                            duration=42.0, outcome=outcome, events=list(events))
 
 
-def test_record_call_from_record_and_state(history, tmp_path):
+def test_record_call_from_record_and_state(history, history_url):
     state = {"slots": {"customer_id": 7, "pin": "1234"}, "intent": "complaint",
              "turns": [{"intent": "lang_zh"}, {"intent": "check_balance"}, {"intent": "complaint"}]}
     rec = finished("c1", NUMBER, events=[{"kind": "transfer", "queue": "T3", "ticket": "tk1"}])
@@ -83,8 +108,9 @@ def test_record_call_from_record_and_state(history, tmp_path):
     assert history.wrap_up("c1", "a01", "follow_up", "客戶身分證 A123456789 已核對")
     got = history.contacts(customer_id="7")[0]
     assert got.agent == "a01" and got.wrap_up == "follow_up" and "A123456789" not in got.notes
-    raw = (tmp_path / "history.sqlite3").read_bytes()
-    assert NUMBER.encode() not in raw and b"1234" not in raw  # no number, no PIN, anywhere in the file
+    raw = stored_text(history_url)
+    assert b"tk1" in raw  # (the reader sees the rows)
+    assert NUMBER.encode() not in raw and b"1234" not in raw  # no number, no PIN, anywhere in the store
     assert not history.wrap_up("nope", "a01", "resolved")
 
 
@@ -118,9 +144,21 @@ def test_prune_past_retention(history):
     assert [c.call_id for c in history.contacts(customer_id="1", days=None)] == ["new"]
 
 
-def test_store_seam_is_the_typed_base():
-    from ivr.history import HistoryStore
+def test_newest_first_and_since(history):
+    for cid, days in [("a", 9), ("b", 1), ("c", 4)]:
+        history.record_call(finished(cid, NUMBER, days), {"slots": {"customer_id": 5}})
+    assert [c.call_id for c in history.contacts(customer_id="5", days=None)] == ["b", "c", "a"]
+    assert [c.call_id for c in history.contacts(caller=NUMBER, days=5)] == ["b", "c"]
+    assert history.contacts(customer_id="", caller="") == []
+    assert history.store.number_keys_of("5") == [history.keyer(NUMBER)] and history.store.number_keys_of("") == []
+    history.record_call(finished("b", "0922333444", 1, outcome="abandoned"), {"slots": {}})  # the same call again
+    assert history.contacts(customer_id="5", days=None)[0].call_id == "c"  # replaced, not doubled
+    assert [c.outcome for c in history.contacts(caller="0922333444")] == ["abandoned"]
 
-    assert issubclass(SqliteHistoryStore, HistoryStore)
+
+def test_store_seam_is_the_typed_base():
+    from ivr.history import HistoryStore, PgHistoryStore
+
+    assert issubclass(SqliteHistoryStore, HistoryStore) and issubclass(PgHistoryStore, HistoryStore)
     with pytest.raises(TypeError):
         HistoryStore()  # abstract: a new store must implement every method

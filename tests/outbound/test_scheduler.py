@@ -171,3 +171,30 @@ def test_no_window_ever_closes_the_contacts(campaign, tmp_path):
     assert dialer.placed == [] and report.totals["pending"] == 0
     # Friday 20:50 is inside a window but a holiday: nothing is ever dialled
     assert {c["final"] for c in report.contacts} == {"out_of_window"}
+
+
+def test_no_calls_in_a_year_the_holiday_file_does_not_cover(campaign, log_stream):
+    """The shipped 2026 list (checked against the DGPA calendar) says nothing about
+    2027: its New Year's Day is not called, nor any 2027 day, and that is said once."""
+    from ivr.outbound import read_holidays
+
+    from .conftest import CAMPAIGNS
+
+    shipped = read_holidays(CAMPAIGNS / "holidays-tw-2026.txt")
+    assert len(shipped) == 25 and {d.year for d in shipped} == {2026}
+    cal = CallingCalendar(campaign.spec.windows, shipped)
+    thu = dt.datetime(2026, 12, 31, 10, 0, tzinfo=TPE).timestamp()
+    assert cal.is_open(thu) and not cal.is_open(thu + 86400)  # Fri 1 Jan 2027
+    assert cal.next_open(dt.datetime(2026, 12, 31, 21, 30, tzinfo=TPE).timestamp()) is None
+    assert not cal.is_open(dt.datetime(2027, 1, 4, 10, 0, tzinfo=TPE).timestamp())  # an ordinary Monday too
+    lines = [ln for ln in log_stream.getvalue().splitlines() if "holiday file" in ln]
+    assert len(lines) == 1 and "no dates for 2027 (it covers 2026)" in lines[0]
+    # the DGPA's 2026 days off: the 補假 of a Saturday/Sunday holiday is a day off, the weekend after is not
+    assert not cal.is_open(dt.datetime(2026, 2, 20, 10, 0, tzinfo=TPE).timestamp())   # 除夕前一日's observed day
+    assert not cal.is_open(dt.datetime(2026, 10, 26, 10, 0, tzinfo=TPE).timestamp())  # 光復節 observed
+    assert cal.is_open(dt.datetime(2026, 10, 27, 10, 0, tzinfo=TPE).timestamp())
+    # with the 2027 days added the year is open again; no holiday file at all: every year
+    with_2027 = CallingCalendar(campaign.spec.windows, shipped | {dt.date(2027, 1, 1)})
+    monday = dt.datetime(2027, 1, 4, 10, 0, tzinfo=TPE).timestamp()
+    assert not with_2027.is_open(thu + 86400) and with_2027.is_open(monday)
+    assert CallingCalendar(campaign.spec.windows).is_open(thu + 86400)

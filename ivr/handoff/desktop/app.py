@@ -9,7 +9,9 @@ Security: every /api route and the socket need a session (HttpOnly
 SameSite=Strict cookie, ``Secure`` when served over TLS, or
 ``Authorization: Bearer`` for scripts; a token in the URL is refused); an
 agent reads only contexts of queues in their skills (403), supervisors read
-all. State-changing requests and the socket must come from this origin.
+all (and only they the outbound campaigns' progress, ``/api/supervisor/campaigns``,
+from whatever ``campaigns`` source the host wires in: the desktop knows no
+campaign store). State-changing requests and the socket must come from this origin.
 Logins are limited per client address and globally (``guard.LoginGuard``),
 and their argon2 runs in its own bounded pool (503 when full)."""
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -40,6 +43,8 @@ STATIC = resources.files("ivr.handoff.desktop") / "static"
 LOGIN_LIMIT = 5           # failed logins per client address ...
 LOGIN_LOCK_SECONDS = 60.0  # ... before a lock-out of that address, doubling per further failure
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Campaign progress rows (``ivr.outbound.state.CampaignState.overview``): blocking, run in a thread.
+CampaignSource = Callable[[], Sequence[Mapping[str, Any]]]
 
 
 class LoginBody(BaseModel):
@@ -75,12 +80,13 @@ def _token_from(headers, cookies) -> str:
 
 def create_app(service: HandoffService, *, secure_cookies: bool = False, run_ticker: bool = True,
                tick_interval: float = 1.0, push_interval: float = 1.0, guard: LoginGuard | None = None,
-               allowed_origins: tuple[str, ...] = ()) -> FastAPI:
+               allowed_origins: tuple[str, ...] = (), campaigns: CampaignSource | None = None) -> FastAPI:
     """Build the desktop app around a service. ``run_ticker`` starts the
     routing ticker with the app; set it False when the host app (``ivr
     serve``) already runs ``service.run()``, as mounted sub-apps get no
     lifespan events. ``secure_cookies`` forces the Secure flag (behind a TLS
-    proxy that does not say so); over TLS it is set anyway."""
+    proxy that does not say so); over TLS it is set anyway. ``campaigns``
+    gives the supervisors' campaign panel its rows (None: no campaigns here)."""
     if guard is None:
         guard = LoginGuard(free_failures=LOGIN_LIMIT, lock_seconds=LOGIN_LOCK_SECONDS)
     origins = frozenset(allowed_origins)
@@ -256,6 +262,18 @@ def create_app(service: HandoffService, *, secure_cookies: bool = False, run_tic
     @app.get("/api/supervisor")
     async def supervisor_view(agent: AgentProfile = Depends(supervisor)):
         return await service.stats()
+
+    @app.get("/api/supervisor/campaigns")
+    async def campaign_view(agent: AgentProfile = Depends(supervisor)):
+        if campaigns is None:
+            return {"available": False, "campaigns": []}
+        try:
+            rows = await asyncio.to_thread(campaigns)
+        except Exception as e:  # the campaign database is the dialer's: its trouble is one line here
+            text = mask_secrets(str(e)).splitlines()[0][:200] if str(e) else type(e).__name__
+            log.warning("campaign progress unreadable: %s", text)
+            return JSONResponse({"detail": f"campaign progress unavailable: {text}"}, status_code=503)
+        return {"available": True, "campaigns": [dict(r) for r in rows]}
 
     # -- live push ----------------------------------------------------------
     async def snapshot(agent: AgentProfile) -> dict[str, Any]:

@@ -46,6 +46,10 @@ class Store(Protocol):
     def get_session(self, token: str, now: float) -> str | None: ...
     def drop_session(self, token: str) -> None: ...
 
+    # PDPA: a customer's tickets, found by their calls; closed ones erased (ticket ids; returns how many)
+    def tickets_of_calls(self, call_ids: Sequence[str]) -> list[Ticket]: ...
+    def erase_tickets(self, ticket_ids: Sequence[str]) -> int: ...
+
     def clear(self) -> None: ...
     def close(self) -> None: ...
 
@@ -63,3 +67,25 @@ def check_changes(changes: Mapping[str, Any], allowed: Iterable[str], what: str)
     bad = set(changes) - set(allowed)
     if bad:
         raise ValueError(f"{what}: cannot change {sorted(bad)}")
+
+
+# -- PDPA erasure of a customer's closed tickets (ivr.handoff.store.pdpa) -----
+ERASED_NOTE = "[erased on the customer's request (PDPA)]"
+# what a ticket keeps for the counts (queue, times, status, agent, intent): the rest is personal
+ERASED_TICKET = {"callback_number": None, "notes": ""}
+_BUNDLE_KEPT = ("call_id", "language", "intent", "started_at", "path")
+
+
+def erased_bundle(bundle: Mapping[str, Any] | None, call_id: str) -> dict[str, Any]:
+    """What is left of a closed ticket's context bundle once erased: still a
+    valid bundle (``ContextBundle.from_dict``), nothing that names or reaches the person."""
+    kept = {k: v for k, v in (bundle or {}).items() if k in _BUNDLE_KEPT}
+    return {**kept, "call_id": kept.get("call_id") or call_id, "note": ERASED_NOTE}
+
+
+def erased_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An erased ticket's queue event without its free text (a wrap-up note), or
+    None when it holds none."""
+    if not event.get("note"):
+        return None
+    return {**event, "note": ""}

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ivr.dsn import mask_secrets, mask_url
 from ivr.handoff.errors import StoreError
-from ivr.handoff.models import AgentProfile, AgentState, Ticket
-from ivr.handoff.store.base import Expect, check_changes, token_key
+from ivr.handoff.models import FINAL, AgentProfile, AgentState, Ticket
+from ivr.handoff.store.base import ERASED_TICKET, Expect, check_changes, erased_bundle, erased_event, token_key
 from ivr.handoff.store.sqlite_store import AGENT_FIELDS, TICKET_FIELDS
 
 # Shared helpers for both scripts: queue score = (99 - priority) * 1e11 + seq.
@@ -213,6 +213,57 @@ class RedisStore:
 
     def drop_session(self, token: str) -> None:
         self._r.delete(self._k("s", token_key(token)))
+
+    # -- PDPA ---------------------------------------------------------------
+    def tickets_of_calls(self, call_ids: Sequence[str]) -> list[Ticket]:
+        """A scan of every ticket: an erasure is rare, and no index by call id is kept for it."""
+        ids = {str(c) for c in call_ids if c}
+        if not ids:
+            return []
+        found: list[Ticket] = []
+        keys = list(self._r.scan_iter(match=self._k("t", "*"), count=500))
+        for i in range(0, len(keys), 500):
+            found.extend(t for t in (self._decode_ticket(r) for r in self._r.mget(keys[i:i + 500]) if r)
+                         if t.call_id in ids)
+        return sorted(found, key=lambda t: t.seq)
+
+    def erase_tickets(self, ticket_ids: Sequence[str]) -> int:
+        """As ``SqliteStore.erase_tickets``; each ticket under WATCH, so one that is
+        still live or changes meanwhile is left alone."""
+        import redis
+
+        ids = sorted({str(t) for t in ticket_ids if t})
+        erased: set[str] = set()
+        for tid in ids:
+            tkey, bkey = self._k("t", tid), self._k("b", tid)
+            with self._r.pipeline() as pipe:
+                try:
+                    pipe.watch(tkey, bkey)
+                    raw, braw = pipe.get(tkey), pipe.get(bkey)
+                    if not raw:
+                        continue
+                    t = json.loads(raw)
+                    if t.get("status") not in FINAL:
+                        continue
+                    t.update(ERASED_TICKET)
+                    bundle = erased_bundle(json.loads(braw) if braw else None, str(t.get("call_id") or ""))
+                    pipe.multi()
+                    pipe.set(tkey, json.dumps(t))
+                    pipe.set(bkey, json.dumps(bundle, ensure_ascii=False))
+                    pipe.execute()
+                    erased.add(tid)
+                except redis.WatchError:  # changed under us: not closed after all, or erased by another
+                    continue
+        if erased:
+            pipe = self._r.pipeline(transaction=True)
+            for member, score in self._r.zrangebyscore(self._k("events"), "-inf", "+inf", withscores=True):
+                ev = json.loads(member)
+                cleaned = erased_event(ev) if ev.get("ticket") in erased else None
+                if cleaned is not None:
+                    pipe.zrem(self._k("events"), member)
+                    pipe.zadd(self._k("events"), {json.dumps(cleaned, ensure_ascii=False): score})
+            pipe.execute()
+        return len(erased)
 
     def clear(self) -> None:
         keys = list(self._r.scan_iter(match=self.prefix + "*", count=500))

@@ -122,6 +122,14 @@ class ReportingStore:
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         return self.inner.get_ticket(ticket_id)
 
+    def tickets_of_calls(self, call_ids: Sequence[str]) -> list[Ticket]:
+        return self.inner.tickets_of_calls(call_ids)
+
+    def erase_tickets(self, ticket_ids: Sequence[str]) -> int:
+        """The queue store's copy; the notes already copied to the reporting
+        database are the records store's to erase (``erase_handoff_notes``)."""
+        return self.inner.erase_tickets(ticket_ids)
+
     def get_bundle(self, ticket_id: str) -> dict[str, Any] | None:
         return self.inner.get_bundle(ticket_id)
 

@@ -12,13 +12,21 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ivr.handoff.errors import StoreError
 from ivr.handoff.models import FINAL, WAITING, AgentProfile, AgentState, Ticket
-from ivr.handoff.store.base import Expect, check_changes, matches, token_key
+from ivr.handoff.store.base import (
+    ERASED_TICKET,
+    Expect,
+    check_changes,
+    erased_bundle,
+    erased_event,
+    matches,
+    token_key,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -198,6 +206,42 @@ class SqliteStore:
     def drop_session(self, token: str) -> None:
         with self._lock, self._tx() as db:
             db.execute("DELETE FROM sessions WHERE token=?", (token_key(token),))
+
+    # -- PDPA ---------------------------------------------------------------
+    def tickets_of_calls(self, call_ids: Sequence[str]) -> list[Ticket]:
+        ids = sorted({str(c) for c in call_ids if c})
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self._q(f"SELECT state FROM tickets WHERE json_extract(state, '$.call_id') IN ({marks}) ORDER BY seq",
+                       tuple(ids))
+        return [self._ticket(r) for r in rows]
+
+    def erase_tickets(self, ticket_ids: Sequence[str]) -> int:
+        """Closed tickets only (a live one is a call in progress): bundle cut to
+        ``erased_bundle``, callback number and transfer notes blanked, wrap-up
+        notes taken out of their events; queue, times and status stay for the counts."""
+        ids = sorted({str(t) for t in ticket_ids if t})
+        n = 0
+        with self._lock, self._tx() as db:
+            for tid in ids:
+                row = db.execute("SELECT state, bundle FROM tickets WHERE id=?", (tid,)).fetchone()
+                if not row:
+                    continue
+                t = json.loads(row[0])
+                if t.get("status") not in FINAL:
+                    continue
+                t.update(ERASED_TICKET)
+                db.execute("UPDATE tickets SET state=?, bundle=? WHERE id=?",
+                           (json.dumps(t), json.dumps(erased_bundle(json.loads(row[1]), t["call_id"]),
+                                                      ensure_ascii=False), tid))
+                for eid, body in db.execute("SELECT id, body FROM events WHERE json_extract(body, '$.ticket')=?",
+                                            (tid,)).fetchall():
+                    ev = erased_event(json.loads(body))
+                    if ev is not None:
+                        db.execute("UPDATE events SET body=? WHERE id=?", (json.dumps(ev, ensure_ascii=False), eid))
+                n += 1
+        return n
 
     def clear(self) -> None:
         with self._lock, self._tx() as db:

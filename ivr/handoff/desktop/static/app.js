@@ -185,6 +185,30 @@ function renderSupervisor(s) {
       el("td", {}, fmtSecs(a.average_handle_time)), el("td", {}, fmtNum(a.quality)), el("td", {}, fmtNum(a.satisfaction))))));
 }
 
+// Outbound campaigns: polled (the dialer writes its own database, nothing pushes).
+const CAMPAIGN_STATE = { running: "進行中", paused: "已暫停", done: "已完成" };
+async function loadCampaigns() {
+  if (!snap || snap.agent.role !== "supervisor" || $("tab-supervisor-view").hidden) return;
+  let doc;
+  try { doc = await api("/api/supervisor/campaigns"); } catch (e) { $("sup-campaigns-note").textContent = e.message; return; }
+  $("sup-campaigns-panel").hidden = !doc.available;
+  $("sup-campaigns-note").textContent = `更新於 ${new Date().toLocaleTimeString("zh-TW", { hour12: false })}`;
+  const head = (...h) => el("thead", {}, el("tr", {}, h.map((x) => el("th", {}, x))));
+  const rate = (c) => {
+    const text = c.abandon_ceiling === null ? fmtPct(c.abandoned_rate) : `${fmtPct(c.abandoned_rate)} / 上限 ${fmtPct(c.abandon_ceiling)}`;
+    return el("td", { class: c.over_ceiling ? "over" : "", "data-col": "abandoned" }, text);
+  };
+  const cell = (col, v) => el("td", { "data-col": col }, v);
+  $("sup-campaigns").replaceChildren(
+    head("活動", "狀態", "已撥 attempted", "接通 reached", "承諾還款", "轉接", "拒撥 DNC", "語音信箱", "放棄率"),
+    el("tbody", {}, doc.campaigns.length ? doc.campaigns.map((c) => el("tr", { "data-campaign": c.name },
+      cell("name", c.name), el("td", { "data-col": "status" }, el("span", { class: `pill ${c.status}` }, CAMPAIGN_STATE[c.status] || c.status)),
+      cell("attempted", `${c.attempted} / ${c.contacts}`), cell("reached", c.reached), cell("promised", c.promised_to_pay),
+      cell("transferred", c.transferred), cell("dnc", c.dnc), cell("voicemail", c.voicemail), rate(c)))
+      : el("tr", {}, el("td", { colSpan: 9, class: "none" }, "沒有外撥活動"))));
+}
+setInterval(() => loadCampaigns(), 5000);
+
 // -- actions -------------------------------------------------------------------
 const ticketId = () => $("call").dataset.ticket;
 $("btn-accept").addEventListener("click", () => act(() => api(`/api/tickets/${ticketId()}/accept`, {})));
@@ -202,6 +226,7 @@ $("status-select").addEventListener("change", (ev) => act(() => api("/api/status
 document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => {
   document.querySelectorAll(".tab").forEach((x) => x.classList.toggle("active", x === b));
   $("tab-desk").hidden = b.dataset.tab !== "desk"; $("tab-supervisor-view").hidden = b.dataset.tab !== "supervisor";
+  loadCampaigns();
 }));
 
 // Already logged in (cookie)? Go straight to the desk.
