@@ -26,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--audiosocket", metavar="HOST:PORT", help="Asterisk AudioSocket listener, e.g. 0.0.0.0:9092")
     p.add_argument("--websocket", metavar="HOST:PORT", help="Twilio-compatible media stream listener")
-    p.add_argument("--sip", metavar="HOST:PORT", help="SIP user agent (UDP) for a PBX, SBC or trunk, e.g. 0.0.0.0:5060")
+    p.add_argument("--sip", metavar="HOST:PORT", help="SIP user agent for a PBX, SBC or trunk, e.g. 0.0.0.0:5060")
+    p.add_argument("--sip-transport", choices=("udp", "tcp"), default="udp",
+                   help="SIP over UDP (default) or TCP (RFC 3261 18.3; Via TCP, Contact ;transport=tcp)")
     p.add_argument("--sip-media-host", default=None, metavar="ADDR",
                    help="address RTP binds to and SDP names (default: the --sip host, else 127.0.0.1)")
     p.add_argument("--sip-transfer", default="", metavar="URI",
@@ -105,11 +107,15 @@ def check_ports(args: argparse.Namespace) -> None:
                 raise IvrError(f"cannot listen on {host}:{port}: {e.strerror or e}", f"--{flag}") from None
     if getattr(args, "sip", None):
         host, port = parse_hostport(args.sip, "--sip")
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as s:
+        sip_kind = getattr(args, "sip_transport", "udp")
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                           socket.SOCK_STREAM if sip_kind == "tcp" else socket.SOCK_DGRAM) as s:
+            if sip_kind == "tcp":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((host, port))
             except OSError as e:
-                raise IvrError(f"cannot listen on udp {host}:{port}: {e.strerror or e}", "--sip") from None
+                raise IvrError(f"cannot listen on {sip_kind} {host}:{port}: {e.strerror or e}", "--sip") from None
 
 
 def sip_options(args: argparse.Namespace) -> SipOptions:
@@ -119,7 +125,8 @@ def sip_options(args: argparse.Namespace) -> SipOptions:
     host = parse_hostport(args.sip, "--sip")[0]
     media = args.sip_media_host or (host if host not in ("", "0.0.0.0") else "127.0.0.1")
     return SipOptions(media_host=media, ring_seconds=args.sip_ring, no_media_seconds=args.sip_no_media,
-                      max_calls=args.sip_max_calls, transfer_uri=args.sip_transfer)
+                      max_calls=args.sip_max_calls, transfer_uri=args.sip_transfer,
+                      transport=getattr(args, "sip_transport", "udp"))
 
 
 def load(args: argparse.Namespace) -> Settings:
@@ -153,6 +160,7 @@ async def serve(args: argparse.Namespace, out: TextIO, settings: Settings | None
     settings = settings or load(args)
     services = build_services(args.flows, flow=args.flow, records_path=settings.stores.records,
                               keep_audio=args.keep_audio, handoff_url=settings.stores.handoff or None,
+                              history_url=settings.stores.history or None,
                               bank_path=args.bank, tts=args.tts, worker=settings.worker_id,
                               engines=engine_selector(args.engine, not args.no_speculative, args.whisper_workers),
                               config=settings.session, reload_flows=args.reload_flows,

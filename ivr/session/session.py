@@ -177,11 +177,12 @@ class CallSession:
                 t.cancel()
             await asyncio.gather(pump, drive, timer, return_exceptions=True)
             await self._tell_handoff(reason)
-            self._finish(reason)
+            rec = self._finish(reason)
             self._over = True
+            await self._after_call(rec)
         return self.record
 
-    def _finish(self, reason: str) -> None:
+    def _finish(self, reason: str) -> CallRecord:
         if self._outcome is None:
             self._outcome = "abandoned" if reason == "hangup" else "failed"
         if self.state is not None:
@@ -191,14 +192,20 @@ class CallSession:
                 self.log.warning("dialog rejected CallEnded: %s", e)
         language = str(_get(self.state, "language", "") or self.config.language) if self.state else self.config.language
         rec = self._pen().finish(self._outcome, reason, self.call_time(), language)
-        if self.after_call is not None:
-            try:
-                self.after_call(rec, self.state)
-            except Exception as e:  # a history failure must not reach the call or its record
-                self.log.warning("after-call hook failed: %s", e)
         self.metrics.calls_active.dec()
         self.metrics.calls.labels(rec.outcome).inc()
         self.log.info("call ended", extra={"outcome": rec.outcome, "reason": reason, "duration": rec.duration})
+        return rec
+
+    async def _after_call(self, rec: CallRecord) -> None:
+        """Caller history is written off the event loop (a store write, or a
+        hung PostgreSQL's connect timeout, must not stall every other call)."""
+        if self.after_call is None:
+            return
+        try:
+            await self.offload(self.after_call, rec, self.state)
+        except Exception as e:  # a history failure must not reach the call or its record
+            self.log.warning("after-call hook failed: %s", e)
 
     async def _tell_handoff(self, reason: str) -> None:
         """A caller who hangs up on hold leaves the queue; every call's outcome

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ivr.clock import Clock
@@ -19,9 +19,10 @@ from ivr.errors import ProtocolError
 from ivr.log import get_logger
 from ivr.transports.base import CallInfo, CallTable, SessionFactory
 from ivr.transports.channel import StreamSource
-from ivr.transports.sip.media import RATE, RtpEndpoint
-from ivr.transports.sip.pacing import TickedSink
+from ivr.transports.sip.media import RATE, RtpEndpoint, open_rtp
+from ivr.transports.sip.pacing import Pacer, TickedSink
 from ivr.transports.sip.sdp import PCMU, MediaAnswer, answer_sdp, negotiate, offer_sdp, parse_offer
+from ivr.transports.sip.tcp import TcpLimits
 from ivr.transports.sip.transfer import ReferringHandoff, Transferor
 from ivr.transports.sip.ua import SipLeg
 
@@ -40,19 +41,22 @@ class SipOptions:
     transfer_uri: str = ""              # REFER target for a Transfer, e.g. sip:{queue}@pbx.example.com
     refer_wait_seconds: float = 8.0     # after 202 Accepted, wait this long for the NOTIFY's final code
     measure_send: bool = False          # keep each RTP send time (bench/sip.py: the bot's packet jitter)
+    transport: str = "udp"              # SIP over "udp" or "tcp" (RFC 3261 18.3 framing, tcp.SipTcp)
+    tcp_limits: TcpLimits = field(default_factory=TcpLimits)
 
 
 class SipCall:
     def __init__(self, call_id: str, caller: str, peer: str, factory: SessionFactory, clock: Clock,
-                 calls: CallTable, options: SipOptions, on_done: Callable[[SipCall], None]) -> None:
+                 calls: CallTable, options: SipOptions, on_done: Callable[[SipCall], None], pacer: Pacer) -> None:
         self.call_id, self.caller, self.peer = call_id, caller, peer
+        self.pacer = pacer                      # the server's sending thread
         self.factory, self.clock, self.calls, self.options = factory, clock, calls, options
         self.on_done = on_done
         self.leg: SipLeg | None = None
         self.rtp: RtpEndpoint | None = None
         self.answer: MediaAnswer | None = None
         self.source: StreamSource | None = None  # made at the answer: its frames count from then
-        self.sink: TickedSink | None = None
+        self.sink: TickedSink[tuple[int, bytes]] | None = None
         self.session: CallSession | None = None
         self.end_reason = ""
         self.on_hold = False
@@ -63,6 +67,7 @@ class SipCall:
         self._done = False
         self.final_code: int | None = None      # outbound: the callee's failure code (486, 404...)
         self.late_frames = 0                    # bot frames sent behind their 20 ms schedule
+        self.underruns = 0                      # the bot's queue ran dry mid-prompt (the loop fell behind)
         self.stats: dict[str, float | int | str] = {}
         self.done: asyncio.Future[str] | None = None  # outbound: why the call ended (set by place())
 
@@ -97,10 +102,8 @@ class SipCall:
             log.info("sip %s: re-INVITE %s", self.call_id, "hold" if offer.on_hold else "resume")
             return
         self.answer = answer
-        loop = asyncio.get_running_loop()
-        _, rtp = await loop.create_datagram_endpoint(
-            lambda: RtpEndpoint(None, answer, remote, f"sip {self.call_id} rtp"),
-            local_addr=(self.options.media_host, 0))
+        rtp = await open_rtp(self.options.media_host,
+                             lambda: RtpEndpoint(None, answer, remote, f"sip {self.call_id} rtp"))
         if self._done:  # CANCEL while the socket opened: nothing to answer, nothing to leak
             rtp.close()
             return
@@ -125,12 +128,10 @@ class SipCall:
     async def place(self, host: str, port: int, user: str, caller: str) -> None:
         """Open RTP and send our offer (PCMU, PCMA, telephone-event)."""
         assert self.leg is not None
-        loop = asyncio.get_running_loop()
-        self.done = loop.create_future()
+        self.done = asyncio.get_running_loop().create_future()
         placeholder = MediaAnswer(PCMU, 101)
-        _, self.rtp = await loop.create_datagram_endpoint(
-            lambda: RtpEndpoint(None, placeholder, ("0.0.0.0", 0), f"sip {self.call_id} rtp"),
-            local_addr=(self.options.media_host, 0))
+        self.rtp = await open_rtp(self.options.media_host,
+                                  lambda: RtpEndpoint(None, placeholder, ("0.0.0.0", 0), f"sip {self.call_id} rtp"))
         self.leg.invite(self.call_id, host, port, user, caller, offer_sdp(self.options.media_host, self.rtp.local_port))
 
     def connected(self, sdp: str | None) -> None:
@@ -197,7 +198,8 @@ class SipCall:
         assert self.rtp is not None
         rtp = self.rtp
         rtp.source = self.source = StreamSource(RATE, self.clock)
-        sink = self.sink = TickedSink(rtp.send_frame, RATE, on_clear=rtp.pause, on_idle=rtp.pause)
+        sink = self.sink = TickedSink(rtp.send_prepared, RATE, rtp.prepare)
+        self.pacer.add(sink)
         info = CallInfo(self.call_id, "sip", self.peer, self.caller)
         session = self.session = self.factory(info, self.source, sink)
         if self.options.transfer_uri and session.handoff is not None:
@@ -211,19 +213,22 @@ class SipCall:
         except Exception as e:  # one broken call never takes the server down
             log.error("sip %s: session failed (%s: %s)", self.call_id, type(e).__name__, e)
         finally:
+            self.pacer.remove(sink)
             self.sink = None
             self.late_frames = sink.late_frames
+            self.underruns = sink.underruns
             sink.close()
             self.calls.pop(self.call_id, None)
             self._finish(self.end_reason or ("hangup" if self._hung_up else "completed"))
 
     def tick(self, late: bool) -> None:
-        """Every 20 ms (the server's ``Ticker``): the bot's next frame out, comfort
-        silence in, and the no-media timeout."""
+        """Every 20 ms on the loop (the server's housekeeping ``Ticker``; the
+        frames themselves go out on the pacer thread): room in the bot's queue,
+        comfort silence in, and the no-media timeout."""
         sink, rtp, session = self.sink, self.rtp, self.session
         if sink is None or rtp is None or session is None:
             return
-        sink.tick(late)
+        sink.service()
         rtp.tick()
         if not self.on_hold and not self.end_reason and rtp.idle_seconds() >= self.options.no_media_seconds:
             log.warning("sip %s: no RTP for %.0f s; the caller is gone, hanging up", self.call_id, rtp.idle_seconds())
@@ -248,7 +253,8 @@ class SipCall:
             j, r = self.rtp.jitter, self.rtp
             self.stats = {"end": why, "in": j.received, "lost": j.lost, "late": j.late, "dup": j.duplicates,
                           "reordered": j.reordered, "foreign": r.foreign, "bad": r.bad, "digits": r.digits,
-                          "out": r.sent, "late_frames": self.late_frames}
+                          "out": r.sent, "late_frames": self.late_frames,
+                          "underruns": self.underruns, "send_dropped": r.send_dropped}
             stats = "; rtp " + ", ".join(f"{k} {v}" for k, v in self.stats.items() if k != "end")
         log.info("sip %s: call over (%s)%s", self.call_id, why, stats)
         if self.done is not None and not self.done.done():

@@ -79,7 +79,7 @@ class SipDialer:
             srv.count += 1
         call_id = call_id or secrets.token_hex(16)
         call = SipCall(call_id, user, f"{host}:{port}", factory or srv.factory, srv.clock, srv.calls, srv.options,
-                       srv._call_done)
+                       srv._call_done, srv.pacer)
         srv.active[call_id] = call
         made = threading.Event()
 

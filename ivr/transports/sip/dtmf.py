@@ -5,57 +5,64 @@ timestamp (the event's start); the last three or so carry the end bit and are
 repeats for redundancy. A digit is reported once per event timestamp: at its
 first end packet, or, if every end packet was lost, when the next event
 starts. A packet of an event already reported is a repeat while it comes
-within ``REPEAT_WINDOW`` of that event's last packet; later, the same
-timestamp is a new press (a sender replaying a recorded event). Events 0-15
-are keys; others (flash, tones) are ignored."""
+within ``REPEAT_WINDOW`` of that event's last packet, or whenever its RTP
+sequence number follows that packet's closely (a busy loop may read a
+repeat long after it arrived); otherwise the same timestamp is a new press
+(a sender replaying a recorded event, its old sequence numbers and all).
+Events 0-15 are keys; others (flash, tones) are ignored."""
 from __future__ import annotations
 
 import struct
 
 KEYS = "0123456789*#ABCD"
 REPEAT_WINDOW = 0.5  # seconds: end-packet repeats come within a few tens of ms
+REPEAT_SEQ = 16      # a packet at most this many sequence numbers after the event's last one is a repeat
 
 
 class Rfc4733Decoder:
     def __init__(self) -> None:
         self._current: int | None = None        # timestamp of the event in progress
         self._current_key = ""
-        self._done: dict[int, float] = {}       # timestamp reported -> when its last packet came
+        # timestamp reported -> when its last packet came, and that packet's sequence number
+        self._done: dict[int, tuple[float, int | None]] = {}
 
-    def _report(self, ts: int, key: str, now: float) -> str:
-        self._remember(ts, now)
+    def _report(self, ts: int, key: str, now: float, seq: int | None) -> str:
+        self._remember(ts, now, seq)
         if self._current == ts:
             self._current = None
         return key
 
-    def _remember(self, ts: int, now: float) -> None:
-        self._done[ts] = now
+    def _remember(self, ts: int, now: float, seq: int | None) -> None:
+        self._done[ts] = (now, seq)
         if len(self._done) > 8:
             self._done.pop(next(iter(self._done)))
 
-    def push(self, timestamp: int, payload: bytes, now: float = 0.0) -> list[str]:
+    def push(self, timestamp: int, payload: bytes, now: float = 0.0, seq: int | None = None) -> list[str]:
         """Digits this packet completes (0, 1, or 2 when it also closes a lost-end event).
-        ``now``: arrival time in seconds (any monotonic clock)."""
+        ``now``: arrival time in seconds (any monotonic clock); ``seq``: its RTP sequence number."""
         if len(payload) < 4:
             return []
         event, flags, _duration = struct.unpack_from("!BBH", payload)
         end = bool(flags & 0x80)
         out: list[str] = []
-        last = self._done.get(timestamp)
-        if last is not None and now - last < REPEAT_WINDOW:
-            self._done[timestamp] = now
-            return out  # a repeat of an event already reported
+        done = self._done.get(timestamp)
+        if done is not None:
+            last, last_seq = done
+            follows = seq is not None and last_seq is not None and 0 < (seq - last_seq) & 0xFFFF <= REPEAT_SEQ
+            if now - last < REPEAT_WINDOW or follows:
+                self._done[timestamp] = (now, seq)
+                return out  # a repeat of an event already reported
         self._done.pop(timestamp, None)
         if self._current is not None and self._current != timestamp and self._current_key:
-            out.append(self._report(self._current, self._current_key, now))  # its end packets were all lost
+            out.append(self._report(self._current, self._current_key, now, None))  # its end packets were all lost
         key = KEYS[event] if event < len(KEYS) else ""
         self._current, self._current_key = timestamp, key
         if end:
             self._current = None
             if key:
-                out.append(self._report(timestamp, key, now))
+                out.append(self._report(timestamp, key, now, seq))
             else:
-                self._remember(timestamp, now)
+                self._remember(timestamp, now, seq)
         return out
 
 

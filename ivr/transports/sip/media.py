@@ -1,6 +1,8 @@
 """One call's RTP: an asyncio datagram endpoint that decodes the caller's
 G.711 into the call's ``StreamSource`` (through the jitter buffer), turns
-RFC 4733 events into digits, and sends the bot's frames as RTP.
+RFC 4733 events into digits, and sends the bot's frames as RTP: encoded on
+the loop (``prepare``), sent on the server's pacer thread (``send_prepared``,
+straight to the socket ``open_rtp`` made).
 
 Only packets from the address the caller's SDP named are taken (the port
 latches to the first packet from that host: symmetric RTP behind NAT). When
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
+import time
 from collections.abc import Callable
 
 from ivr.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
@@ -20,7 +24,7 @@ from ivr.frames import AudioFrame
 from ivr.log import LimitedLog, get_logger
 from ivr.transports.channel import StreamSource
 from ivr.transports.sip.dtmf import Rfc4733Decoder
-from ivr.transports.sip.rtp import JitterBuffer, RtpPacket, parse_rtp
+from ivr.transports.sip.rtp import JitterBuffer, parse_rtp, rtp_bytes
 from ivr.transports.sip.sdp import PCMA, MediaAnswer
 
 log = get_logger(__name__)
@@ -54,8 +58,9 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
-        self._talking = False
+        self.sock: socket.socket | None = None  # set by ``open_rtp``: the pacer thread sends on it
         self.sent = 0
+        self.send_dropped = 0  # the socket's buffer was full
         self.send_times: list[float] = []  # loop time of each packet sent (for the jitter benchmark)
         self.digit_times: list[float] = []  # loop time each RFC 4733 digit ended (its first end packet)
         self.spurt_starts: set[int] = set()  # indexes into send_times of marker packets
@@ -108,7 +113,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         if self.source is None:
             return  # early media, before the call is answered: nobody listens yet
         if pkt.payload_type == self.answer.event_pt:
-            for key in self.events.push(pkt.timestamp, pkt.payload, self.last_packet):
+            for key in self.events.push(pkt.timestamp, pkt.payload, self.last_packet, pkt.seq):
                 self.digits += 1
                 if self.keep_send_times:
                     self.digit_times.append(self.last_packet)
@@ -151,26 +156,41 @@ class RtpEndpoint(asyncio.DatagramProtocol):
     def error_received(self, exc: Exception) -> None:
         self._warn.warning(f"RTP socket error: {exc}")
 
-    # -- us -> caller --------------------------------------------------------
-    def send_frame(self, frame: AudioFrame) -> None:
-        if self.transport is None or self.transport.is_closing():
+    # -- us -> caller (the pacer thread) ----------------------------------------
+    def prepare(self, frame: AudioFrame) -> tuple[int, bytes]:
+        """A frame's payload in the codec of now (on the loop, ahead of its tick)."""
+        codec = self.answer.codec
+        return codec, (alaw_encode if codec == PCMA else ulaw_encode)(frame.array())
+
+    def send_prepared(self, item: tuple[int, bytes], marker: bool) -> None:
+        """One packet out, on the pacer thread: straight to the socket (asyncio's
+        transport is the loop's only); a full socket buffer drops the packet."""
+        sock = self.sock
+        if sock is None or self.transport is None or self.transport.is_closing():
             raise ConnectionError("RTP endpoint closed")
-        encode = alaw_encode if self.answer.codec == PCMA else ulaw_encode
-        payload = encode(frame.array())
-        self._send(RtpPacket(self.answer.codec, self._seq, self._ts, self.ssrc, payload, marker=not self._talking))
-        self._talking = True
-        self._ts += len(payload)
-
-    def pause(self) -> None:
-        """The bot stopped talking (prompt over or cleared): the next packet starts a talkspurt."""
-        self._talking = False
-
-    def _send(self, pkt: RtpPacket) -> None:
-        assert self.transport is not None
-        self.transport.sendto(pkt.encode(), self.remote)
+        codec, payload = item
+        try:
+            sock.sendto(rtp_bytes(codec, self._seq, self._ts, self.ssrc, payload, marker), self.remote)
+        except BlockingIOError:
+            self.send_dropped += 1
         self._seq = (self._seq + 1) & 0xFFFF
+        self._ts += len(payload)
         self.sent += 1
         if self.keep_send_times:
-            self.send_times.append(self._clock())
-            if pkt.marker:  # a talkspurt's first packet: the interval before it is a pause, not jitter
+            self.send_times.append(time.monotonic())  # the loop's clock (asyncio's time() is monotonic)
+            if marker:  # a talkspurt's first packet: the interval before it is a pause, not jitter
                 self.spurt_starts.add(len(self.send_times) - 1)
+
+
+async def open_rtp(host: str, make: Callable[[], RtpEndpoint]) -> RtpEndpoint:
+    """An ``RtpEndpoint`` on a fresh UDP port of ``host``, its socket kept for the pacer's sends."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.bind((host, 0))
+        _, endpoint = await asyncio.get_running_loop().create_datagram_endpoint(make, sock=sock)
+    except BaseException:
+        sock.close()
+        raise
+    endpoint.sock = sock
+    return endpoint

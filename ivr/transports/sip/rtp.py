@@ -27,8 +27,13 @@ class RtpPacket:
     marker: bool = False
 
     def encode(self) -> bytes:
-        return _HEAD.pack(0x80, (0x80 if self.marker else 0) | (self.payload_type & 0x7F), self.seq & 0xFFFF,
-                          self.timestamp & 0xFFFFFFFF, self.ssrc) + self.payload
+        return rtp_bytes(self.payload_type, self.seq, self.timestamp, self.ssrc, self.payload, self.marker)
+
+
+def rtp_bytes(payload_type: int, seq: int, timestamp: int, ssrc: int, payload: bytes, marker: bool = False) -> bytes:
+    """One packet's bytes (the pacer thread's path: no packet object)."""
+    return _HEAD.pack(0x80, (0x80 if marker else 0) | (payload_type & 0x7F), seq & 0xFFFF,
+                      timestamp & 0xFFFFFFFF, ssrc) + payload
 
 
 def parse_rtp(data: bytes) -> RtpPacket:

@@ -1,4 +1,5 @@
-"""``ivr serve --sip HOST:PORT``: a SIP user agent server (UDP).
+"""``ivr serve --sip HOST:PORT``: a SIP user agent server (UDP, or TCP with
+``--sip-transport tcp``: ``tcp.SipTcp``).
 
 Out-of-dialog requests are decided here, on the reactor thread: INVITE
 starts a ``SipCall`` (486 Busy Here at ``max_calls``, 503 with Retry-After
@@ -21,8 +22,9 @@ from ivr.errors import ProtocolError
 from ivr.log import LimitedLog, get_logger
 from ivr.transports.base import CallTable, SessionFactory
 from ivr.transports.sip.call import SipCall, SipOptions
-from ivr.transports.sip.pacing import Ticker
+from ivr.transports.sip.pacing import Pacer, Ticker
 from ivr.transports.sip.stack import Reactor, free_udp_port, make_transaction_manager
+from ivr.transports.sip.tcp import SipTcp
 from ivr.transports.sip.ua import SipLeg, named_header
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ class SipServer:
         self.count = 0                          # calls admitted and not yet over (read on the reactor)
         self.draining = False
         self.tm: Any = None
+        self.stream: SipTcp | None = None       # the TCP transport (options.transport == "tcp")
         self.loop: asyncio.AbstractEventLoop | None = None
         self.address: tuple[str, int] | None = None
         self._warn = LimitedLog(log, "sip")
@@ -53,28 +56,40 @@ class SipServer:
         self.refused: dict[int, int] = {}       # status code -> how many INVITEs got it
         self._closing: asyncio.Future[None] | None = None
         self.finished: deque[SipCall] = deque(maxlen=1000)  # the last calls over, with their RTP counts
-        self.ticker = Ticker(self._tick)
+        self.pacer = Pacer()                    # the thread that sends every call's RTP
+        self.ticker = Ticker(self._tick)        # the loop's 20 ms housekeeping (queues, comfort silence, timeouts)
         self._ticking: asyncio.Task[None] | None = None
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         self.loop = asyncio.get_running_loop()
         host = host if host not in ("", "0.0.0.0") else "0.0.0.0"
-        port = port or free_udp_port(host)
+        kind = self.options.transport
+        if kind not in ("udp", "tcp"):
+            raise ValueError(f"SIP transport {kind!r}: udp or tcp")
         if self.options.media_host in ("", "0.0.0.0") and host != "0.0.0.0":
             self.options.media_host = host
+        if kind == "tcp":
+            self.stream = SipTcp(self.loop, self._from_stream, self._garbage, self.options.tcp_limits)
+            try:
+                port = (await self.stream.listen(host, port))[1]
+            except OSError as e:
+                raise OSError(f"cannot listen on tcp {host}:{port}: {e.strerror or e}") from None
+        else:
+            port = port or free_udp_port(host)
         done: asyncio.Future[None] = self.loop.create_future()
 
         def make() -> None:
             try:
-                self.tm = make_transaction_manager(host, port, self._on_request, self._garbage)
+                self.tm = make_transaction_manager(host, port, self._on_request, self._garbage, self.stream)
                 self.loop.call_soon_threadsafe(done.set_result, None)  # type: ignore[union-attr]
             except Exception as e:
-                err = OSError(f"cannot listen on udp {host}:{port}: {e}")
+                err = OSError(f"cannot listen on {kind} {host}:{port}: {e}")
                 self.loop.call_soon_threadsafe(done.set_exception, err)  # type: ignore[union-attr]
 
         Reactor.call(make)
         await asyncio.wait_for(done, 10.0)
         self._ticking = asyncio.ensure_future(self.ticker.run())
+        self.pacer.start()
         self.address = (host, port)
         return self.address
 
@@ -98,9 +113,16 @@ class SipServer:
         while its loop runs (see ``stack.Reactor``)."""
         if self.tm is not None:
             self.tm.closed = True
+        if self.stream is not None:
+            self.stream.shutdown()
+        self.pacer.stop()
         if self._ticking is not None and self.loop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self._ticking.cancel)  # may be called from another thread
         self._warn.close()
+
+    def _from_stream(self, data: bytes, peer: tuple[str, int]) -> None:
+        """A message framed off a TCP connection (loop): to sippy's thread."""
+        Reactor.call(lambda: self.tm is not None and self.tm.stream_in(data, peer))
 
     # -- reactor thread -----------------------------------------------------
     def _garbage(self, peer: str, problem: str) -> None:
@@ -135,7 +157,8 @@ class SipServer:
         src = req.getSource()
         peer = "{}:{}".format(*tuple(getattr(src, "address", src) or ("?", 0))[:2])
         assert self.loop is not None
-        call = SipCall(call_id, caller, peer, self.factory, self.clock, self.calls, self.options, self._call_done)
+        call = SipCall(call_id, caller, peer, self.factory, self.clock, self.calls, self.options, self._call_done,
+                       self.pacer)
         called = str(getattr(req.getRURI(), "username", None) or "ivr")
         leg = call.leg = SipLeg(self.tm.global_config, self.loop, call, user=called)
         self.loop.call_soon_threadsafe(self.active.__setitem__, call_id, call)

@@ -21,9 +21,12 @@ import queue
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivr.log import get_logger
+
+if TYPE_CHECKING:
+    from ivr.transports.sip.tcp import SipTcp
 
 log = get_logger(__name__)
 MAX_MESSAGE = 8191             # sippy reads 8192 bytes a datagram: a message that fills it was cut
@@ -124,44 +127,52 @@ def _guarded(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         log.error("sip: %s failed (%s: %s)", getattr(fn, "__qualname__", fn), type(e).__name__, str(e)[:200])
 
 
-def screen(data: bytes) -> str | None:
+def screen(data: bytes, limit: int = MAX_MESSAGE) -> str | None:
     """Why sippy should not see ``data`` (one line), or None if it is a SIP
     message it can take. The parsing is sippy's own."""
+    return _screen(data, limit)[0]
+
+
+def _screen(data: bytes, limit: int = MAX_MESSAGE) -> tuple[str | None, Any]:
+    """``screen``, and the message sippy parsed (None for a keep-alive or a problem)."""
     Reactor.ensure()
     from sippy.SipRequest import SipRequest  # type: ignore[import-untyped]
     from sippy.SipResponse import SipResponse  # type: ignore[import-untyped]
 
-    if len(data) > MAX_MESSAGE:
-        return f"message of {len(data)}+ bytes exceeds the {MAX_MESSAGE}-byte limit (cut short)"
+    if len(data) > limit:
+        return f"message of {len(data)}+ bytes exceeds the {limit}-byte limit (cut short)", None
     if data.strip(b"\r\n\x00 ") == b"":
-        return None  # keep-alive (RFC 5626 CRLF): nothing to do, nothing to log
+        return None, None  # keep-alive (RFC 5626 CRLF): nothing to do, nothing to log
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        return f"not UTF-8 text (byte {e.start})"
+        return f"not UTF-8 text (byte {e.start})", None
     sep = "\r\n\r\n" in text or "\n\n" in text
     if not sep:
-        return "no blank line after the headers"
+        return "no blank line after the headers", None
     try:
         msg = SipResponse(text) if text.startswith("SIP/2.0 ") else SipRequest(text)
         for name in REQUIRED:
             if msg.countHFs(name) == 0:
-                return f"no {name.title()} header"
+                return f"no {name.title()} header", None
             msg.getHFBody(name)  # parsed now: a broken Via or CSeq is caught here
         if not text.startswith("SIP/2.0 "):
             msg.getTIds()
     except Exception as e:
         first = text.split("\n", 1)[0].strip()[:60]
-        return f"unparsable SIP ({type(e).__name__}: {str(e)[:80] or 'bad syntax'}) in {first!r}"
-    return None
+        return f"unparsable SIP ({type(e).__name__}: {str(e)[:80] or 'bad syntax'}) in {first!r}", None
+    return None, msg
 
 
 def make_transaction_manager(host: str, port: int, on_request: Callable[[Any, Any], Any],
-                             on_garbage: Callable[[str, str], None]) -> Any:
-    """A sippy ``SipTransactionManager`` bound to ``host:port`` (UDP) whose
-    input is screened. Must be called on the reactor thread."""
+                             on_garbage: Callable[[str, str], None], stream: SipTcp | None = None) -> Any:
+    """A sippy ``SipTransactionManager`` bound to ``host:port`` (UDP; or, with
+    ``stream``, that TCP transport and no UDP socket) whose input is screened.
+    Must be called on the reactor thread."""
+    from sippy.Network_server import Remote_address  # type: ignore[import-untyped]
     from sippy.SipConf import SipConf  # type: ignore[import-untyped]
     from sippy.SipTransactionManager import SipTransactionManager  # type: ignore[import-untyped]
+    from sippy.Time.MonoTime import MonoTime  # type: ignore[import-untyped]
     from sippy.Udp_server import Udp_server, Udp_server_opts  # type: ignore[import-untyped]
 
     class OneWorker(Udp_server_opts):
@@ -169,31 +180,82 @@ def make_transaction_manager(host: str, port: int, on_request: Callable[[Any, An
         # 180 Ringing can overtake the 200 OK sent right after it)
         nworkers = 1
 
+    def adopt_stream(_config: Any, sopts: Any) -> Any:
+        """sippy makes its "UDP server" through this: the TCP transport instead
+        (a dry run first, which only checks the port: it is ours already)."""
+        assert stream is not None
+        if not sopts.flags:
+            return _NoServer()
+        stream.uopts = sopts
+        return stream
+
     class ScreenedTM(SipTransactionManager):
         closed = False
-        model_udp_server = (Udp_server, OneWorker)
+        model_udp_server = (Udp_server, OneWorker) if stream is None else (adopt_stream, OneWorker)
 
         def handleIncoming(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> None:
             if self.closed:
                 return
             raw = data_in if isinstance(data_in, bytes) else str(data_in).encode("utf-8", "replace")
-            peer = "{}:{}".format(*tuple(getattr(ra, "address", ("?", 0)))[:2])
-            problem = screen(raw)
-            if problem is None and raw.strip(b"\r\n\x00 ") == b"":
+            address = tuple(getattr(ra, "address", ("?", 0)))[:2]
+            peer = "{}:{}".format(*address) if stream is None else "tcp:{}:{}".format(*address)
+            problem, msg = _screen(raw, MAX_MESSAGE if stream is None else stream.limits.max_header
+                                   + stream.limits.max_body)
+            if problem is None and msg is None:
                 return
             if problem is not None:
                 on_garbage(peer, problem)
                 return
+            if stream is not None:
+                _alias(stream, msg, address)
             try:
                 super().handleIncoming(data_in, ra, server, rtime)
             except Exception as e:  # sippy gave up on a message it parsed: the one line, not a traceback
                 on_garbage(peer, f"rejected by the SIP stack ({type(e).__name__}: {str(e)[:80]})")
+
+        def newTransaction(self, msg: Any, resp_cb: Any = None, laddress: Any = None, userv: Any = None,
+                           cb_ifver: int = 1, compact: bool = False, t: Any = None) -> Any:
+            # every request of a TCP server goes over TCP (sippy knows only udp and ws targets)
+            if userv is None and stream is not None:
+                userv = stream
+            return super().newTransaction(msg, resp_cb, laddress, userv, cb_ifver, compact, t)
+
+        def stream_in(self, data: bytes, peer: tuple[str, int]) -> None:
+            """A message framed off a TCP connection (reactor thread)."""
+            self.handleIncoming(data, Remote_address(peer, "tcp"), stream, MonoTime())
 
     SipConf.my_uaname = "ivr"
     config: dict[str, Any] = {"_sip_address": host, "_sip_port": port, "_sip_logger": _SipLog()}
     tm = ScreenedTM(config, on_request)
     config["_sip_tm"] = tm
     return tm
+
+
+def _alias(stream: SipTcp, msg: Any, peer: tuple[str, Any]) -> None:
+    """Where sippy will send replies (the Via's sent-by port at the peer's
+    address) and later requests (the Contact, when it names the peer's host):
+    on the connection this came in on."""
+    from sippy.SipRequest import SipRequest
+
+    if not isinstance(msg, SipRequest):
+        return
+    host, port = str(peer[0]), int(peer[1])
+    via_port = msg.getHFBody("via").getTAddr()[1]
+    stream.alias((host, int(via_port)), (host, port))
+    try:
+        if msg.countHFs("contact") > 0 and not msg.getHFBody("contact").asterisk:
+            url = msg.getHFBody("contact").getUrl()
+            if str(url.host) == host:
+                stream.alias((host, int(url.port or 5060)), (host, port))
+    except Exception:  # a Contact sippy cannot read: replies still go back on the connection
+        pass
+
+
+class _NoServer:
+    """What sippy's dry run of a port gets when the transport is TCP."""
+
+    def shutdown(self) -> None:
+        pass
 
 
 class _SipLog:

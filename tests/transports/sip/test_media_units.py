@@ -79,6 +79,23 @@ def test_rfc4733_a_replayed_event_later_is_a_new_press():
     assert dec.push(1000, event(1, True, 800), now=12.1) == ["1"]   # ...is a second press
 
 
+def test_rfc4733_repeats_read_late_by_a_stalled_loop_are_still_repeats():
+    # the loop stalled 0.7 s between reading two end packets of one event: their
+    # sequence numbers say they are one press, whatever the clock says
+    dec = Rfc4733Decoder()
+    assert dec.push(31040, event(3, True, 2240), now=10.0, seq=8092) == ["3"]
+    assert dec.push(31040, event(3, True, 2240), now=10.7, seq=8093) == []
+    assert dec.push(31040, event(3, True, 2240), now=10.71, seq=8094) == []
+    assert dec.push(37120, event(4, True, 2240), now=11.0, seq=8128) == ["4"]
+    # a recording replayed later carries its old sequence numbers: a new press
+    assert dec.push(31040, event(3, False, 160), now=12.0, seq=8087) == []
+    assert dec.push(31040, event(3, True, 2240), now=12.1, seq=8092) == ["3"]
+    # the sequence number wraps: 65535 -> 0 still follows
+    dec = Rfc4733Decoder()
+    assert dec.push(5, event(9, True, 800), now=1.0, seq=65535) == ["9"]
+    assert dec.push(5, event(9, True, 800), now=2.0, seq=0) == []
+
+
 def test_sip_info_bodies():
     assert parse_info_body("application/dtmf-relay", "Signal=5\r\nDuration=160\r\n") == "5"
     assert parse_info_body("application/dtmf-relay", "Signal= *\r\n") == "*"
@@ -119,25 +136,88 @@ def test_ticked_sink_paces_one_frame_per_tick_and_clears_on_barge_in():
     from ivr.transports.sip.pacing import TickedSink
 
     async def main() -> None:
-        sent: list[AudioFrame] = []
+        sent: list[tuple[float, bool]] = []
         cleared: list[bool] = []
-        sink = TickedSink(sent.append, 8000, on_clear=lambda: cleared.append(True))
-        frame = AudioFrame.from_array(np.ones(160, dtype=np.int16), 8000, 0.0)
-        for _ in range(3):
-            await sink.write(frame)          # 3 frames = the 60 ms lookahead: the 4th must wait
-        blocked = asyncio.ensure_future(sink.write(frame))
+        sink = TickedSink(lambda item, marker: sent.append((item, marker)), 8000, lambda f: float(f.array()[0]),
+                          lookahead=0.06, on_clear=lambda: cleared.append(True))
+        frames = [AudioFrame.from_array(np.full(160, i, dtype=np.int16), 8000, 0.0) for i in range(6)]
+        for f in frames[:3]:
+            await sink.write(f)              # 3 frames = the 60 ms lookahead: the 4th must wait
+        blocked = asyncio.ensure_future(sink.write(frames[3]))
         await asyncio.sleep(0)
         assert not blocked.done()
-        sink.tick()                          # one frame out, room for the 4th
+        sink.tick()                          # one frame out (pacer thread) ...
+        sink.service()                       # ... and the loop's housekeeping makes room
         await asyncio.sleep(0)
-        assert blocked.done() and len(sent) == 1 and sink.played_seconds == 0.0
+        assert blocked.done() and sent == [(0.0, True)] and sink.played_seconds == 0.0  # prepared, marker: a new spurt
         sink.tick()
-        assert len(sent) == 2 and abs(sink.played_seconds - 0.02) < 1e-9
+        assert sent[1] == (1.0, False) and abs(sink.played_seconds - 0.02) < 1e-9
         assert abs(sink.clear() - 0.04) < 1e-9 and cleared == [True]   # barge-in: two frames dropped
         flushed = asyncio.ensure_future(sink.flush())
-        sink.tick()                          # the queue ran dry: flush returns
+        sink.tick()                          # the queue ran dry, the last frame played
+        sink.service()
         await asyncio.sleep(0)
         assert flushed.done() and abs(sink.played_seconds - 0.04) < 1e-9
+        await sink.write(frames[4])
+        sink.tick()
+        assert sent[-1] == (4.0, True) and sink.underruns == 0   # after a barge-in: a new talkspurt
+        await sink.write(frames[5])
+        sink.tick()
+        assert sent[-1] == (5.0, False)      # the same talkspurt
+        sink.tick()                          # dry, and the loop declares the spurt over
+        sink.service()
+        await sink.write(frames[5])
+        sink.tick()
+        assert sent[-1] == (5.0, True) and sink.underruns == 0
+        sink.tick()                          # dry inside a spurt: the loop did not refill in time
+        await sink.write(frames[5])
+        sink.tick()
+        assert sink.underruns == 1 and sent[-1] == (5.0, False)
+
+    asyncio.run(main())
+
+
+def test_pacer_thread_ticks_every_sink_on_a_20_ms_schedule_and_survives_a_failing_send():
+    import asyncio
+    import time
+
+    import numpy as np
+
+    from ivr.frames import AudioFrame
+    from ivr.transports.sip.pacing import Pacer, TickedSink
+
+    async def main() -> None:
+        times: list[float] = []
+
+        def broken(item: int, marker: bool) -> None:
+            raise ConnectionError("gone")
+
+        good = TickedSink(lambda item, marker: times.append(time.monotonic()), 8000, lambda f: 0, lookahead=0.2)
+        bad = TickedSink(broken, 8000, lambda f: 0, lookahead=0.2)
+        frame = AudioFrame.from_array(np.zeros(160, dtype=np.int16), 8000, 0.0)
+        pacer = Pacer()
+        pacer.add(bad)
+        pacer.add(good)
+        for _ in range(10):
+            await good.write(frame)
+        await bad.write(frame)
+        pacer.start()
+
+        async def ten() -> None:
+            while len(times) < 10:  # noqa: ASYNC110  the pacer thread appends
+                await asyncio.sleep(0.01)
+
+        try:
+            await asyncio.wait_for(ten(), 5.0)
+        finally:
+            pacer.stop()
+        bad.service()
+        assert bad.closed and isinstance(bad.error, ConnectionError)
+        span = times[-1] - times[0]
+        assert 0.12 < span < 0.5, span     # nine 20 ms intervals (a loaded machine stretches, never shrinks)
+        assert pacer.ticks >= 10 and sum(pacer.lateness) == pacer.ticks
+        pacer.remove(good)
+        assert pacer.sinks == (bad,)
 
     asyncio.run(main())
 
