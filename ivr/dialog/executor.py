@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, cast
 
+from ivr.dialog import closed_set
 from ivr.dialog.conditions import evaluate
 from ivr.dialog.end_of_turn import DEFAULTS as TURN_END_DEFAULTS
 from ivr.dialog.end_of_turn import turn_end
@@ -194,7 +195,7 @@ class _Run:
             if self.count > self.d.max_transitions:
                 raise StepLimit()
             st.flow, st.step, st.waiting = flow_id, step_id, None
-            st.no_input = st.no_match = 0
+            st.no_input = st.no_match = st.unsure = 0
             st.pending = None
             st.keys_only, st.menu_page = False, 0
             st.path.append(f"{flow_id}/{step_id}")
@@ -277,8 +278,12 @@ class _Run:
         if cmd:
             turn["command"] = cmd
         if cmd in LANG_COMMANDS:
+            choice = st.waiting == "input" and step.type == "intent" and self._accepts(step, cmd)
+            if choice and closed_set.applies(self, step, ev) and not closed_set.screen_language(self, step, ev, cmd,
+                                                                                                turn):
+                return None  # "請問您是要用台語嗎？" (closed_set.py)
             st.language = LANG_COMMANDS[cmd]
-            if st.waiting == "input" and step.type == "intent" and self._accepts(step, cmd):
+            if choice:
                 return self.accept(step, cmd, turn)
             return self.reask(step, None)
         if cmd and not (st.waiting == "input" and self._accepts(step, cmd)):
@@ -293,7 +298,12 @@ class _Run:
             return on_protective(self, step, ev, turn)
         if st.waiting == "confirm":
             try:
-                value, _ = extract_value(_YES_NO, ev.text, ev.dtmf, st.language, self.d.nlu)
+                if closed_set.applies(self, _YES_NO, ev):  # a misheard yes must not act (closed_set.py)
+                    value, asked = closed_set.confirm_answer(self, step, ev, turn)
+                    if asked:  # heard, but not surely: said back, and the question asked again
+                        return None
+                else:
+                    value, _ = extract_value(_YES_NO, ev.text, ev.dtmf, st.language, self.d.nlu)
             except Exception:  # see below: a no-match
                 log.exception("yes/no extraction failed", extra={"call_id": st.call_id})
                 value = None
@@ -305,6 +315,11 @@ class _Run:
         if voice_refused(self, step):  # a PIN said aloud where the language takes secrets by keys only
             say_builtin(self, "secret_keys")
             return self.nomatch(step, error=_SILENT)
+        if closed_set.applies(self, step, ev):  # a menu or a plain yes/no said aloud: accept, confirm or reject
+            go_on, value = closed_set.screen(self, step, ev, turn)
+            if not go_on:
+                return None
+            return self._use(step, value, turn)
         try:
             value, conf = extract_value(step, ev.text, ev.dtmf, st.language, self.d.nlu)
         except Exception:  # an NLU failure on one turn is a no-match, not a dropped call
@@ -315,6 +330,11 @@ class _Run:
             if offer_confirmation(self, step, ev, turn):  # "請問您是要掛失卡片嗎？"
                 return None
             return self.nomatch(step)
+        self._use(step, value, turn)
+
+    def _use(self, step: CollectStep, value: Any, turn: dict[str, Any]) -> None:
+        """A value read from the turn: checked by the step's validation, then accepted."""
+        st = self.st
         v = step.validation
         if v and v.regex and not re.fullmatch(v.regex, str(value)):
             return self.nomatch(step, error=v.error)
@@ -411,6 +431,8 @@ class _Run:
     def exhausted(self, step: CollectStep, why: str) -> None:
         if step.protective:
             return protective_exhausted(self, step, why)
+        if closed_set.keys_round_due(self, step):  # unsure answers: keys once, then on_exhausted
+            return ask_keys(self, step)
         target = step.on_exhausted or self.flow.defaults.on_exhausted
         self.st.last_error = why
         if isinstance(target, str):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ivr.dialog.models import CollectStep, HandoffSpec, Prompt
+from ivr.dialog.policy import LANG_LABELS
 from ivr.frames import UserInput
 from ivr.log import get_logger
 
@@ -155,9 +156,14 @@ def offer_confirmation(run: _Run, step: CollectStep, ev: UserInput, turn: dict[s
 
 
 def question(run: _Run, step: CollectStep, value: Any) -> Prompt | None:
-    """The step's own confirm prompt, or "請問您是要{label}嗎？" for an intent."""
+    """The step's own confirm prompt, or "請問您是要{label}嗎？" for an intent
+    ("請問您是要用台語嗎？" for the language choice)."""
     if step.confirm is not None:
         return step.confirm
+    if step.type == "intent" and value in LANG_LABELS:
+        names = LANG_LABELS[value]
+        return Prompt.model_validate({"zh-TW": f"請問您是要用{names['zh-TW']}嗎？",
+                                      "nan-TW": f"請問你是欲用{names['nan-TW']}無？"})
     if step.type != "intent" or not isinstance(value, str) or not hasattr(run.d.nlu, "describe"):
         return None
     zh, nan = run.d.nlu.describe(value, "zh-TW"), run.d.nlu.describe(value, "nan-TW")

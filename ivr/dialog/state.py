@@ -31,6 +31,7 @@ class DialogState:
     waiting: str | None = None  # input | confirm | backend | validate
     no_input: int = 0
     no_match: int = 0
+    unsure: int = 0  # of those misses, answers heard but not sure enough (ivr/dialog/closed_set.py)
     pending: Any = None  # a heard value awaiting validation or confirmation
     # the language policy (ivr/dialog/policy.py): the step now asks for keys; which
     # page of a long menu was offered last; whether the last answer was spoken

@@ -41,7 +41,8 @@ YES_NO: dict[str, tuple[tuple[str, bool], ...]] = {
 # Words that may surround a yes/no answer without changing it (好的謝謝, 我不要).
 # 得 and 這 are what Whisper writes for an unstressed 的 / a hesitation (好得沒問題, 好,這沒問題).
 YES_NO_NEUTRAL = ("麻煩你", "謝謝", "多謝", "感謝", "這樣", "按呢", "真的", "就是", "確定", "我", "阮",
-                  "你", "了", "的", "得", "這", "矣", "囉", "啦", "喔", "啊", "呀", "嗯", "欸", "請", "嘛", "咧", "耶")
+                  "你", "了", "的", "得", "這", "矣", "囉", "啦", "喔", "啊", "呀", "嗯", "欸", "請", "嘛", "咧", "耶",
+                  "捏", "齁", "吼", "哦", "噢")
 
 
 # Words that make the answer unsure whatever else is said: the caller has not decided.
@@ -51,7 +52,8 @@ HEDGES = ("應該", "可能", "大概", "也許", "或許", "好像", "不確定
 # (not 是不是 / 要不要: they are inside 不是不是 / 不要不要)
 # Openers said before the answer that carry nothing (longest first).
 LEAD_FILLERS = ("不好意思", "請問", "你好", "您好", "那個", "就是", "然後",
-                "喂", "呃", "嗯", "欸", "誒", "唉", "蛤", "啊", "喔", "哦")
+                "喂", "呃", "嗯", "欸", "誒", "唉", "蛤", "啊", "喔", "哦",
+                "而")  # 而: how Whisper writes a lone 呃 ("而不用了")
 PARTICLES = "啦喔耶捏齁欸啊呀吧嘛咧囉哦噢"
 # Extra lead words beyond the lexicon in entities.YES_NO (colloquial Taiwan Mandarin).
 EXTRA_LEADS: tuple[tuple[str, bool], ...] = (

@@ -19,6 +19,7 @@ from .normalize import Normalizer
 from .numbers import spell_digits
 from .numbers_nan import taiwanese_numerals
 from .phonetic import PhoneticMatcher, PinyinTable
+from .scope import PARTICLES, after_correction, is_bare_request, modifies_unknown
 from .training_data import LANGUAGES, Example, load_examples
 
 DEFAULT_DATA = Path(__file__).with_name("data") / "nlu.yml"
@@ -65,6 +66,9 @@ class Understanding:
     confidence: float
     outcome: str      # one of OUTCOMES
     heard: str = ""
+    # an intent: the best candidate's probability over the runner-up's (1.0 when
+    # there is no runner-up to confuse it with, or for other kinds)
+    margin: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ class Nlu:
             samples.append(([f for f in feats if not f.startswith("c")], e.intent))
         self._model: Model = train(samples)
         self._label_index = {label: i for i, label in enumerate(self._model.labels)}
+        self._known_chars = frozenset(f[2:] for f in self._model.vocab if f.startswith("c:"))
+        # 業 for 耶, 愛 for 欸: a recogniser writes a particle as any character that sounds like it
+        self._particle_sounds = frozenset(self._pinyin.readings(c)[0] for c in PARTICLES)
         self.intents: tuple[str, ...] = tuple(label for label in self._model.labels if label != OUT_OF_SCOPE)
         missing = [c for c in COMMANDS if ALIASES.get(c, c) not in self._label_index]
         if missing:
@@ -104,6 +111,7 @@ class Nlu:
                                  for e in self._examples if e.intent in to_command}
         self._labels, sounds = _load_sounds(SOUNDS_DATA)
         self._phonetic = PhoneticMatcher(self._pinyin, sounds)
+        self._key_phrases = tuple(sorted({p for ps in sounds.values() for p in ps}, key=lambda p: (-len(p), p)))
         self._yes_no_sounds = {self._pinyin.first(p): (v, p) for lang in reversed(answers.YES_NO)
                                for p, v in answers.YES_NO[lang] if not p.isascii()}
         self._command_sounds = PhoneticMatcher(self._pinyin, SOUND_PHRASES)
@@ -127,8 +135,11 @@ class Nlu:
         languages' examples are used whatever ``language`` says: callers mix."""
         self._check_language(language)
         allowed = self._allowed(candidates)
-        best = self._classify_clean(self._norm.clean(text), allowed)
-        clauses = [c for c in (self._norm.clean(part) for part in _CLAUSES.split(text)) if c]
+        every = [c for c in (self._norm.clean(part) for part in _CLAUSES.split(text)) if c]
+        kept = [c for c in every if not self._off_topic(c)]  # 真人秀: about something else (scope.py)
+        clauses = after_correction(kept)  # "查餘額，不對，我是要改密碼": what follows the correction
+        whole = self._norm.clean(text) if clauses == every else "".join(clauses)
+        best = self._classify_clean(whole, allowed)
         if len(clauses) > 1:
             # "不是，我是要查餘額" / "我剛剛按錯了，我要找真人": the clause that carries the request
             # A clause overrides the whole only when it is clearly a request on its own: a
@@ -140,7 +151,7 @@ class Nlu:
         return best
 
     def _classify_clean(self, clean: str, allowed: list[str]) -> IntentResult:
-        if not clean:
+        if not clean or is_bare_request(clean):  # nothing to decide on (scope.py)
             return IntentResult(None, 0.0, [(name, 0.0) for name in allowed])
         z = self._model.logits(self._feat.features(clean))
         cols = [self._label_index[ALIASES.get(name, name)] for name in allowed]
@@ -168,7 +179,7 @@ class Nlu:
         return found
 
     def _command(self, text: str, language: str) -> str | None:
-        clean = self._norm.clean(text)
+        clean = self._in_scope(text)
         if not clean or _DIGIT_RUN.search(clean) or sum(c.isdigit() for c in clean) * 2 >= len(clean):
             return None  # an account number or a DTMF-like answer, not a command
         ruled = find_command(clean)
@@ -188,6 +199,24 @@ class Nlu:
         if result.intent is None or result.confidence < self._command_threshold:
             return None
         return result.intent
+
+    def _in_scope(self, text: str) -> str:
+        """The cleaned utterance without its clauses about something else (真人秀)."""
+        clean = self._norm.clean(text)
+        every = [c for c in (self._norm.clean(part) for part in _CLAUSES.split(text)) if c]
+        kept = [c for c in every if not self._off_topic(c)]
+        return clean if len(kept) == len(every) else "".join(kept)
+
+    def _off_topic(self, clause: str) -> bool:
+        return bool(modifies_unknown(clause, self._key_phrases, self._char_known, self._sounds_known))
+
+    def _char_known(self, ch: str) -> bool:
+        return ch in self._known_chars or any(r in self._particle_sounds for r in self._pinyin.readings(ch))
+
+    def _sounds_known(self, before: str, ch: str) -> bool:
+        """``ch`` after ``before`` sounds like something in the training data (掛石: gua_shi of 掛失)."""
+        vocab = self._model.vocab
+        return any(f"p2:{a}_{b}" in vocab for a in self._pinyin.readings(before) for b in self._pinyin.readings(ch))
 
     def _command_by_sound(self, text: str, core: str) -> str | None:
         """A short command heard by sound: the whole utterance, else one clause of it
@@ -270,25 +299,29 @@ class Nlu:
     def _understand_intent(self, text: str, language: str, candidates: Sequence[str] | None,
                            min_confidence: float) -> Understanding:
         allowed = self._allowed(candidates)
-        clean = self._norm.clean(text)
+        clean = self._in_scope(text)
+        if not clean or is_bare_request(clean):  # 我要 / 我想問一下 / 真人秀: nothing to match, by words or sound
+            return Understanding(None, 0.0, "reject", margin=0.0)
         if find_command(clean) == "agent":  # 我要人工服務: the agent command's shapes hold at a menu too
             offered = [a for a in allowed if ALIASES.get(a, a) == AGENT_INTENT]
             if offered:
                 return Understanding(offered[0], 0.9, "accept")
         result = self.classify(text, language, allowed)
+        scores = sorted((p for _, p in result.ranking), reverse=True)
+        margin = round(scores[0] - scores[1], 4) if len(scores) > 1 else 1.0
         if result.intent is not None and result.confidence >= min_confidence:
-            return Understanding(result.intent, result.confidence, "accept")
+            return Understanding(result.intent, result.confidence, "accept", margin=margin)
         label, score, phrase = self._phonetic.best(clean, [ALIASES.get(a, a) for a in allowed])
         if label is not None and score >= (PHONETIC_CONFIRM if len(clean) <= PHONETIC_MAX_CHARS else 1.0):
             name = next(a for a in allowed if ALIASES.get(a, a) == label)
             prior = dict(result.ranking).get(name, 0.0)
             # below the accept line by construction: a sound-alike is confirmed, never accepted
             confidence = min(max(prior, 0.9 * min_confidence * score), 0.99 * min_confidence)
-            return Understanding(name, round(confidence, 4), "confirm", phrase)
+            return Understanding(name, round(confidence, 4), "confirm", phrase, margin)
         weak = result.confidence >= min_confidence * 0.6 and len(clean) <= 2 * PHONETIC_MAX_CHARS
         if result.intent is not None and weak:
-            return Understanding(result.intent, result.confidence, "confirm")
-        return Understanding(None, result.confidence, "reject")
+            return Understanding(result.intent, result.confidence, "confirm", margin=margin)
+        return Understanding(None, result.confidence, "reject", margin=margin)
 
     def describe(self, intent: str, language: str = "zh-TW") -> str | None:
         """How the dialog names an intent when it confirms it (查詢餘額), or None."""
