@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 from pathlib import Path
@@ -148,7 +149,8 @@ def load(args: argparse.Namespace) -> Settings:
     return settings
 
 
-async def serve(args: argparse.Namespace, out: TextIO, settings: Settings | None = None) -> None:
+async def serve(args: argparse.Namespace, out: TextIO, settings: Settings | None = None,
+                freeze_heap: bool = False) -> None:
     import time
 
     from ivr.cli.run import engine_selector
@@ -216,6 +218,11 @@ async def serve(args: argparse.Namespace, out: TextIO, settings: Settings | None
             addr = where.transports.get("sip") if name == "sip" else getattr(where, name)
             if addr:
                 out.write(f"{name}: {addr[0]}:{addr[1]}\n")
+        # models, flows and prompts loaded above live as long as the process: out of the collector's
+        # sight, a full collection no longer walks them (it paused RTP sending ~100 ms at 128 SIP calls)
+        if freeze_heap:  # the process's own server only: a test calling serve() keeps its collector
+            gc.collect()
+            gc.freeze()
         out.write("ready\n")
         out.flush()
         await server.serve_forever()
@@ -234,5 +241,5 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
         raise IvrError("nothing to listen on: give --audiosocket, --websocket and/or --sip HOST:PORT "
                        "(or [listen] in --config)", "ivr serve")
     check_ports(args)
-    asyncio.run(serve(args, stdout or sys.stdout, settings))
+    asyncio.run(serve(args, stdout or sys.stdout, settings, freeze_heap=True))
     return 0
