@@ -149,6 +149,30 @@ def screen(run: _Run, step: CollectStep, ev: UserInput, turn: dict[str, Any]) ->
     return False, None
 
 
+# commands that move the caller somewhere: said aloud but unsure, they are asked again,
+# not acted on ("repeat" is harmless and always done; a key is always sure)
+MOVING_COMMANDS = ("agent", "main_menu", "lang_zh", "lang_nan")
+
+
+def unsure_command(run: _Run, step: CollectStep, ev: UserInput, cmd: str, turn: dict[str, Any]) -> bool:
+    """A mid-call command heard by a recognizer too unsure to act on (a language
+    switch, back to the menu, to an agent): True when the step asked again,
+    saying what it heard. The language step weighs its own choice
+    (``screen_language``); reference text and keys have confidence 1.0."""
+    if cmd not in MOVING_COMMANDS or ev.dtmf or not ev.text.strip() or run.st.language not in LANGUAGES:
+        return False
+    if run.st.waiting == "input" and step.type == "intent" and cmd.startswith("lang_"):
+        return False  # the language choice itself: screen_language
+    if float(ev.confidence) >= FLOORS["intent"].accept_asr:
+        return False
+    turn.update(decision="reject", asr_confidence=round(float(ev.confidence), 3))
+    run.st.unsure += 1
+    said = heard(run, ev.text)
+    turn["heard_unsure"] = said
+    run.nomatch(step, error=heard_back(said))
+    return True
+
+
 def screen_language(run: _Run, step: CollectStep, ev: UserInput, value: str, turn: dict[str, Any]) -> bool:
     """The language choice said aloud (a command the step takes as its answer):
     True to take it; False when it was asked about ("請問您是要用台語嗎？") or

@@ -277,6 +277,8 @@ class _Run:
         cmd = self._command(step, ev)
         if cmd:
             turn["command"] = cmd
+            if closed_set.unsure_command(self, step, ev, cmd, turn):
+                return None  # a switch of language / menu / to an agent is not made on a guess
         if cmd in LANG_COMMANDS:
             choice = st.waiting == "input" and step.type == "intent" and self._accepts(step, cmd)
             if choice and closed_set.applies(self, step, ev) and not closed_set.screen_language(self, step, ev, cmd,

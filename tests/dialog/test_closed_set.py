@@ -13,7 +13,7 @@ from ivr.dialog import Conversation, Dialog, closed_set, load_flows
 from ivr.dialog.closed_set import FLOORS, Floors, Reading, decide
 from ivr.frames import CallStarted, UserInput
 
-from .support import listen, said, transfer
+from .support import listen, said, says, transfer
 
 LIN = SEED_CUSTOMERS[2]
 MENU_PROMPT = "請說出您要辦理的服務"
@@ -211,3 +211,31 @@ def test_the_step_is_pure(yes_no_dialog):
     a = yes_no_dialog.step(st, ev)
     b = yes_no_dialog.step(st, ev)
     assert st.to_json() == before and a[0].to_json() == b[0].to_json() and a[1] == b[1]
+
+
+# ------------------------------------------------------------ commands that move the caller
+@pytest.mark.parametrize("text, command", [("請幫我轉人工", "agent"), ("我要講台語", "lang_nan"),
+                                           ("回主選單", "main_menu")])
+def test_an_unsure_moving_command_is_asked_again_not_acted_on(at_menu, text, command):
+    """Mid-call, a language switch, back-to-menu or agent request heard by an
+    unsure recognizer asks again in the caller's language, saying what it heard."""
+    heard(at_menu, "我要查餘額", SURE)
+    language, flow_before = at_menu.state.language, list(at_menu.state.path)
+    out = heard(at_menu, text, FLOORS["intent"].accept_asr / 2)
+    turn = at_menu.state.turns[-1]
+    assert turn["command"] == command and turn["decision"] == "reject"
+    assert at_menu.state.language == language and not transfer(out)
+    assert list(at_menu.state.path)[: len(flow_before)] == flow_before
+    assert listen(out) is not None
+
+
+@pytest.mark.parametrize("text, command", [("請幫我轉人工", "agent"), ("我要講台語", "lang_nan")])
+def test_a_sure_moving_command_is_acted_on(at_menu, text, command):
+    heard(at_menu, "我要查餘額", SURE)
+    out = heard(at_menu, text, SURE)
+    turn = at_menu.state.turns[-1]
+    assert turn["command"] == command and turn.get("decision") != "reject"
+    if command == "lang_nan":
+        assert at_menu.state.language == "nan-TW"
+    else:
+        assert transfer(out) or at_menu.state.path[-1][0] == "agent", (says(out), at_menu.state.path)
