@@ -1,7 +1,9 @@
 """Taiwanese grammar recognition on the word/phrase-level test built from real
 speech (``ivr.asr.phrase_eval``): in-grammar accuracy and out-of-grammar false
-accepts per condition (clean / telephone / noisy) at the shipped threshold,
-RTF, and how the threshold was chosen.
+accepts per condition (clean / telephone / noisy) with the shipped accept rule
+(the learned model of ``ivr.asr.sphinx_accept``, refitted on dev by
+``bench/taiwanese_fit.py``), beside the hand-set calibration on the same
+trials ("hand_set"), RTF, and how the threshold was chosen.
 
 The 33 real sentences in ../shared/data/taiwanese-real are force-aligned and
 cut into phrase clips; half the sentences (dev) choose the calibration and
@@ -15,6 +17,7 @@ given, and a threshold that keeps dev false accepts <= 5 % in every condition.
     python bench/taiwanese.py --variants      # with extra Taiwanese readings
     python bench/taiwanese.py --fit --weights 0,1,2 --durations 0,5,10,20 --margins 0,1e9
     python bench/taiwanese.py --phones learned # the phone table learned by bench/taiwanese_learn.py
+    python bench/taiwanese.py --accept calibration --rows rows.json  # hand-set rule; rows for taiwanese_fit.py
 """
 from __future__ import annotations
 
@@ -53,7 +56,9 @@ def run_trials(engine, trials, cond: str, seed: int, first_turn: bool = False) -
             rec.accept(x[i:i + step].astype("<i2").tobytes())
         tr = rec.finish()
         d = rec.last
-        rows.append({"kind": t.clip.kind, "expected": t.expected, "heard": d.heard, "text": tr.text,
+        rows.append({"kind": t.clip.kind, "source": t.clip.source, "condition": cond, "rate": rate,
+                     "accepted": bool(tr.text), "features": dict(d.features) if d.features else None,
+                     "expected": t.expected, "heard": d.heard, "text": tr.text,
                      "llr": d.llr, "margin": d.decoy_margin, "frames": d.speech_frames,
                      "phones": d.phones,
                      "confidence": tr.confidence, "seconds": time.perf_counter() - t0,
@@ -140,6 +145,13 @@ def main() -> int:
                     help="every trial as the first turn of a call (no cepstral mean from earlier turns)")
     ap.add_argument("--merge", action="append", default=[], metavar="LABEL=JSON",
                     help="keep another run's settings and test-half numbers in this report, under LABEL")
+    ap.add_argument("--accept", choices=("learned", "calibration"), default=None,
+                    help="how the engine accepts an answer: the learned model (ivr/asr/sphinx_accept.json) or the "
+                         "hand-set calibration (default: the engine's)")
+    ap.add_argument("--rows", type=Path, default=None,
+                    help="also write every trial's row (features, decision) as JSON here, for bench/taiwanese_fit.py")
+    ap.add_argument("--carry", type=Path, default=None,
+                    help="keep the other_runs of this earlier report")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     data = SHARED / "data"
@@ -157,11 +169,17 @@ def main() -> int:
         options["taiwanese_phones"] = args.phones
     if args.cmninit is not None:
         options["cmninit"] = args.cmninit
+    if args.accept is not None:
+        options["accept"] = args.accept
+    if args.rows:
+        options["record_features"] = True
     engine = load_engine("sphinx", **options)
     t0 = time.perf_counter()
     trials = pe.build(engine, data)
     build_s = time.perf_counter() - t0
     rows = {(s, c): run_trials(engine, trials[s], c, 100 * k, args.first_turn) for s in pe.SPLITS for k, c in enumerate(pe.CONDITIONS)}
+    if args.rows:
+        args.rows.write_text(json.dumps({f"{s} {c}": v for (s, c), v in rows.items()}), encoding="utf-8")
     dev = [r for c in pe.CONDITIONS for r in rows["dev", c]]
     cal, margin, weight, duration = TAIWANESE, engine.decoy_margin, engine.cohort_weight, engine.duration_weight
     TYPICAL["frames_per_phone"] = FRAMES_PER_PHONE
@@ -193,15 +211,25 @@ def main() -> int:
               f" decoy margin {margin}, cohort weight {weight}, duration weight {duration},"
               f" {TYPICAL['frames_per_phone']:.2f} frames per phone (dev right answers accepted: {scan})")
 
-    def accept(r: dict) -> bool:
+    def hand_set(r: dict) -> bool:
         return passes_margin(r, margin) and cal.confidence(score(r, weight, duration)) >= cal.threshold
+
+    model = engine.accept_model
+    learned = model is not None and not args.fit
+
+    def accept(r: dict) -> bool:
+        """The engine's own decision when it ran the learned model, else the hand-set rule (as refitted)."""
+        return r["accepted"] if learned else hand_set(r)
 
     report: dict = {"calibration": {"slope": cal.slope, "offset": cal.offset, "threshold": cal.threshold,
                                     "decoy_margin": margin, "cohort_weight": weight, "duration_weight": duration,
                                     "frames_per_phone": round(TYPICAL["frames_per_phone"], 3), "fitted_now": args.fit,
                                     "dev_right_accepted_per_setting": scan},
                     "variants": args.variants, "phones": engine.taiwanese_phones, "cmninit": engine.cmninit, "first_turn": args.first_turn, "decoys": engine.n_decoys, "goals": GOALS, "build_seconds": round(build_s, 2),
-                    "grammar_size": pe.GRAMMAR_SIZE, "splits": {}}
+                    "grammar_size": pe.GRAMMAR_SIZE,
+                    "accept": "learned model (ivr/asr/sphinx_accept.json)" if learned else "hand-set calibration",
+                    "model": model.to_json() if learned and model is not None else None,
+                    "mandarin_split": "by speaker (ivr.asr.phrase_eval.speaker_of)", "splits": {}, "hand_set": {}}
     missed = []
     for split in pe.SPLITS:
         report["splits"][split] = {}
@@ -210,6 +238,12 @@ def main() -> int:
             m = rates(rs, accept)
             m["rtf"] = round(sum(r["seconds"] for r in rs) / sum(r["audio_s"] for r in rs), 4)
             report["splits"][split][cond] = m
+            if learned:
+                h = rates(rs, hand_set)
+                report["hand_set"].setdefault(split, {})[cond] = h
+                if split == "test":
+                    print(f"test {cond:9s} before (hand-set confidence, same trials): in-grammar {h['in_grammar']:.1%}, "
+                          f"false accepts {h['false_accept']:.1%}")
             if split == "test":
                 goal_ig = GOALS["in_grammar_min"].get(cond)
                 notes = []
@@ -227,6 +261,12 @@ def main() -> int:
                 print(f"     false accepts by kind: {m['false_accept_by_kind']}")
     report["missed"] = missed
     report["other_runs"] = {}
+    if args.carry is not None:
+        try:
+            report["other_runs"].update(json.loads(args.carry.read_text(encoding="utf-8")).get("other_runs", {}))
+        except (OSError, ValueError) as e:
+            print(f"--carry {args.carry}: cannot read the report: {e}")
+            return 2
     for item in args.merge:
         label, _, path = item.partition("=")
         try:

@@ -24,7 +24,10 @@ one is judged by these checks, in order (``SphinxRecognizer._decide``):
 
    clipped to +-COHORT_CAP; a margin below -DECOY_MARGIN rejects outright.
 
-A logistic map fitted on the dev half of the word/phrase test
+The shipped nan-TW phrase decision is a logistic model learned over these
+terms (``ivr.asr.sphinx_accept``); what follows is the hand-set rule it
+replaced, kept as the engine's ``accept="calibration"`` and for steps without
+a cohort. A logistic map fitted on the dev half of the word/phrase test
 (``bench/taiwanese.py --fit``) turns ``llr + COHORT_WEIGHT * margin`` into
 the probability that the answer is right; a turn is accepted at or above a
 threshold chosen there for at most 5 % false accepts (margin, weight and
@@ -111,6 +114,8 @@ class Decision:
     decoy_margin: float | None = None
     speech_frames: int = 0  # frames of speech the scores were normalised by
     phones: int = 0         # phones of the heard phrase's pronunciation
+    # what the learned accept model (ivr.asr.sphinx_accept) was given; None when it was not asked
+    features: Mapping[str, float] | None = None
 
 
 def turn_score(llr: float, margin: float | None, frames: int, phones: int, cohort_weight: float,

@@ -203,3 +203,15 @@ def taiwanese_variant_words(phrase: str) -> list[list[str]]:
         if words and words != main and words not in out:
             out.append(words)
     return out
+
+
+def with_variants(main: list[str], extra: list[list[str]], phones: frozenset[str]) -> list[list[str]]:
+    """``main`` then each extra reading not already there whose phones the model
+    has; nothing when there is no main reading."""
+    if not main:
+        return []
+    out = [main]
+    for v in extra:
+        if v and v not in out and all(p in phones for w in v for p in w.split()):
+            out.append(v)
+    return out

@@ -20,30 +20,28 @@ from pathlib import Path
 
 import numpy as np
 
+from ivr.asr import sphinx_model as sm
 from ivr.asr.base import Engine, EngineCapabilities, Recognizer
 from ivr.asr.confidence import (
     COHORT_CAP,
     COHORT_WEIGHT,
     DECOY_MARGIN,
     DURATION_WEIGHT,
+    FRAMES_PER_PHONE,
     LOOP_LW,
-    LOOP_MANDARIN,
+    NON_SPEECH,
     NUMBERS,
     TAIWANESE,
     Calibration,
     Decision,
     llr_per_frame,
-    mandarin_phone_sequences,
-    phone_bigram_arpa,
     speech_frames,
-    taiwanese_phone_sequences,
-    taiwanese_syllable_counts,
-    taiwanese_words,
     turn_score,
     voiced_fraction,
 )
-from ivr.asr.phone_learning import learned_syllable_phones, learned_words
-from ivr.asr.pronounce import Lexicon, taiwanese_variant_words
+from ivr.asr.phone_learning import learned_words
+from ivr.asr.pronounce import Lexicon, taiwanese_variant_words, with_variants
+from ivr.asr.sphinx_accept import AcceptModel, channel_of, load_model, phone_agreement, turn_features
 from ivr.asr.taiwanese_numbers import is_number_vocabulary, loop_jsgf, token_readings, vocabulary
 from ivr.audio.resample import Resampler
 from ivr.errors import IvrError, ModelCorruptError
@@ -79,6 +77,9 @@ TAIWANESE_PHONES = "rules"
 # mean cepstrum of the dev half of the real Taiwanese sentences (bench/taiwanese_learn.py --cmn),
 # wideband (16 kHz resampled to 8 kHz) and through the telephone channel; the model's own
 # initial value (feat.params) is 54,-1,2
+# how a nan-TW phrase answer is accepted: "learned" (the logistic model fitted on the dev half,
+# ivr/asr/sphinx_accept.json) or "calibration" (the hand-set score and threshold of ivr.asr.confidence)
+ACCEPT = "learned"
 CMNINIT = {
     "wideband": "42.95,-0.98,-1.51,-1.49,-1.29,-1.08,-1.16,-1.45,-1.22,-0.30,-0.39,0.20,0.18",
     "telephone": "41.58,-4.61,-5.52,-3.35,-3.11,-0.95,-1.12,-0.21,-0.35,0.99,0.40,1.08,0.69",
@@ -94,7 +95,8 @@ class SphinxEngine(Engine):
                  calibration: Calibration = TAIWANESE, taiwanese_variants: bool = False,
                  n_decoys: int = DECOYS, taiwanese_phones: str = TAIWANESE_PHONES,
                  cmninit: bool = True, decoy_margin: float = DECOY_MARGIN,
-                 cohort_weight: float = COHORT_WEIGHT, duration_weight: float = DURATION_WEIGHT) -> None:
+                 cohort_weight: float = COHORT_WEIGHT, duration_weight: float = DURATION_WEIGHT,
+                 accept: str = ACCEPT, record_features: bool = False) -> None:
         super().__init__(model_dir)
         t0 = time.perf_counter()
         self.hmm = self.model_dir / HMM
@@ -112,6 +114,12 @@ class SphinxEngine(Engine):
         self._phone_lm = Path(self._tmp.name) / "taiwanese-phones.arpa"
         self._phone_lm.write_text(self._loop_lm(), encoding="utf-8")
         self.calibration = calibration
+        if accept not in ("learned", "calibration"):
+            raise IvrError(f"accept must be learned or calibration, not {accept!r}", "asr sphinx")
+        # nan-TW phrase answers: the learned model (ivr.asr.sphinx_accept) or the hand-set calibration
+        self.accept_model: AcceptModel | None = load_model() if accept == "learned" else None
+        # every feature, even one the model does not use (the runner-up costs a second decode): for refits
+        self.record_features = record_features
         self.taiwanese_variants = taiwanese_variants
         self.cmninit = cmninit
         self.n_decoys = n_decoys
@@ -124,29 +132,7 @@ class SphinxEngine(Engine):
         self.load_seconds = time.perf_counter() - t0
 
     def _phones(self) -> frozenset[str]:
-        """The model's base phones, read from the binary mdef: after the text
-        header come the CI phone names as one run of NUL-terminated strings."""
-        try:
-            data = (self.hmm / "mdef").read_bytes()
-        except OSError as e:
-            raise ModelCorruptError(f"cannot read mdef: {e}", "model pocketsphinx-zh") from None
-        marker = b"END FILE FORMAT DESCRIPTION"
-        start = data.find(marker)
-        if start < 0:
-            raise ModelCorruptError("mdef is not a binary sphinx model definition", str(self.hmm / "mdef"))
-        run: list[str] = []
-        for tok in data[start + len(marker):start + 200000].split(b"\0"):
-            word = tok[-12:].decode("latin-1")
-            if tok and len(tok) <= 12 and all(c.isalnum() or c in "+_" for c in word):
-                run.append(word)
-            elif len(run) >= 5:
-                break
-            else:
-                run = [word] if tok and word[-1:].isalnum() else []
-        phones = frozenset(w for w in run if not w.startswith("+"))
-        if len(phones) < 10:
-            raise ModelCorruptError("no phone list found in mdef", str(self.hmm / "mdef"))
-        return phones
+        return sm.read_mdef_phones(self.hmm)
 
     def decoder(self, beam: float | None = None, wbeam: float | None = None, bestpath: bool = True,
                 wip: float | None = None, cmninit: str | None = None):
@@ -166,23 +152,12 @@ class SphinxEngine(Engine):
 
     def _loop_lm(self) -> str:
         # the loop hears Taiwanese syllables as the grammar's main reading spells them
-        phones = learned_syllable_phones if self.taiwanese_phones == "learned" else None
-        taiwanese = taiwanese_phone_sequences(taiwanese_syllable_counts(), phones)
-        seqs = list(taiwanese)
-        if LOOP_MANDARIN:
-            seqs += mandarin_phone_sequences(self.lexicon.words, LOOP_MANDARIN * sum(n for _, n in taiwanese))
-        return phone_bigram_arpa(seqs, sorted(self.phone_set))
+        return sm.loop_lm(self.lexicon.words, self.phone_set, learned=self.taiwanese_phones == "learned")
 
     def decoys(self) -> list[list[str]]:
-        """Taiwanese words (from taibun's word list, 2-4 syllables, a fixed
-        sample) that compete with every Taiwanese grammar."""
+        """Taiwanese words that compete with every Taiwanese grammar (``pick_decoys``)."""
         if self._decoys is None:
-            import random
-
-            words = sorted(w for w in taiwanese_words() if 2 <= len(w.split()) <= 4)
-            pick = random.Random(0).sample(words, min(self.n_decoys, len(words)))
-            self._decoys = [c for w in pick if (c := self._taiwanese_words(w))
-                            and all(p in self.phone_set for x in c for p in x.split())]
+            self._decoys = sm.pick_decoys(self.n_decoys, self._taiwanese_words, self.phone_set)
         return self._decoys
 
     def loop_decoder(self, cmninit: str | None = None):
@@ -205,19 +180,10 @@ class SphinxEngine(Engine):
         """The phrase's pronunciations (the first is the main one), each as
         per-word or per-syllable phone strings; extra Taiwanese readings only
         when ``taiwanese_variants`` is on."""
-        main = self.pronounce(phrase, language)
-        if not main:
-            return []
-        out = [main]
-        extra: list[list[str]] = []
-        if language.startswith("nan") and self.taiwanese_phones == "both":
-            extra.append(learned_words(phrase))
-        if language.startswith("nan") and self.taiwanese_variants:
-            extra.extend(taiwanese_variant_words(phrase))
-        for v in extra:
-            if v and v not in out and all(p in self.phone_set for w in v for p in w.split()):
-                out.append(v)
-        return out
+        nan = language.startswith("nan")
+        extra = ([learned_words(phrase)] if nan and self.taiwanese_phones == "both" else []) + \
+            (taiwanese_variant_words(phrase) if nan and self.taiwanese_variants else [])
+        return with_variants(self.pronounce(phrase, language), extra, self.phone_set)
 
     def pronounce(self, phrase: str, language: str) -> list[str]:
         """The phrase as per-word (Mandarin) or per-syllable (Taiwanese) phone strings."""
@@ -232,11 +198,7 @@ class SphinxEngine(Engine):
 
     def model_cmninit(self) -> str:
         """The model's own initial cepstral mean (feat.params ``-cmninit``)."""
-        try:
-            words = (self.hmm / "feat.params").read_text(encoding="utf-8").split()
-        except OSError as e:
-            raise ModelCorruptError(f"cannot read feat.params: {e}", str(self.hmm)) from None
-        return words[words.index("-cmninit") + 1] if "-cmninit" in words[:-1] else "8.0"
+        return sm.read_model_cmninit(self.hmm)
 
     def cmninit_for(self, sample_rate: int) -> str | None:
         """Initial cepstral mean for audio arriving at ``sample_rate`` (8 kHz is a
@@ -256,11 +218,6 @@ class SphinxEngine(Engine):
 
     def close(self) -> None:
         self._tmp.cleanup()
-
-
-def choice_jsgf(words: Sequence[str]) -> str:
-    """A grammar that is one of ``words``."""
-    return "#JSGF V1.0;\ngrammar ivr;\npublic <turn> = " + " | ".join(words) + ";\n"
 
 
 class SphinxRecognizer(Recognizer):
@@ -284,6 +241,10 @@ class SphinxRecognizer(Recognizer):
         self._number_loop = False
         self._phrases: list[str] = []
         self._words: dict[str, int] = {}
+        self._grammar = ""  # the active phrase grammar's search name
+        self._searches: set[str] = set()  # grammars without one phrase, for the runner-up
+        self._second: sm.GrammarDecoder | None = None  # the runner-up's decoder, made when first needed
+        self._cmn_start = ""  # cepstral mean when the turn started (the runner-up re-decode starts there too)
         self._grammars = 0
         self._resampler: Resampler | None = None
         self._in_utt = False
@@ -321,8 +282,9 @@ class SphinxRecognizer(Recognizer):
             raise IvrError("none of the expected phrases could be pronounced", "asr sphinx")
         self._grammars += 1
         name = f"g{self._grammars}"
-        self.decoder.add_jsgf_string(name, choice_jsgf(alternatives))
+        self.decoder.add_jsgf_string(name, sm.choice_jsgf(alternatives))
         self.decoder.activate_search(name)
+        self._grammar = name
         if language.startswith("nan") and self._cohort is not None:
             # decoys: other Taiwanese words, decoded apart; how the best phrase compares
             # with the best of them is part of the confidence (ivr.asr.confidence)
@@ -334,7 +296,7 @@ class SphinxRecognizer(Recognizer):
                     if self._cohort.lookup_word(decoys[-1]) is None:
                         self._cohort.add_word(decoys[-1], " ".join(chunks), update=False)
             if decoys:
-                self._cohort.add_jsgf_string(name, choice_jsgf(decoys))
+                self._cohort.add_jsgf_string(name, sm.choice_jsgf(decoys))
                 self._cohort.activate_search(name)
                 self._cohort_active = True
         self._phrases, self._words = phrases, words
@@ -381,6 +343,8 @@ class SphinxRecognizer(Recognizer):
             x = self._resampler.process(x)
         if x.size:
             if not self._in_utt:
+                if self._cohort_active:
+                    self._cmn_start = self.decoder.get_cmn(False)
                 self.decoder.start_utt()
                 self._loop.start_utt()
                 if self._cohort_active and self._cohort is not None:
@@ -438,7 +402,8 @@ class SphinxRecognizer(Recognizer):
             return Decision("", "", None, 0.0, False, "closer to a word outside the grammar")
         # one phrase, or a run of number words (a nan-TW digit loop) read as their text
         heard = "".join(self._phrases[self._words[w]] for w in said)
-        if voiced_fraction(np.concatenate(self._audio) if self._audio else np.zeros(0)) < MIN_VOICED:
+        voiced = voiced_fraction(np.concatenate(self._audio) if self._audio else np.zeros(0))
+        if voiced < MIN_VOICED:
             return Decision(heard, "", None, 0.0, False, "no voiced speech")
         loop = self._loop.hyp()
         if loop is None or hyp.score <= 0 or loop.score <= 0:  # scores come back linear; 0 = underflow
@@ -448,20 +413,52 @@ class SphinxRecognizer(Recognizer):
         if frames < MIN_SPEECH_FRAMES:
             return Decision(heard, "", None, 0.0, False, "no speech")
         logmath = self.decoder.get_logmath()
-        llr = llr_per_frame(logmath.log(hyp.score), logmath.log(loop.score), frames)
-        margin = self._cohort_margin(logmath.log(hyp.score), frames)
+        grammar_score = logmath.log(hyp.score)
+        llr = llr_per_frame(grammar_score, logmath.log(loop.score), frames)
+        margin = self._cohort_margin(grammar_score, frames)
         phones = sum(len((self.decoder.lookup_word(w) or "").split()) for w in said)
         eng = self.engine
+        features = None
+        if self._cohort_active:  # a nan-TW phrase step: what the learned model weighs (also recorded without it)
+            loop_phones = [w for w, _, _ in lsegs if w not in NON_SPEECH and not w.startswith("++")]
+            said_phones = [p for w in said for p in (self.decoder.lookup_word(w) or "").split()]
+            model = eng.accept_model
+            wanted = eng.record_features or (model is not None and "runner_up" in model.features)
+            second = self._runner_up(said[0]) if wanted else None
+            features = turn_features(
+                llr=llr, cohort=margin, runner_up=None if second is None else (grammar_score - second) / frames,
+                speech_frames=frames, total_frames=self.decoder.n_frames(), phones=phones, loop_phones=len(loop_phones),
+                voiced=voiced, grammar_score=grammar_score, frames_per_phone=FRAMES_PER_PHONE,
+                loop_agree=phone_agreement(said_phones, loop_phones))
+            if not wanted:
+                del features["runner_up"]  # not measured: not reported as "no second phrase"
+        if features is not None and eng.accept_model is not None:
+            conf = eng.accept_model.probability(features)
+            if conf < eng.accept_model.threshold(channel_of(self.sample_rate)):
+                return Decision(heard, "", llr, conf, False, "below threshold", margin, frames, phones, features)
+            return Decision(heard, heard, llr, conf, True, "", margin, frames, phones, features)
         if self._number_loop:
             cal, conf = NUMBERS, NUMBERS.confidence(llr)
         else:
             cal = eng.calibration
             conf = cal.confidence(turn_score(llr, margin, frames, phones, eng.cohort_weight, eng.duration_weight))
         if margin is not None and margin < -eng.decoy_margin:
-            return Decision(heard, "", llr, conf, False, "closer to a word outside the grammar", margin, frames, phones)
+            return Decision(heard, "", llr, conf, False, "closer to a word outside the grammar", margin, frames, phones,
+                            features)
         if conf < cal.threshold:
-            return Decision(heard, "", llr, conf, False, "below threshold", margin, frames, phones)
-        return Decision(heard, heard, llr, conf, True, "", margin, frames, phones)
+            return Decision(heard, "", llr, conf, False, "below threshold", margin, frames, phones, features)
+        return Decision(heard, heard, llr, conf, True, "", margin, frames, phones, features)
+
+    def _runner_up(self, winner: str) -> float | None:
+        """The grammar's best score without the winning phrase (``redecode_score``)."""
+        k = self._words[winner]
+        others = {w: self.decoder.lookup_word(w) or "" for w, i in self._words.items() if i != k}
+        if not others or not self._audio:
+            return None
+        if self._second is None:  # a decoder of its own: the call's decoders stay as they were
+            self._second = self.engine.decoder(bestpath=False, cmninit=self._cmninit)
+        return sm.redecode_score(self._second, f"{self._grammar}_w{k}", others, np.concatenate(self._audio),
+                              self._cmn_start, lambda d: bool(self._segments(d)), self._searches)
 
     def _cohort_margin(self, phrase_score: float, frames: int) -> float | None:
         """(best phrase - best decoy) per speech frame, clipped to +-COHORT_CAP;
