@@ -69,7 +69,9 @@ def _dial_options(r: argparse.ArgumentParser) -> None:
     sip = r.add_argument_group("--dialer sip")
     sip.add_argument("--trunk", default=None, help="callee URI with {number}, e.g. sip:{number}@10.0.0.1:5060 "
                                                    "(default: the campaign's trunk)")
-    sip.add_argument("--local", default="127.0.0.1:0", metavar="HOST:PORT", help="our SIP address (UDP)")
+    sip.add_argument("--local", default="127.0.0.1:0", metavar="HOST:PORT", help="our SIP address")
+    sip.add_argument("--sip-transport", choices=("udp", "tcp"), default=None,
+                     help="SIP over UDP or TCP (default: the campaign's sip_transport, else udp)")
     sip.add_argument("--flows", default=None, help="flows directory (default: ./flows if present, else the shipped)")
     sip.add_argument("--records", default="var/calls.sqlite3", help="call record database or URL")
     sip.add_argument("--queue", default=None, help="handoff store URL ('none' = none)")
@@ -138,7 +140,8 @@ async def _run_sip(args: argparse.Namespace, campaign: Campaign, trunk: str,
             calls.register(registry)  # the flows' campaign_contact reads the rows this dialer registers
         services.engines.preload()
         server = SipServer(services.for_transport(), services.clock, services.metrics,
-                           options=SipOptions(media_host=media, max_calls=spec.pacing.max_in_flight))
+                           options=SipOptions(media_host=media, max_calls=spec.pacing.max_in_flight,
+                                              transport=getattr(args, "sip_transport", None) or spec.sip_transport))
         await server.start(host, port)
         try:
             dialer = SipCampaignDialer(SipDialer(server), services, calls, trunk, ring_seconds=spec.ring_seconds,

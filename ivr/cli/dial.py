@@ -3,6 +3,7 @@ a flow on it (the same session, records and handoff as ``ivr serve``).
 Prints how it went; exit 0 if the call was answered, 1 if not.
 
   ivr dial sip:0912345678@pbx.example.com --flow reminder --local 10.0.0.5:5062
+  ivr dial sip:0912345678@pbx.example.com --sip-transport tcp   # SIP over TCP (RFC 3261 18.3)
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--flow", default="main", help="flow the call runs (default: main)")
     p.add_argument("--flows", default=None, help="flows directory (default: ./flows if present, else the shipped)")
     p.add_argument("--local", default="127.0.0.1:0", metavar="HOST:PORT",
-                   help="our SIP address (UDP; default 127.0.0.1 and a free port)")
+                   help="our SIP address (default 127.0.0.1 and a free port)")
+    p.add_argument("--sip-transport", choices=("udp", "tcp"), default="udp",
+                   help="SIP over UDP (default) or TCP (Via TCP, Contact ;transport=tcp; one connection per peer)")
     p.add_argument("--media-host", default=None, metavar="ADDR", help="RTP address (default: the --local host)")
     p.add_argument("--from", dest="caller", default="ivr", metavar="USER", help="our user name in From (default ivr)")
     p.add_argument("--answer-timeout", type=float, default=45.0, help="seconds to ring before giving up (default 45)")
@@ -47,7 +50,8 @@ async def dial(args: argparse.Namespace, out: TextIO) -> int:
     try:
         services.engines.preload()
         server = SipServer(services.for_transport(), services.clock, services.metrics,
-                           options=SipOptions(media_host=media, no_media_seconds=args.no_media, max_calls=1))
+                           options=SipOptions(media_host=media, no_media_seconds=args.no_media, max_calls=1,
+                                              transport=args.sip_transport))
         await server.start(host, port)
         try:
             result = await SipDialer(server).dial(args.uri, caller=args.caller, answer_timeout=args.answer_timeout)

@@ -12,8 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from ivr.errors import IvrError
+
+if TYPE_CHECKING:
+    from ivr.session.records import CallRecords
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     x = sub.add_parser("erase", parents=[common, queue],
                        help="delete a customer's history (and their unidentified calls), calls and closed tickets")
     x.add_argument("customer", help="customer id")
-    x.add_argument("--dry-run", action="store_true", help="only say how many contacts would go")
+    x.add_argument("--dry-run", action="store_true",
+                   help="only count what would go: contacts, call records, closed handoff tickets (and open ones)")
     x.add_argument("--records", default=None, metavar="PATH|URL",
                    help="call records to anonymise too (SQLite path or postgresql:// URL; default "
                         "var/calls.sqlite3 when it exists; 'none' = history only)")
@@ -119,8 +124,8 @@ def run_erase(args: argparse.Namespace) -> int:
     h = _open(args)
     try:
         if args.dry_run:
-            n = len(h.export(cid)["contacts"])
-            print(f"would erase {n} contact(s) of customer {cid}")
+            doc = h.export(cid)
+            print(_dry_run(args, cid, len(doc["contacts"]), *_calls_and_tickets(doc)))
             return 0
         calls, tickets = _calls_and_tickets(h.export(cid))
         # the records and tickets first: a failure leaves history, which finds them, to retry by
@@ -133,6 +138,33 @@ def run_erase(args: argparse.Namespace) -> int:
           + (f"; anonymised {anonymised} call record(s)" if anonymised is not None else "")
           + (f"; erased {erased} closed handoff ticket(s)" if erased is not None else ""))
     return 0
+
+
+def _dry_run(args: argparse.Namespace, cid: str, contacts: int, calls: list[str], tickets: list[str]) -> str:
+    """What ``erase`` would do, counted and nothing changed: contacts, call records, tickets."""
+    line = f"would erase {contacts} contact(s) of customer {cid}"
+    store = _handoff_store(args.handoff)
+    plan = None
+    if store is not None:
+        from ivr.handoff.store.pdpa import plan_ticket_erasure
+
+        try:
+            plan = plan_ticket_erasure(store, calls, tickets)
+        finally:
+            store.close()
+    records = _records(args.records)
+    if records is not None:
+        try:
+            n = sum(1 for c in sorted(set(calls)) if records.get(c) is not None)
+        finally:
+            records.close()
+        line += f"; anonymise {n} call record(s)"
+    if plan is not None:
+        line += f"; erase {plan.erased} closed handoff ticket(s)"
+        if plan.still_open:
+            line += (f"; refused now: {len(plan.still_open)} handoff ticket(s) still open "
+                     f"({', '.join(plan.still_open[:5])})")
+    return line
 
 
 def _erase_tickets(where: str | None, call_ids: list[str], ticket_ids: list[str],
@@ -162,19 +194,26 @@ def _erase_tickets(where: str | None, call_ids: list[str], ticket_ids: list[str]
 def _erase_records(where: str | None, call_ids: list[str], ticket_ids: list[str]) -> int | None:
     """Blank the customer's calls in the call records (events, recordings, caller) and the wrap-up notes of
     their tickets' queue events copied there for reports; None: no records store."""
-    from pathlib import Path
-
-    if where == "none" or (where is None and not Path("var/calls.sqlite3").is_file()):
+    records = _records(where)
+    if records is None:
         return None
-    from ivr.session.records import open_records
-
-    records = open_records(where or "var/calls.sqlite3")
     try:
         n = records.erase_calls(call_ids)
         records.erase_handoff_notes(ticket_ids)
         return n
     finally:
         records.close()
+
+
+def _records(where: str | None) -> CallRecords | None:
+    """The call records ``--records`` names (default var/calls.sqlite3 when it exists), or None."""
+    from pathlib import Path
+
+    if where == "none" or (where is None and not Path("var/calls.sqlite3").is_file()):
+        return None
+    from ivr.session.records import open_records
+
+    return open_records(where or "var/calls.sqlite3")
 
 
 def run_show(args: argparse.Namespace) -> int:

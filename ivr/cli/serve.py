@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from ivr.outbound.state import CampaignState
     from ivr.settings import Settings
     from ivr.transports.sip import SipOptions
 
@@ -45,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sip-user", default=None, help="digest user name for --sip-register")
     p.add_argument("--metrics", metavar="HOST:PORT", help="Prometheus /metrics and /healthz")
     p.add_argument("--desktop", metavar="HOST:PORT", help="the agent desktop web app")
+    p.add_argument("--campaigns", default=None, metavar="PATH",
+                   help="outbound campaign state for the desktop's campaign panel (default: $IVR_CAMPAIGN_DB, else "
+                        "campaigns.sqlite3 beside the caller history when it exists; 'none')")
     p.add_argument("--flows", default=None,
                    help="flows directory (default: ./flows if present, else the shipped flows)")
     p.add_argument("--flow", default="main", help="flow every call starts at (default: main)")
@@ -160,6 +164,7 @@ async def serve(args: argparse.Namespace, out: TextIO, settings: Settings | None
     from ivr.transports import IvrServer
 
     settings = settings or load(args)
+    campaigns: CampaignState | None = None
     services = build_services(args.flows, flow=args.flow, records_path=settings.stores.records,
                               keep_audio=args.keep_audio, handoff_url=settings.stores.handoff or None,
                               history_url=settings.stores.history or None,
@@ -198,9 +203,14 @@ async def serve(args: argparse.Namespace, out: TextIO, settings: Settings | None
 
             transports.append(sip_transport(sip_options(args)))
         server = IvrServer(services, drain_seconds=args.drain, transports=transports)
+        if args.desktop:  # the campaign panel's rows: outbound's state, handed to the desktop as a callable
+            from ivr.outbound.state import open_for_desktop
+
+            campaigns = open_for_desktop(getattr(args, "campaigns", None))
         try:
             where = await server.start({"audiosocket": args.audiosocket, "websocket": args.websocket,
-                                        **({"sip": args.sip} if args.sip else {})}, args.metrics, args.desktop)
+                                        **({"sip": args.sip} if args.sip else {})}, args.metrics, args.desktop,
+                                       campaigns.overview if campaigns is not None else None)
         except OSError as e:  # taken meanwhile, or an address that is not ours
             raise IvrError(f"cannot listen: {e.strerror or e}", "ivr serve") from None
         registration = None
@@ -216,8 +226,9 @@ async def serve(args: argparse.Namespace, out: TextIO, settings: Settings | None
             out.write(f"sip register {args.sip_register}: {await registration.start()}\n")
         for name in ("audiosocket", "websocket", "sip", "metrics", "desktop"):
             addr = where.transports.get("sip") if name == "sip" else getattr(where, name)
-            if addr:
-                out.write(f"{name}: {addr[0]}:{addr[1]}\n")
+            if addr:  # the SIP line names its transport: "sip: udp 127.0.0.1:5060"
+                kind = f"{getattr(args, 'sip_transport', 'udp')} " if name == "sip" else ""
+                out.write(f"{name}: {kind}{addr[0]}:{addr[1]}\n")
         # models, flows and prompts loaded above live as long as the process: out of the collector's
         # sight, a full collection no longer walks them (it paused RTP sending ~100 ms at 128 SIP calls)
         if freeze_heap:  # the process's own server only: a test calling serve() keeps its collector
@@ -230,6 +241,8 @@ async def serve(args: argparse.Namespace, out: TextIO, settings: Settings | None
             registration.stop()
         out.write(f"stopped; calls by outcome: {services.records.counts()}\n")
     finally:
+        if campaigns is not None:
+            campaigns.close()
         services.close()
 
 

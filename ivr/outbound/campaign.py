@@ -16,6 +16,7 @@ on_voicemail: drop              # drop (leave the message) | retry
 voicemail_message: {zh-TW: "{customer_name}您好，這裡是福爾摩沙銀行，請回電 02-2718-1234。"}
 pacing: {max_in_flight: 4, calls_per_second: 2}
 trunk: "sip:{number}@10.0.0.1:5060"  # --dialer sip
+sip_transport: udp              # udp (default) | tcp: SIP to the trunk over TCP (RFC 3261 18.3)
 progressive: {agents: 3, abandon_seconds: 2, abandon_ceiling: 0.03}
 ```
 Paths are relative to the campaign file. Every problem is one line naming
@@ -96,6 +97,7 @@ class CampaignSpec(_Strict):
     timezone: Literal["Asia/Taipei"] = "Asia/Taipei"
     # --dialer sip: the callee's URI ({number} is the contact's), how long it rings, what a machine is told
     trunk: str = Field("", pattern=r"^$|^sips?:[^\s]*\{number\}[^\s]*$")
+    sip_transport: Literal["udp", "tcp"] = "udp"
     ring_seconds: float = Field(30.0, ge=5, le=120)
     voicemail_message: dict[Literal["zh-TW", "nan-TW"], str] = Field(default_factory=dict)
     language: Literal["zh-TW", "nan-TW"] = "zh-TW"

@@ -24,6 +24,7 @@ from ivr.transports.base import CallTable, Transport, TransportFactory
 from ivr.transports.media_stream import MediaStreamServer
 
 if TYPE_CHECKING:
+    from ivr.handoff.desktop.app import CampaignSource
     from ivr.session.factory import CallServices
 
 log = get_logger(__name__)
@@ -92,8 +93,10 @@ class IvrServer:
         self.listening = Listening()
 
     async def start(self, listen: Mapping[str, str | None], metrics: str | None = None,
-                    desktop: str | None = None) -> Listening:
-        """``listen``: transport name -> HOST:PORT (None or empty: that transport stays off)."""
+                    desktop: str | None = None, campaigns: CampaignSource | None = None) -> Listening:
+        """``listen``: transport name -> HOST:PORT (None or empty: that transport stays off).
+        ``campaigns``: the rows of the desktop's campaign panel, from whoever keeps them
+        (the command line wires in the outbound state; transports know no campaigns)."""
         unknown = sorted(set(listen) - set(self.transports))
         if unknown:
             raise IvrError(f"no transport named {', '.join(unknown)} (have: {', '.join(self.transports)})", "ivr serve")
@@ -106,17 +109,17 @@ class IvrServer:
             self._http = await asyncio.start_server(self._serve_http, host, port)
             self.listening.metrics = self._http.sockets[0].getsockname()[:2]
         if desktop:
-            await self._start_desktop(*parse_hostport(desktop, "--desktop"))
+            await self._start_desktop(*parse_hostport(desktop, "--desktop"), campaigns)
         return self.listening
 
-    async def _start_desktop(self, host: str, port: int) -> None:
+    async def _start_desktop(self, host: str, port: int, campaigns: CampaignSource | None = None) -> None:
         from ivr.handoff import HandoffService, create_app
 
         if not isinstance(self.services.handoff, HandoffService):
             raise IvrError("the agent desktop needs a handoff queue", "--desktop")
         import uvicorn
 
-        app = create_app(self.services.handoff)
+        app = create_app(self.services.handoff, campaigns=campaigns)
         self._desktop = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
         self._desktop.install_signal_handlers = lambda: None  # ours handle SIGTERM
         self._desktop_task = asyncio.ensure_future(self._desktop.serve())

@@ -61,6 +61,7 @@ def test_exec_start_parses_with_ivr_and_its_settings_validate(unit: Path) -> Non
         assert args.config == Path("/etc/ivr/ivr.toml")
         s = load_settings(config, args.settings, env=ENV)
         assert s.stores.records.startswith("postgresql://") and s.stores.handoff.startswith("redis://")
+        assert s.stores.history == ENV["IVR_STORES_HISTORY"]  # the env file's shared history overrides the file's
         assert s.worker_id == ENV["IVR_WORKER_ID"] and s.listen.audiosocket == "0.0.0.0:9092"
         assert s.listen.sip == "10.0.0.11:5060"
     else:
@@ -70,6 +71,21 @@ def test_exec_start_parses_with_ivr_and_its_settings_validate(unit: Path) -> Non
 def test_the_sample_settings_load_without_the_environment() -> None:
     s = load_settings(DEPLOY / "ivr.toml", env={})
     assert s.stores.records == "postgresql://ivr@127.0.0.1:5432/ivr" and s.stores.handoff.startswith("redis://")
+    assert s.stores.history == "postgresql://ivr@127.0.0.1:5432/ivr"   # one caller history for every worker
+
+
+def test_a_shared_history_needs_the_key_and_the_example_key_is_refused_until_edited(monkeypatch) -> None:
+    """The env example names IVR_HISTORY_KEY; its placeholder is not a key, so a worker left with it refuses
+    to start (one line naming the variable) rather than hashing numbers with a key every worker knows."""
+    from ivr.errors import IvrError
+    from ivr.history.keys import NumberKeyer
+
+    assert ENV["IVR_STORES_HISTORY"].startswith("postgresql://") and "IVR_HISTORY_KEY" in ENV
+    monkeypatch.setenv("IVR_HISTORY_KEY", ENV["IVR_HISTORY_KEY"])
+    with pytest.raises(IvrError, match=r"IVR_HISTORY_KEY.*not hex"):
+        NumberKeyer.for_store(None, shared=True)
+    monkeypatch.setenv("IVR_HISTORY_KEY", "ab" * 32)
+    assert NumberKeyer.for_store(None, shared=True) is not None
 
 
 @pytest.mark.parametrize("unit", [*UNITS, DEPLOY / "systemd" / "ivr.target"], ids=lambda p: p.name)

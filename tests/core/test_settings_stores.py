@@ -99,7 +99,7 @@ def test_serve_builds_its_stores_and_metrics_from_the_settings(tmp_path: Path, p
             if line.strip() == "ready":
                 break
         assert lines and lines[-1].strip() == "ready", "".join(lines) + proc.stderr.read()
-        assert f"sip: 127.0.0.1:{sip}\n" in lines  # the SIP listener named only in [listen]
+        assert f"sip: udp 127.0.0.1:{sip}\n" in lines  # the SIP listener named only in [listen]
         body = _get(f"http://127.0.0.1:{metrics}/metrics")
         assert 'ivr_calls_active{worker="w-7"}' in body  # the environment overrode the file's id
         with psycopg.connect(pg) as c:  # the records store named in the file migrated its database

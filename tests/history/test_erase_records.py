@@ -123,6 +123,12 @@ async def test_history_erase_reaches_the_closed_handoff_tickets(tmp_path, capsys
     assert doc["handoff_tickets"][0]["context"]["customer_name"] == "王小明"
     assert "0912345678" not in json.dumps(doc, ensure_ascii=False)
 
+    # a dry run counts what would go (and the open ticket that refuses it), and changes nothing
+    assert main(["history", "erase", "1", *args, "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "would erase 2 contact(s) of customer 1; anonymise 2 call record(s); erase 1 closed handoff ticket(s); "
+        f"refused now: 1 handoff ticket(s) still open ({tickets['c3']})")
+
     # c3 is still waiting for an agent: nothing is erased, anywhere
     assert main(["history", "erase", "1", *args]) == 2
     err = capsys.readouterr().err
@@ -132,6 +138,14 @@ async def test_history_erase_reaches_the_closed_handoff_tickets(tmp_path, capsys
     assert len(json.loads(capsys.readouterr().out)["contacts"]) == 2
 
     await service.cancel(tickets["c3"], "caller_hangup")
+    assert main(["history", "erase", "1", *args, "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip() == ("would erase 2 contact(s) of customer 1; anonymise 2 call record(s); "
+                                               "erase 2 closed handoff ticket(s)")
+    check = open_records(calls)
+    try:
+        assert [len(check.get(c).events) for c in ("c1", "c3")] == [2, 2]  # the dry run left the records whole
+    finally:
+        check.close()
     assert main(["history", "erase", "1", *args]) == 0
     assert capsys.readouterr().out.strip() == ("erased 2 contact(s) of customer 1; anonymised 2 call record(s); "
                                                "erased 2 closed handoff ticket(s)")

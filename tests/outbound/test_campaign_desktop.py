@@ -180,3 +180,55 @@ def test_an_older_state_file_gains_the_new_columns(tmp_path, monkeypatch):
     found = open_for_desktop(None)
     assert found is not None and found.overview()[0]["name"] == "old"
     found.close()
+
+
+@pytest.mark.timeout(200)
+@pytest.mark.parametrize("campaigns", ["state", "none"])
+def test_ivr_serve_desktop_shows_the_campaigns(desk, tmp_path, campaigns):
+    """``ivr serve --desktop --campaigns PATH``: the panel's rows reach the desktop a call worker serves
+    (the command line hands the outbound state to the server as a callable; 'none': no campaigns)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    from tests.transports.sip.harness import free_port
+
+    _svc, _state, db = desk
+    root = Path(__file__).resolve().parents[2]
+    port = free_port(__import__("socket").SOCK_STREAM)
+    cmd = [sys.executable, "-m", "ivr", "serve", "--websocket", "127.0.0.1:0", "--desktop", f"127.0.0.1:{port}",
+           "--campaigns", str(db) if campaigns == "state" else "none", "--flows", str(root / "flows"),
+           "--engine", "fake", "--records", str(tmp_path / "calls.sqlite3"), "--queue",
+           f"sqlite:///{tmp_path / 'desk.db'}", "--bank", str(tmp_path / "bank.sqlite3"), "--drain", "1",
+           "--no-prewarm"]
+    env = {**os.environ, "IVR_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    watchdog = threading.Timer(150, proc.kill)
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.strip() == "ready":
+                break
+        assert f"desktop: 127.0.0.1:{port}\n" in lines, "".join(lines) + (proc.stderr.read() if proc.stderr else "")
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, headers={"Origin": url}, timeout=10) as c:
+            login(c, "chief")
+            doc = c.get("/api/supervisor/campaigns").json()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+    if campaigns == "none":
+        assert doc == {"available": False, "campaigns": []}
+    else:
+        rows = {r["name"]: r for r in doc["campaigns"]}
+        assert doc["available"] is True and set(rows) == {"prog", "calls_b"}
+        assert (rows["prog"]["status"], rows["prog"]["attempted"]) == ("done", 24)

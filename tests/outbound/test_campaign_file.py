@@ -40,6 +40,7 @@ windows:
     (("flow: payment_reminder", "flow: payment_reminder\ncolour: red"), 3, "colour: Extra inputs are not permitted"),
     (("windows:", "pacing: {max_in_flight: 0}\nwindows:"), 5, "pacing.max_in_flight"),
     (("windows:", "retry_minutes: {busy: 0}\nwindows:"), 5, "retry_minutes.busy must be 1..20160"),
+    (("windows:", "sip_transport: sctp\nwindows:"), 5, "sip_transport: Input should be 'udp' or 'tcp'"),
 ])
 def test_campaign_errors_are_one_line_with_file_and_line(campaign_dir, edit, line, message):
     p = campaign_dir / "bad.yaml"
@@ -51,6 +52,14 @@ def test_campaign_errors_are_one_line_with_file_and_line(campaign_dir, edit, lin
     with pytest.raises(CampaignError) as e:
         load_campaign(p)
     assert "\n" not in str(e.value)
+
+
+def test_sip_transport_key(campaign_dir):
+    p = campaign_dir / "tcp.yaml"
+    p.write_text(BASE + "sip_transport: tcp\n", encoding="utf-8")
+    assert load_campaign(p).spec.sip_transport == "tcp"
+    p.write_text(BASE, encoding="utf-8")
+    assert load_campaign(p).spec.sip_transport == "udp"
 
 
 def test_bad_holiday_line(campaign_dir):

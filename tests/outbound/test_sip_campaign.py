@@ -262,3 +262,39 @@ def test_abandoned_when_no_agent_takes_the_call_in_time(events, want):
     rec = CallRecord("c", "sip", "", "zh-TW", 0.0)
     rec.events = events
     assert abandoned_in(rec, 2.0) is want
+
+
+@needs_sipp
+@pytest.mark.timeout(150)
+def test_campaign_sip_transport_tcp_dials_the_trunk_over_tcp(tmp_path):
+    """``sip_transport: tcp`` in the campaign: the INVITE and our ACK of the 486 reach SIPp in TCP mode."""
+    import socket
+    import sys
+
+    port = free_port(socket.SOCK_STREAM)
+    (tmp_path / "list.csv").write_text("id,number,customer_name,amount,due_date\nA1,0912345678,王小明,100,2026-12-15\n",
+                                       encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        "campaign: sip_tcp\nflow: payment_reminder\ncaller_id: '0227181234'\nlist: list.csv\n"
+        "windows: [{days: [mon, tue, wed, thu, fri, sat, sun], from: '00:00', to: '24:00'}]\n"
+        f"max_attempts: 1\ntrunk: 'sip:{{number}}@127.0.0.1:{port}'\nsip_transport: tcp\n", encoding="utf-8")
+    uas = start_sipp_uas(tmp_path, _copy(tmp_path, HERE.parent / "transports" / "sip" / "uas_busy.xml"), port,
+                         extra=("-t", "t1", "-trace_msg"))
+    try:
+        time.sleep(0.3)  # SIPp binds its port
+        cli = subprocess.run([sys.executable, "-m", "ivr", "campaign", "run", str(tmp_path / "c.yaml"), "--dialer",
+                              "sip", "--engine", "fake", "--records", str(tmp_path / "calls.sqlite3"), "--queue",
+                              "none", "--bank", str(tmp_path / "bank.sqlite3"), "--report", str(tmp_path / "r.json"),
+                              "--flows", str(HERE.parents[1] / "flows")],
+                             capture_output=True, text=True, timeout=100, cwd=tmp_path)
+        assert cli.returncode == 0, cli.stderr[-2000:]
+        out, err = uas.communicate(timeout=30)
+        assert uas.returncode == 0, sipp_report(tmp_path, subprocess.CompletedProcess(uas.args, uas.returncode,
+                                                                                      out, err))
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+    assert "1 contacts, 1 dials" in cli.stdout and "gave up 1" in cli.stdout, cli.stdout
+    (trace,) = tmp_path.glob("*_messages.log")
+    text = trace.read_text(errors="replace")
+    assert "TCP message received" in text and "UDP message" not in text and "Via: SIP/2.0/TCP " in text

@@ -55,6 +55,14 @@ def export_tickets(store: Store, call_ids: Sequence[str], ticket_ids: Sequence[s
     return out
 
 
+def plan_ticket_erasure(store: Store, call_ids: Sequence[str], ticket_ids: Sequence[str] = ()) -> TicketErasure:
+    """What ``erase_customer_tickets`` would do, nothing changed: the closed
+    tickets it would erase (``erased``) and the live ones that refuse it."""
+    tickets = customer_tickets(store, call_ids, ticket_ids)
+    return TicketErasure(erased=sum(1 for t in tickets if t.status in FINAL),
+                         still_open=tuple(t.id for t in tickets if t.status not in FINAL))
+
+
 def erase_customer_tickets(store: Store, call_ids: Sequence[str], ticket_ids: Sequence[str] = ()) -> TicketErasure:
     tickets = customer_tickets(store, call_ids, ticket_ids)
     closed = [t.id for t in tickets if t.status in FINAL]

@@ -218,7 +218,15 @@ def make_transaction_manager(host: str, port: int, on_request: Callable[[Any, An
             # every request of a TCP server goes over TCP (sippy knows only udp and ws targets)
             if userv is None and stream is not None:
                 userv = stream
-            return super().newTransaction(msg, resp_cb, laddress, userv, cb_ifver, compact, t)
+            t = super().newTransaction(msg, resp_cb, laddress, userv, cb_ifver, compact, t)
+            if stream is not None and t.userv is stream and t.teA is not None:
+                # a reliable transport: no Timer A/E retransmissions of our requests (RFC 3261
+                # 17.1.1.2, 17.1.2.2); sippy arms its one retransmission timer, teA, for every
+                # request, and stops it only on a response: disarmed here, on the reactor thread
+                # that armed it. Timer B/F (no answer in 32 s: 408) still runs.
+                t.teA.cancel()
+                t.teA = None
+            return t
 
         def stream_in(self, data: bytes, peer: tuple[str, int]) -> None:
             """A message framed off a TCP connection (reactor thread)."""

@@ -96,11 +96,13 @@ def sipp_report(tmp: Path, proc: subprocess.CompletedProcess[str]) -> str:
     return f"sipp exit {proc.returncode}\nstdout: {proc.stdout[-1500:]}\nstderr: {proc.stderr[-1500:]}\n{errors}"
 
 
-def start_sipp_uas(tmp: Path, scenario_file: Path, port: int, timeout: float = 40.0) -> subprocess.Popen[str]:
-    """SIPp as the called party, listening on ``port`` for one call (runs in the background)."""
+def start_sipp_uas(tmp: Path, scenario_file: Path, port: int, timeout: float = 40.0,
+                   extra: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+    """SIPp as the called party, listening on ``port`` for one call (runs in the background);
+    ``extra=("-t", "t1")``: over TCP."""
     assert SIPP is not None
     cmd = [SIPP, "-sf", str(scenario_file), "-m", "1", "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
            "-mp", str(free_port(even=True)), "-nostdin", "-timeout", f"{int(timeout)}s", "-timeout_error",
-           "-trace_err", "-error_file", str(tmp / "sipp_errors.log")]
+           "-trace_err", "-error_file", str(tmp / "sipp_errors.log"), *extra]
     return subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)

@@ -39,7 +39,7 @@ def test_serve_sip_registers_answers_options_and_refuses_at_capacity(tmp_path):
         assert proc.stdout is not None
         for line in proc.stdout:
             registered = registered or line.strip() == f"sip register sip:ivr@127.0.0.1:{reg_port}: registered"
-            m = re.match(r"sip: (.+):(\d+)$", line.strip())
+            m = re.match(r"sip: udp (.+):(\d+)$", line.strip())
             if m:
                 addr = (m.group(1), int(m.group(2)))
             if line.strip() == "ready":

@@ -189,7 +189,7 @@ def test_serve_sip_transport_tcp_as_a_process(tmp_path):
         addr = None
         assert proc.stdout is not None
         for line in proc.stdout:
-            m = re.match(r"sip: (.+):(\d+)$", line.strip())
+            m = re.match(r"sip: tcp (.+):(\d+)$", line.strip())
             addr = (m.group(1), int(m.group(2))) if m else addr
             if line.strip() == "ready":
                 break
@@ -203,3 +203,55 @@ def test_serve_sip_transport_tcp_as_a_process(tmp_path):
         watchdog.cancel()
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind,sent", [("tcp", 1), ("udp", 3)])   # UDP: at 0, 0.5 and 1.5 s (Timer E)
+def test_our_requests_are_not_retransmitted_over_tcp(tmp_path, kind, sent):
+    """RFC 3261 17.1.2.2: on a reliable transport a client does not start Timer E.
+    A registrar that never answers gets one REGISTER over TCP in 2.6 s; over UDP, three."""
+    import threading
+
+    from ivr.transports.sip.register import Registration
+
+    peer = socket.socket(socket.AF_INET, socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    port = peer.getsockname()[1]
+    got = bytearray()
+
+    def listen() -> None:
+        end = time.monotonic() + 2.6
+        if kind == "tcp":
+            peer.listen(1)
+            peer.settimeout(2.0)
+            conn, _ = peer.accept()
+        else:
+            conn = peer
+        with conn:
+            while (left := end - time.monotonic()) > 0:
+                conn.settimeout(left)
+                try:
+                    data = conn.recv(65536)
+                except TimeoutError:
+                    break
+                if not data:
+                    break
+                got.extend(data)
+
+    srv = SipServerThread(tmp_path, SipOptions(transport=kind))
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    try:
+        async def register() -> Registration:
+            reg = Registration(srv.sip, f"sip:ivr@127.0.0.1:{port}", user="ivr", password="pw", expires=60)
+            await reg.start(wait=0.2)
+            return reg
+
+        reg = srv.call(register())
+        listener.join(5.0)
+        srv.loop.call_soon_threadsafe(reg.stop)
+    finally:
+        peer.close()
+        srv.stop()
+    assert got.count(b"REGISTER sip:") == sent, bytes(got[:400])
+    assert f"Via: SIP/2.0/{kind.upper()} ".encode() in got
