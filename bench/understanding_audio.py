@@ -1,6 +1,7 @@
 """Audio condition of bench/understanding.py (``--audio N``), also runnable alone:
 
     python bench/understanding_audio.py [--n 112] [--kinds digits,date] [--conditions clean,telephone]
+                                        [--show] [--out FILE] [--update]
 
 N test utterances (round robin over the kinds of step) synthesized in several
 voices and speeds, then heard through
@@ -50,6 +51,7 @@ VOICES = (("kokoro", 1.0), ("kokoro", 0.85), ("kokoro", 1.15), ("espeak", 1.0), 
 # spoken sound from the patterns file (G -> 雞), as a caller says it
 NO_LATIN = ("kokoro",)
 KIND_ORDER = ("intent", "yes_no", "digits", "date", "taiwan_id", "amount", "commands")
+UNDERSTANDING_JSON = Path(__file__).resolve().parent / "results" / "understanding.json"
 LEAD_S = 0.15  # a breath before and after the words, as an endpointer leaves them
 
 
@@ -126,7 +128,9 @@ def _rate(v: list[int]) -> float | None:
 
 def run_audio(nlu: Nlu, items: list[Item], n: int, judge: Callable[[Nlu, Item], dict[str, object]],
               conditions: Sequence[str] = CONDITIONS, kinds: Sequence[str] | None = None,
-              real: bool = True, engine: object = None) -> dict[str, object]:
+              real: bool = True, engine: object = None, show: bool = False) -> dict[str, object]:
+    """``show``: print each line's reference, transcript and the value the dialog
+    reads from it, per condition (synthetic lines only: no caller's PIN is printed)."""
     from ivr.asr import load_engine
 
     engine = engine or load_engine("whisper")
@@ -140,6 +144,7 @@ def run_audio(nlu: Nlu, items: list[Item], n: int, judge: Callable[[Nlu, Item], 
     t0 = time.perf_counter()
     decode_s = 0.0
     decodes = 0
+    kind_s: dict[str, list[float]] = defaultdict(list)
     for k, item in enumerate(chosen):
         name, speed = VOICES[k % len(VOICES)]
         voice = f"{name}@{speed}"
@@ -156,9 +161,16 @@ def run_audio(nlu: Nlu, items: list[Item], n: int, judge: Callable[[Nlu, Item], 
             rec.accept(pcm.astype(np.int16).tobytes())
             t1 = time.perf_counter()
             heard = rec.finish().text
-            decode_s += time.perf_counter() - t1
+            spent = time.perf_counter() - t1
+            decode_s += spent
+            kind_s[item.kind].append(spent)
             decodes += 1
-            ok = bool(judge(nlu, replace(item, text=heard))["ok"]) if heard.strip() else item.expected is None
+            verdict = judge(nlu, replace(item, text=heard)) if heard.strip() else {"ok": item.expected is None,
+                                                                                  "got": None}
+            ok = bool(verdict["ok"])
+            if show:
+                print(f"  {cond:9s} {item.kind:9s} {'ok ' if ok else 'BAD'} {item.text} | {heard} | "
+                      f"{verdict['got']} (want {item.expected})")
             for table in (right, per_kind[item.kind], per_voice[voice]):
                 table[cond][0] += ok
                 table[cond][1] += 1
@@ -187,7 +199,16 @@ def run_audio(nlu: Nlu, items: list[Item], n: int, judge: Callable[[Nlu, Item], 
             "per_voice": {v: {c: _rate(x) for c, x in d.items()} for v, d in sorted(per_voice.items())},
             "real_speech": real_result, "decodes": decodes,
             "decode_seconds_mean": round(decode_s / decodes, 3) if decodes else None,
+            "decode_seconds_mean_per_kind": {k: round(sum(v) / len(v), 3) for k, v in sorted(kind_s.items())},
+            "load_average_1min_at_end": _load(),
             "seconds": round(time.perf_counter() - t0, 1), "utterances": rows}
+
+
+def _load() -> float | None:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return None
 
 
 def _fmt(r: float | None) -> str:
@@ -240,15 +261,38 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--no-real", action="store_true", help="skip the real Mandarin clips")
     ap.add_argument("--out", default="", help="write the result as JSON here (default: print only)")
+    ap.add_argument("--update", action="store_true",
+                    help=f"replace the audio section of {UNDERSTANDING_JSON.relative_to(UNDERSTANDING_JSON.parents[2])} "
+                         "with this run (all kinds and conditions, --n 112 only; its baseline is kept)")
+    ap.add_argument("--new-round", action="store_true",
+                    help="with --update: the figures replaced become the new 'previous' (default: keep it)")
+    ap.add_argument("--show", action="store_true", help="print reference | transcript | value for every line")
     args = ap.parse_args(argv)
     kinds = [k for k in args.kinds.split(",") if k]
     conditions = [c for c in args.conditions.split(",") if c]
     unknown = [c for c in conditions if c not in CONDITIONS]
     if unknown:
         ap.error(f"unknown condition {unknown[0]!r} (known: {', '.join(CONDITIONS)})")
-    result = run_audio(Nlu.load(), build()["test"], args.n, judge, conditions, kinds, real=not args.no_real)
+    if args.update and (kinds or args.n != 112 or tuple(conditions) != CONDITIONS or args.no_real):
+        ap.error("--update replaces the published audio figures: run all kinds and conditions with --n 112")
+    result = run_audio(Nlu.load(), build()["test"], args.n, judge, conditions, kinds, real=not args.no_real,
+                       show=args.show)
     if args.out:
         Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if args.update:
+        report = json.loads(UNDERSTANDING_JSON.read_text(encoding="utf-8"))
+        old = report.get("audio", {})
+        # the figures published before this round of work are kept in summary (no transcripts) as
+        # "previous", which the README quotes as "before": a rerun within the round keeps them
+        previous = old.get("previous") if not args.new_round else None
+        previous = previous or {k: old[k] for k in ("understood", "per_kind", "per_voice", "decode_seconds_mean")
+                                if k in old}
+        result = result | {"previous": previous} if previous else result
+        if "baseline" in old:
+            result = result | {"baseline": old["baseline"]}
+        report["audio"] = result
+        UNDERSTANDING_JSON.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"updated the audio section of {UNDERSTANDING_JSON}")
     return 0
 
 

@@ -15,13 +15,13 @@ _CODE_LETTERS = {v: k for k, v in LETTER_CODES.items()}
 # A letter said as a word: NATO, the example word callers use (Apple 的 A), and how
 # a recogniser writes the letter's sound in Han characters.
 LETTER_WORDS = {
-    "A": ("alpha", "alfa", "apple", "欸", "誒", "ㄟ"), "B": ("bravo", "boy", "逼", "比", "必"),
+    "A": ("alpha", "alfa", "apple", "欸", "誒", "ㄟ", "愛", "艾"), "B": ("bravo", "boy", "逼", "比", "必"),
     "C": ("charlie", "cat", "西", "細"), "D": ("delta", "dog", "低", "迪", "弟"), "E": ("echo", "egg", "伊", "衣"),
     "F": ("foxtrot", "fish", "艾符", "欸夫"), "G": ("golf", "girl", "雞", "基", "吉"),
-    "H": ("hotel", "happy", "欸取"), "I": ("india", "ice", "愛"), "J": ("juliet", "juliett", "jack", "傑", "街"),
+    "H": ("hotel", "happy", "欸取"), "I": ("india", "ice", "愛", "艾"), "J": ("juliet", "juliett", "jack", "傑", "街"),
     "K": ("kilo", "king", "開", "凱"), "L": ("lima", "lion", "欸囉", "愛囉"), "M": ("mike", "mother", "欸姆", "恩姆"),
     "N": ("november", "nice", "恩"), "O": ("oscar", "orange", "歐"), "P": ("papa", "pig", "批", "屁"),
-    "Q": ("quebec", "queen", "丘", "摳"), "R": ("romeo", "red", "阿爾"), "S": ("sierra", "sun", "愛司", "艾斯"),
+    "Q": ("quebec", "queen", "丘", "摳", "求"), "R": ("romeo", "red", "阿爾"), "S": ("sierra", "sun", "愛司", "艾斯"),
     "T": ("tango", "tiger", "替", "踢"), "U": ("uniform", "umbrella", "優", "悠"), "V": ("victor", "威"),
     "W": ("whiskey", "whisky", "達布溜"), "X": ("xray", "x-ray", "愛克斯"), "Y": ("yankee", "yellow", "歪"),
     "Z": ("zulu", "zoo", "賊"),
@@ -43,7 +43,14 @@ CURRENCY_AFTER = ("元", "塊", "箍", "圓", "dollars", "dollar")
 _NUMBER = re.compile(r"\d+")
 
 
+# A number with its own counter (5年, 3個, 2點) is a quantity, not part of a code
+_COUNTED = re.compile(r"\d+(?=[年月日號号個个歲岁點点分樓楼次位塊块元])")
+
+
 def digits(text: str, min_len: int = 1, max_len: int = 64) -> str | None:
+    """The digit string of a digits step. When all the digits together are not of
+    the step's length, a number with its own counter is left out and the rest tried
+    again (我念喔 written 五年: 5年468389 is 468389); never a guess among runs."""
     if re.search(r"[a-z]", text):
         return None
     runs = _NUMBER.findall(text)
@@ -51,7 +58,8 @@ def digits(text: str, min_len: int = 1, max_len: int = 64) -> str | None:
         return None
     value = "".join(runs)
     if not min_len <= len(value) <= max_len:
-        return None
+        rest = "".join(_NUMBER.findall(_COUNTED.sub(" ", text)))
+        return rest if rest and min_len <= len(rest) <= max_len else None
     return value
 
 
@@ -79,31 +87,50 @@ def taiwan_id(text: str) -> str | None:
         letter = word.upper() if len(word) == 1 else _WORD_LETTER.get(word)
         if letter:
             latin.append((m.end(), letter))
-    sounds: list[tuple[int, str]] = []
+        elif len(word) <= 4 and word.isalpha():
+            # letters said one by one and written apart (Z、H、T、R5468…) fold into one
+            # word: each is a mention, the checksum decides which one is the ID's
+            latin += [(m.start() + k + 1, c.upper()) for k, c in enumerate(word)]
+    spans: list[tuple[int, int, str]] = []  # (start, end, letter)
     for word, letter in _SOUND_LETTER:
         start = 0
         while (pos := compact.find(word, start)) >= 0:
-            sounds.append((pos + len(word), letter))
+            spans.append((pos, pos + len(word), letter))
             start = pos + 1
-    sounds += _sounds_by_reading(compact)
+    spans += _sounds_by_reading(compact)
+    # a one-syllable sound inside a longer one is part of it: the 艾 of 艾斯 (S) is not A
+    longer = [(a, b) for a, b, _ in spans if b - a >= 2]
+    sounds = [(b, letter) for a, b, letter in spans
+              if b - a >= 2 or not any(x <= a and b <= y for x, y in longer)]
     # a letter said as a letter beats a Han syllable that may be a filler (欸, 喔)
     for mentions in (latin, sorted(sounds)):
         for end, letter in reversed(mentions):
-            tail = "".join(re.findall(r"\d", compact[end:]))
-            if len(tail) == 9 and id_checksum_ok(letter + tail):
-                return letter + tail
+            for tail in dict.fromkeys((_tail_digits(compact[end:], False), _tail_digits(compact[end:], True))):
+                if len(tail) == 9 and id_checksum_ok(letter + tail):
+                    return letter + tail
     return id_from_key_code("".join(re.findall(r"\d", compact)))
 
 
-def _sounds_by_reading(text: str) -> list[tuple[int, str]]:
-    """(end, letter) for each multi-syllable letter sound in ``text`` by its toneless pinyin."""
+# After the ID's letter only digits follow, and Whisper writes some digits said in
+# Mandarin as the Latin letter of the same sound: 一 (yī) as E, 二 (èr) as R
+# (P、E、三、九… for P 1 3 9…; T、R54683867 for T 2 5 4 6…). Tried only after the
+# plain reading fails, and kept only when the ID's checksum then holds.
+_DIGIT_AS_LETTER = str.maketrans({"e": "1", "r": "2"})
+
+
+def _tail_digits(tail: str, sound_alikes: bool) -> str:
+    return "".join(re.findall(r"\d", tail.translate(_DIGIT_AS_LETTER) if sound_alikes else tail))
+
+
+def _sounds_by_reading(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, letter) for each multi-syllable letter sound in ``text`` by its toneless pinyin."""
     readings = [_PINYIN.readings(c)[0] if "\u3400" <= c <= "\u9fff" else "" for c in text]
     found = []
     for syllables, letter in _SOUND_READINGS.items():
         n = len(syllables)
         for i in range(len(text) - n + 1):
             if tuple(readings[i:i + n]) == syllables:
-                found.append((i + n, letter))
+                found.append((i, i + n, letter))
     return found
 
 

@@ -157,7 +157,9 @@ def join_spoken_digits(text: str) -> str:
     """Drop the separators between digits spoken one by one (一、二、三 -> 一二三,
     1 2 3 -> 123). Two lone digits apart by only a space stay apart (a date's
     1990 1 2 keeps its month and day), as do runs made only of 洞/拐/空/勾/么,
-    which are ordinary words too."""
+    which are ordinary words too. A value Whisper wrote one syllable at a time
+    (兩、千、五、百 -> 兩千五百, 二十、七日 -> 二十七日) is glued back: see
+    ``join_value_syllables``."""
     def join(m: re.Match[str]) -> str:
         found = m.group()
         chars = re.sub(_DIGIT_SEP, "", found)
@@ -166,7 +168,55 @@ def join_spoken_digits(text: str) -> str:
         if len(chars) == 2 and not any(c in _SEP_MARKS for c in found):
             return found
         return chars
-    return _SPOKEN_DIGITS.sub(join, text)
+    return _SPOKEN_DIGITS.sub(join, join_value_syllables(text))
+
+
+# Whisper base, hearing a number said slowly, writes one numeral per syllable
+# between 、 (兩、千、五、百、塊 for 兩千五百塊; 二十、七日 for 二十七日).
+_ONE_NUMERAL = f"(?<![{_NUMERAL}0-9])[{_NUMERAL}](?![{_NUMERAL}0-9])"
+_SYLLABLE_RUN = re.compile(f"{_ONE_NUMERAL}(?:[{_SEP_MARKS}]\\s*{_ONE_NUMERAL})+")
+_TENS_THEN_DIGIT = re.compile(f"(?<![{_NUMERAL}0-9])([{''.join(DIGIT_CHARS)}]?十)[{_SEP_MARKS}]\\s*"
+                              f"([{''.join(DIGIT_CHARS)}])(?=[日號号])")
+
+
+# ... and a date's counters apart from their numbers (五十九、年、八、月、二十七、號):
+# a separator between a number and its 年/月/日/號 is never meaning
+_COUNTER_GAP = re.compile(f"(?<=[{_NUMERAL}0-9])[{_SEP_MARKS}]\\s*(?=[年月日號号])"
+                          f"|(?<=[年月])[{_SEP_MARKS}]\\s*(?=[{_NUMERAL}0-9])")
+
+
+def join_value_syllables(text: str) -> str:
+    """Glue a number written one syllable at a time back into one run, only where the
+    syllables hold a unit and together make one well-formed value (兩、千、五、百 ->
+    兩千五百; 四、八、八、四 has no unit and is left to the digit joiner; 三、百、五、百
+    is two values and stays). A day said 二十、七日 is 二十七日: a lone digit cannot
+    be a day's number by itself after a tens word. 八、月 is 八月."""
+    def glue(m: re.Match[str]) -> str:
+        run = re.sub(f"[{_SEP_MARKS}\\s]", "", m.group())
+        if not any(c in SMALL_UNITS or c in BIG_UNITS for c in run):
+            return m.group()
+        return run if well_formed(run) else m.group()
+    text = _SYLLABLE_RUN.sub(glue, text)
+    text = _TENS_THEN_DIGIT.sub(lambda m: m.group(1) + m.group(2), text)
+    return _COUNTER_GAP.sub("", text)
+
+
+def well_formed(run: str) -> bool:
+    """A valued numeral run whose units fall from left to right (兩千五百, 三萬五千二),
+    as a single number is said; 三百五百 is two numbers."""
+    if parse_value(run) is None:
+        return False
+    small, big = 10**9, 10**12
+    for ch in run:
+        if ch in BIG_UNITS:
+            if BIG_UNITS[ch] >= big:
+                return False
+            big, small = BIG_UNITS[ch], 10**9
+        elif ch in SMALL_UNITS:
+            if SMALL_UNITS[ch] >= small:
+                return False
+            small = SMALL_UNITS[ch]
+    return True
 
 
 def _fold_run(run: str) -> str | None:
@@ -189,6 +239,13 @@ _DIGIT_GROUPS = re.compile(f"[{_DIGIT_ONLY}0-9]+(?:[\\s{_SEP_MARKS}\\-]*[{_DIGIT
 _YI_AS_ONE = re.compile(f"(?<![\u3400-\u9fff])以(?=[{_DIGIT_ONLY}0-9])")
 
 
+# Whisper writes the frame word 是 (shì) before a digit string as 十 (shí): 是零九一…
+# came back 十零九一…, 是二六五六零七 as 十二六五六零七. 十 before a zero is never a
+# number (十零 is not said), and a tens word does not open a string of four or more
+# digits said one by one; only there, where a digit string is expected.
+_SHI_AS_IS = re.compile(f"(?<![{_NUMERAL}0-9])十(?=[零〇○0]|(?:[{_SEP_MARKS}\\s]*[{_DIGIT_ONLY}0-9]){{4}})")
+
+
 def spell_digits(text: str) -> str:
     """For a step that expects a digit string (PIN, OTP, account, ID): digits said
     one by one in any grouping (四三 二一, 零九一二，三四五，六七八, 二七 七三 三)
@@ -206,4 +263,5 @@ def spell_digits(text: str) -> str:
             return found
         return "".join(str(DIGIT_CHARS[c]) if c in DIGIT_CHARS else c for c in chars)
     text = _YI_AS_ONE.sub("一", unicodedata.normalize("NFKC", text))
+    text = _SHI_AS_IS.sub("", text)
     return _DIGIT_GROUPS.sub(sub, text)

@@ -1,0 +1,179 @@
+"""How should Whisper decode a number step (digits, PIN/OTP, date, Taiwan ID, amount)?
+
+    python bench/number_decoding.py [--split test] [--n 64] [--conditions clean,telephone,noisy_10]
+                                    [--variants hints,plain,closed_set,example,closed_set_example]
+
+The understanding set's number lines (bench/understanding_audio.py: same voices,
+channels and cache), each turn encoded once and decoded by every variant:
+
+    hints               the step's vocabulary listed in the prompt (零、一、…、年、月、日),
+                        decoded again without it when Whisper loops: what a number step does
+                        (WhisperEngine.recognize), the measure the others must beat
+    plain               the base prompt only
+    closed_set          plain, with every token suppressed that cannot be part of the
+                        answer: Arabic and Chinese digits, units, 么洞拐兩, 年月日號民國 (dates),
+                        A-Z (IDs), 元塊 (amounts), separators; end-of-text is always allowed
+    example             the base prompt followed by digit-string examples of the kind
+    closed_set_example  both
+
+Each transcript is judged as the audio bench judges it (the dialog's own extraction).
+Measured (issue 11; dev and test split, clean / telephone / 10 dB, 64 lines each): no
+variant beat the hints (test 18/14/8 of 64, dev 21/18/11); plain 19/15/6 and 19/15/6 at
+about half the decoder time; closed-set decoding 13/10/2 and 14/14/7.
+The decode time per turn (decoder only: the encoder pass is shared and the same for
+all) is the extra cost a variant brings. Writes bench/results/number_decoding.json.
+Synthetic voices are not callers: a floor-and-trend check."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from understanding_audio import VOICES, Voices, channel, choose, hints, letter_sounds, spoken
+
+from ivr.asr.resampling import resample
+from ivr.asr.text import to_traditional
+from ivr.asr.whisper import BASE_PROMPT, WhisperEngine, compact_hints, runaway
+from ivr.nlu import Nlu
+
+KINDS = ("digits", "date", "taiwan_id", "amount")
+VARIANTS = ("hints", "plain", "closed_set", "example", "closed_set_example")
+OUT = Path(__file__).resolve().parent / "results" / "number_decoding.json"
+NUMERALS = "0123456789零〇一二三四五六七八九十百千萬万兩两么幺洞拐"
+SEPARATORS = " 、，,。.-"
+KIND_CHARS = {"digits": "", "date": "年月日號号民國国",
+              "taiwan_id": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", "amount": "元塊块"}
+EXAMPLES = {"digits": "0912345678、2468、135790。", "date": "1985年3月15日、民國74年3月15號。",
+            "taiwan_id": "A123456789、F223456781。", "amount": "1230元、12500塊、3萬5000元。"}
+
+
+def closed_set(engine: WhisperEngine, allowed: str) -> list[int]:
+    """Token ids to suppress so that only ``allowed`` characters can be written. A
+    character the tokenizer splits into byte pieces keeps those pieces."""
+    tok = engine._tokenizer
+    pieces: set[int] = set()
+    for ch in allowed:
+        for s in (ch, " " + ch):
+            ids = tok.encode(s)
+            if len(ids) > 1:
+                pieces.update(ids)
+    out = []
+    for i in range(tok.eot):
+        text = tok.decode([i])
+        if "\ufffd" in text:
+            if i not in pieces:
+                out.append(i)
+        elif not text.strip() or not all(c in allowed for c in text.replace(" ", "")):
+            out.append(i)
+    return out
+
+
+def heard(engine: WhisperEngine, encoded: object, n: int, seconds: float, variant: str, kind: str,
+          step_hints: Sequence[str], suppress: dict[str, list[int]]) -> str:
+    """The transcript a variant gives, cleaned as WhisperEngine.recognize cleans it."""
+    prompt = BASE_PROMPT + (EXAMPLES[kind] if variant.endswith("example") else "")
+    sup = suppress[kind] if variant.startswith("closed_set") else []
+    if variant == "hints":
+        listed = compact_hints(step_hints)
+        text, avg, no_speech = engine._generate(encoded, n, BASE_PROMPT + "、".join(listed) + "。")
+        if runaway(text, seconds):
+            text, avg, no_speech = engine._generate(encoded, n, BASE_PROMPT)
+    else:
+        text, avg, no_speech = engine._generate(encoded, n, prompt, sup)
+    if (no_speech >= 0.8 and avg <= -0.6) or runaway(text, seconds):
+        return ""
+    return to_traditional(text.replace(BASE_PROMPT.rstrip("。"), "").strip("。, "))
+
+
+def run(split: str, n: int, conditions: Sequence[str], variants: Sequence[str]) -> dict[str, object]:
+    from understanding import judge
+    from understanding_set import build
+
+    from ivr.asr import load_engine
+
+    engine = load_engine("whisper")
+    assert isinstance(engine, WhisperEngine)
+    nlu = Nlu.load()
+    voices, sounds = Voices(), letter_sounds()
+    chosen = choose(build()[split], n, KINDS)
+    suppress = {k: closed_set(engine, NUMERALS + SEPARATORS + KIND_CHARS[k]) for k in KINDS}
+    right: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    seconds: dict[str, list[float]] = defaultdict(list)
+    rows = []
+    t0 = time.perf_counter()
+    for k, item in enumerate(chosen):
+        name, speed = VOICES[k % len(VOICES)]
+        x = voices(name, speed, spoken(item, name, sounds))
+        for cond in conditions:
+            pcm, sr = channel(x, 16000, cond, seed=zlib.crc32(item.text.encode()))
+            x16 = resample(pcm.astype(np.int16), sr, 16000)
+            with engine.lock:
+                encoded, frames = engine._encode(x16.astype(np.float32) / 32768.0)
+            row: dict[str, object] = {"text": item.text, "kind": item.kind, "voice": f"{name}@{speed}",
+                                      "condition": cond}
+            for v in variants:
+                t1 = time.perf_counter()
+                with engine.lock:
+                    text = heard(engine, encoded, frames, x16.size / 16000, v, item.kind, hints(nlu, item), suppress)
+                seconds[v].append(time.perf_counter() - t1)
+                ok = bool(judge(nlu, replace(item, text=text))["ok"]) if text.strip() else False
+                for key in ((v, cond, item.kind), (v, cond, "all")):
+                    right[key][0] += ok
+                    right[key][1] += 1
+                row[v] = {"heard": text, "ok": ok}
+            rows.append(row)
+    table = {v: {c: {kind: _rate(right[(v, c, kind)]) for kind in (*KINDS, "all")} for c in conditions}
+             for v in variants}
+    counts = {v: {c: f"{right[(v, c, 'all')][0]}/{right[(v, c, 'all')][1]}" for c in conditions} for v in variants}
+    cost = {v: round(float(np.mean(s)), 3) for v, s in seconds.items()}
+    print(f"number decoding, {split} split, {len(chosen)} lines; understood (all number kinds) and decode s/turn:")
+    print("  " + " " * 20 + "".join(f"{c:>12s}" for c in conditions) + f"{'decode s':>10s}")
+    for v in variants:
+        print(f"  {v:20s}" + "".join(f"{counts[v][c]:>12s}" for c in conditions) + f"{cost[v]:>10.3f}")
+    return {"split": split, "n": len(chosen), "conditions": list(conditions), "variants": list(variants),
+            "understood": table, "right": counts, "decode_seconds_mean": cost,
+            "load_average_1min_at_end": round(_load(), 2), "seconds": round(time.perf_counter() - t0, 1),
+            "turns": rows}
+
+
+def _rate(v: list[int]) -> float | None:
+    return round(v[0] / v[1], 4) if v[1] else None
+
+
+def _load() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return -1.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", default="test", choices=("dev", "test"))
+    ap.add_argument("--n", type=int, default=64, help="number lines, 16 per kind by default")
+    ap.add_argument("--conditions", default="clean,telephone,noisy_10")
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--out", default=str(OUT))
+    args = ap.parse_args(argv)
+    variants = [v for v in args.variants.split(",") if v]
+    bad = [v for v in variants if v not in VARIANTS]
+    if bad:
+        ap.error(f"unknown variant {bad[0]!r} (known: {', '.join(VARIANTS)})")
+    result = run(args.split, args.n, [c for c in args.conditions.split(",") if c], variants)
+    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
