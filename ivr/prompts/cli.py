@@ -75,15 +75,16 @@ def run(args: argparse.Namespace) -> int:
     if args.prewarm:
         from pathlib import Path
 
+        t0 = time.perf_counter()
         if Path(args.prewarm).is_dir():
-            from ivr.prompts.prewarm import static_prompt_texts
+            from ivr.prompts.prewarm import prewarm_flows
 
-            texts = static_prompt_texts(args.prewarm)
+            # static prompts, and the fixed parts of templated ones (spliced at call time)
+            n, made = prewarm_flows(renderer, args.prewarm, (args.rate,))
         else:
             texts = PromptCatalogue.load(args.prewarm).texts()
-        t0 = time.perf_counter()
-        made = renderer.prewarm(texts, sample_rates=(args.rate,))
-        print(f"{len(texts)} texts, {made} synthesized in {time.perf_counter() - t0:.1f} s "
+            n, made = len(texts), renderer.prewarm(texts, sample_rates=(args.rate,))
+        print(f"{n} texts, {made} synthesized in {time.perf_counter() - t0:.1f} s "
               f"({renderer.tts.name}/{renderer.tts.voice}, {args.rate} Hz) -> {renderer.cache.directory}")
         return 0
     if not args.text:

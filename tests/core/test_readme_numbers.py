@@ -134,10 +134,20 @@ def _calls() -> Iterator[tuple[str, str]]:
 def _tts_first_audio() -> Iterator[tuple[str, str]]:
     d = _json("tts_first_audio.json")
     k, e = d["engines"]["kokoro"], d["engines"]["espeak"]
-    yield "tts first audio", (f"load average {d['load_avg_1m_at_start']}): Kokoro {r(k['first_audio_whole_p50_s'], 2)} s "
-                              f"whole, {r(k['first_audio_by_clause_p50_s'], 2)} s by clause (goal {k['goal_s']} s, "
-                              f"{mark(k['verdict'])}); espeak {r(e['first_audio_whole_p50_s'], 3)} s whole, "
-                              f"{r(e['first_audio_by_clause_p50_s'], 3)} s by clause")
+    yield "tts first audio", (f"load average {d['load_avg_1m_at_start']} at the start and {d['load_avg_1m']} at the "
+                              f"end): Kokoro {r(k['first_audio_whole_p50_s'], 2)} s whole, "
+                              f"{r(k['first_audio_by_clause_p50_s'], 2)} s by clause, "
+                              f"{r(k['first_audio_spliced_p50_s'], 2)} s spliced (goal {k['goal_s']} s, "
+                              f"{mark(k['verdict'])}: {k['name_first_n']} of the {k['sentences_n']} sentences begin with "
+                              f"the caller's name, synthesized first); "
+                              f"{r(k['first_audio_spliced_fixed_first_p50_s'], 3)} s when a fixed part comes first "
+                              f"({mark(k['verdict_fixed_first'])}), {r(k['total_spliced_p50_s'], 2)} s to render the "
+                              f"whole sentence; Whisper heard the values back in {k['spliced_values_heard']} of "
+                              f"{k['sentences_n']}, and in {k['spliced_numbers_values_heard']} of {k['sentences_n']} "
+                              f"with the numbers spliced from pre-rendered pieces too")
+    yield "tts first audio espeak", (f"espeak {r(e['first_audio_whole_p50_s'], 3)} s whole, "
+                                     f"{r(e['first_audio_by_clause_p50_s'], 3)} s by clause, "
+                                     f"{r(e['first_audio_spliced_p50_s'], 3)} s spliced")
 
 
 def _soak() -> Iterator[tuple[str, str]]:

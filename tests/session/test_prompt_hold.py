@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ivr.clock import VirtualClock
-from ivr.prompts.prewarm import prewarm_flows, static_prompt_texts
+from ivr.prompts.prewarm import prewarm_flows, static_prompt_texts, warm_texts
 from ivr.session.outage import BUSY_TEXT, fallback_text
 from tests.session.session_fakes import FakeHandoff, ToneRenderer
 from tests.session.test_session import make_session, run_call
@@ -87,7 +87,7 @@ def test_serve_renders_every_static_prompt_before_ready(tmp_path):
             if line.strip() == "ready":
                 break
         prewarm = next(ln for ln in lines if ln.startswith("prompts:"))
-        n = len(static_prompt_texts(ROOT / "flows"))
+        n = len(warm_texts(ROOT / "flows"))  # static prompts and the templated ones' fixed parts
         assert prewarm.startswith(f"prompts: {n} static, {n} synthesized"), lines
         assert lines.index(prewarm) < lines.index("ready")
         assert len(list((tmp_path / "tts").rglob("*.wav"))) == n
