@@ -87,8 +87,9 @@ def parse_value(run: str) -> int | None:
 # Whisper writes amounts in Arabic digits with Chinese units: 15萬, 1.5萬, 12萬3000, 3萬5, 2千5
 _ARABIC_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _UNIT_CLASS = "".join(SMALL_UNITS) + "".join(BIG_UNITS)
-_ARABIC_WITH_UNITS = re.compile(f"{_ARABIC_NUMBER}[{_UNIT_CLASS}](?:{_ARABIC_NUMBER}[{_UNIT_CLASS}]?)*")
-_ARABIC_PART = re.compile(f"({_ARABIC_NUMBER})([{_UNIT_CLASS}]?)")
+# 5萬零200: a 零 between the parts says the next part is not one unit lower (50200, not 3萬5's rule)
+_ARABIC_WITH_UNITS = re.compile(f"{_ARABIC_NUMBER}[{_UNIT_CLASS}](?:[零〇]?{_ARABIC_NUMBER}[{_UNIT_CLASS}]?)*")
+_ARABIC_PART = re.compile(f"([零〇]?)({_ARABIC_NUMBER})([{_UNIT_CLASS}]?)")
 
 
 def arabic_value(run: str) -> int | None:
@@ -96,7 +97,7 @@ def arabic_value(run: str) -> int | None:
     12萬3000 -> 123000, 3萬5 -> 35000); None if not a whole, well-formed number."""
     total, section, last_unit = 0.0, 0.0, 0
     parts = _ARABIC_PART.findall(run)
-    for k, (number, unit) in enumerate(parts):
+    for k, (zero, number, unit) in enumerate(parts):
         v = float(number.replace(",", ""))
         if unit in BIG_UNITS:
             section += v
@@ -107,7 +108,7 @@ def arabic_value(run: str) -> int | None:
         elif unit:
             section += v * SMALL_UNITS[unit]
             last_unit = SMALL_UNITS[unit]
-        elif k == len(parts) - 1 and number.isdigit() and len(number) == 1 and last_unit >= 100:
+        elif k == len(parts) - 1 and number.isdigit() and len(number) == 1 and last_unit >= 100 and not zero:
             section += v * (last_unit // 10)  # 3萬5 / 2千5: one digit after a unit is one unit lower
         else:
             section += v

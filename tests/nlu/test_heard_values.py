@@ -37,6 +37,9 @@ def test_a_filler_after_the_year_keeps_the_date(nlu, text, expected):
     ("3萬5千塊", 35_000),
     ("2千5", 2500),
     ("1,500萬", 15_000_000),
+    ("5萬零200元", 50_200),          # was read as 200: 零 says the next part is not one unit lower
+    ("2千零5塊", 2005),
+    ("3萬5", 35_000),
 ])
 def test_arabic_digits_with_chinese_units_are_one_amount(nlu, text, expected):
     """Whisper writes amounts as 15萬塊: the unit multiplies, it is not dropped."""
