@@ -117,7 +117,7 @@ def first_audio(engines: list[str], out: Path, hear: bool = False) -> int:
                 row = {"template": template, "text": text, "whole_s": round(whole, 3),
                        "first_clause_s": round(by_clause, 3), "gaps_between_clauses": clause_gaps}
                 for mode, numbers in (("spliced", False), ("spliced_numbers", True)):
-                    r = PromptRenderer(tts=tts, cache_dir=frag_cache, splice_numbers=numbers)
+                    r = PromptRenderer(tts=tts, cache_dir=frag_cache, splice=True, splice_numbers=numbers)
                     first_s, total_s, gaps, pcm = _timed_parts(r.render_parts(say, 8000), 8000)
                     heard, ok = heard_ok(pcm, values)
                     row[mode] = {"first_audio_s": round(first_s, 3), "total_s": round(total_s, 3), "gaps": gaps,

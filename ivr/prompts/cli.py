@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
             print(m)
         print(f"{len(missing)} {args.missing} prompt(s) without a recording", file=sys.stderr)
         return 0
-    renderer = PromptRenderer(tts=args.engine, cache_dir=args.cache_dir, clips_dir=args.clips_dir)
+    # splice=True: a flows folder's prewarm also renders the fixed parts a splicing server uses
+    renderer = PromptRenderer(tts=args.engine, cache_dir=args.cache_dir, clips_dir=args.clips_dir, splice=True)
     if args.prewarm:
         from pathlib import Path
 

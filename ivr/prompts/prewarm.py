@@ -25,6 +25,7 @@ class Prewarmable(Protocol):
 
 @runtime_checkable
 class TemplatePrewarmable(Prewarmable, Protocol):
+    splice: bool
     splice_numbers: bool
 
     def add_templates(self, templates: Iterable[tuple[str, str]]) -> None: ...
@@ -96,7 +97,7 @@ def prewarm_flows(renderer: Prewarmable, flows_dir: str | Path, sample_rates: It
                   extra: Iterable[str] = ()) -> tuple[int, int]:
     """(texts, newly synthesized) after rendering every static prompt, and the
     fixed parts of the templated ones (for a renderer that splices), into the cache."""
-    if isinstance(renderer, TemplatePrewarmable):
+    if isinstance(renderer, TemplatePrewarmable) and renderer.splice:
         renderer.add_templates(template_texts(flows_dir))
         texts = warm_texts(flows_dir, extra, renderer.splice_numbers)
     else:

@@ -69,7 +69,7 @@ class PromptRenderer:
 
     def __init__(self, tts: TtsEngine | str | None = None, cache_dir: str | Path | None = None,
                  clips_dir: str | Path | None = None, audio_dir: str | Path | None = None,
-                 splice_numbers: bool = False) -> None:
+                 splice: bool = False, splice_numbers: bool = False) -> None:
         self.tts: TtsEngine = load_tts(tts or DEFAULT_TTS) if tts is None or isinstance(tts, str) else tts
         self.cache = TtsCache(cache_dir)
         self.clips_dir = Path(clips_dir) if clips_dir is not None else None
@@ -77,6 +77,10 @@ class PromptRenderer:
         self._warned: set[str] = set()
         self._recordings: dict[tuple[str, float, int], np.ndarray] = {}
         self._lock = threading.Lock()
+        # templated prompts spliced from pre-rendered fixed parts (ivr/prompts/splice.py): off unless
+        # asked for — an end-to-end check with Whisper heard the spliced balance prompt worse than
+        # the whole sentence (帳戶 -> 丈夫); number pieces imply it
+        self.splice = splice or splice_numbers
         self.splice_numbers = splice_numbers
         self._templates: dict[str, dict[str, Template]] | None = None  # language -> text -> template
         self._fragments: dict[tuple[str, int], np.ndarray] = {}
@@ -202,7 +206,7 @@ class PromptRenderer:
     def _plan(self, say: Say, rate: int) -> list[Segment] | None:
         """The segments of a prompt made from a known template whose fixed parts
         are all in the cache; None means synthesize it as before."""
-        if say.audio or not say.text.strip():
+        if not self.splice or say.audio or not say.text.strip():
             return None
         templates = self._known().get(say.language)
         if not templates:

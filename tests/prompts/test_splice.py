@@ -46,8 +46,18 @@ def test_number_pieces_keep_digit_and_place_together():
     assert number_pieces("王小明") is None
 
 
+def test_splicing_is_off_unless_asked_for(counting, tmp_path):
+    """Off by default (ivr serve --splice-prompts turns it on): Whisper heard a spliced
+    balance prompt worse than the whole sentence in the end-to-end call test."""
+    PromptRenderer(tts=counting, cache_dir=tmp_path, splice=True).prewarm_templates([("zh-TW", BALANCE)], (8000,))
+    counting.calls.clear()
+    text = "您的帳戶餘額為" + verbalize_amount_zh(52340) + "。"
+    PromptRenderer(tts=counting, cache_dir=tmp_path).render(Say("tell", "zh-TW", text), 8000)
+    assert counting.calls == [text]  # the whole sentence, though its fixed part is in the cache
+
+
 def test_fixed_part_plays_without_synthesis_and_value_never_on_disk(counting, tmp_path):
-    r = PromptRenderer(tts=counting, cache_dir=tmp_path)
+    r = PromptRenderer(tts=counting, cache_dir=tmp_path, splice=True)
     assert r.prewarm_templates([("zh-TW", BALANCE)], (8000,)) == 1
     assert counting.calls == ["您的帳戶餘額為"]
     on_disk = _files(tmp_path)
@@ -64,7 +74,7 @@ def test_fixed_part_plays_without_synthesis_and_value_never_on_disk(counting, tm
 
 
 def test_name_said_twice_is_synthesized_once(counting, tmp_path):
-    r = PromptRenderer(tts=counting, cache_dir=tmp_path)
+    r = PromptRenderer(tts=counting, cache_dir=tmp_path, splice=True)
     r.prewarm_templates([("zh-TW", GREETING), ("zh-TW", "請問是{customer_name}本人嗎？")], (8000,))
     counting.calls.clear()
     r.render(Say("ask", "zh-TW", "請問是王小明本人嗎？"), 8000)
@@ -88,7 +98,7 @@ def test_value_needed_by_many_calls_at_once_is_synthesized_once(tmp_path):
             return super().synthesize(text)
 
     counting = CountingTts(SlowTone())
-    r = PromptRenderer(tts=counting, cache_dir=tmp_path)
+    r = PromptRenderer(tts=counting, cache_dir=tmp_path, splice=True)
     r.prewarm_templates([("zh-TW", BALANCE)], (8000,))
     counting.calls.clear()
     say = Say("tell", "zh-TW", "您的帳戶餘額為兩千元。")
@@ -99,7 +109,7 @@ def test_value_needed_by_many_calls_at_once_is_synthesized_once(tmp_path):
 
 
 def test_missing_fragment_falls_back_to_whole_synthesis(counting, tmp_path):
-    r = PromptRenderer(tts=counting, cache_dir=tmp_path)
+    r = PromptRenderer(tts=counting, cache_dir=tmp_path, splice=True)
     r.prewarm_templates([("zh-TW", BALANCE)], (8000,))
     for f in tmp_path.rglob("*.wav"):
         f.unlink()
@@ -110,11 +120,11 @@ def test_missing_fragment_falls_back_to_whole_synthesis(counting, tmp_path):
 
 
 def test_templates_listed_for_other_processes(counting, tmp_path):
-    PromptRenderer(tts=counting, cache_dir=tmp_path).prewarm_templates([("zh-TW", BALANCE)], (8000,))
-    PromptRenderer(tts=counting, cache_dir=tmp_path).prewarm_templates([("nan-TW", "你的戶頭賰{balance:amount}。")],
+    PromptRenderer(tts=counting, cache_dir=tmp_path, splice=True).prewarm_templates([("zh-TW", BALANCE)], (8000,))
+    PromptRenderer(tts=counting, cache_dir=tmp_path, splice=True).prewarm_templates([("nan-TW", "你的戶頭賰{balance:amount}。")],
                                                                        (8000,))
     counting.calls.clear()
-    fresh = PromptRenderer(tts=counting, cache_dir=tmp_path)
+    fresh = PromptRenderer(tts=counting, cache_dir=tmp_path, splice=True)
     fresh.render(Say("tell", "zh-TW", "您的帳戶餘額為兩千元。"), 8000)
     fresh.render(Say("tell", "nan-TW", "你的戶頭賰兩千箍。"), 8000)
     assert counting.calls == ["兩千元", "兩千箍"]
@@ -122,7 +132,7 @@ def test_templates_listed_for_other_processes(counting, tmp_path):
 
 def test_unreadable_templates_list_is_ignored(counting, tmp_path, caplog):
     (tmp_path / "templates.json").write_text("{not json", encoding="utf-8")
-    r = PromptRenderer(tts=counting, cache_dir=tmp_path)
+    r = PromptRenderer(tts=counting, cache_dir=tmp_path, splice=True)
     text = "您的帳戶餘額為兩千元。"
     r.render(Say("tell", "zh-TW", text), 8000)
     assert counting.calls == [text]
@@ -139,7 +149,7 @@ def test_spliced_numbers_need_no_synthesis(counting, tmp_path):
 
 def test_empty_value_is_skipped(counting, tmp_path):
     """A slot the dialog rendered as nothing (a secret, a missing value) leaves no gap to synthesize."""
-    r = PromptRenderer(tts=counting, cache_dir=tmp_path)
+    r = PromptRenderer(tts=counting, cache_dir=tmp_path, splice=True)
     r.prewarm_templates([("zh-TW", "您好{customer_name}，歡迎致電。")], (8000,))
     counting.calls.clear()
     pcm = r.render(Say("hi", "zh-TW", "您好，歡迎致電。"), 8000)
@@ -152,7 +162,7 @@ def test_serve_warm_up_makes_the_shipped_balance_prompt_splice(counting, tmp_pat
     from ivr.prompts.prewarm import prewarm_flows, template_texts
 
     assert ("zh-TW", GREETING) in template_texts(flows_dir())
-    r = PromptRenderer(tts=counting, cache_dir=tmp_path)
+    r = PromptRenderer(tts=counting, cache_dir=tmp_path, splice=True)
     n, made = prewarm_flows(r, flows_dir(), (8000,))
     assert made == n == len(counting.calls) and not any("{" in c for c in counting.calls)
     counting.calls.clear()
@@ -173,7 +183,7 @@ def _hear(engine, pcm, rate) -> str:
 def test_spliced_balance_heard_back_by_whisper(kokoro_tts, whisper_engine, tmp_path):
     from ivr.asr.scoring import contains
 
-    r = PromptRenderer(tts=kokoro_tts, cache_dir=tmp_path)
+    r = PromptRenderer(tts=kokoro_tts, cache_dir=tmp_path, splice=True)
     r.prewarm_templates([("zh-TW", BALANCE)], (16000,))
     amount = verbalize_amount_zh(52340)
     pcm = np.concatenate(list(r.render_parts(Say("tell", "zh-TW", f"您的帳戶餘額為{amount}。"), 16000)))
@@ -190,7 +200,7 @@ def test_number_pieces_spliced_heard_back_by_whisper(kokoro_tts, whisper_engine,
 
     amount = verbalize_amount_zh(52340)
     # only this amount's pieces (a server renders them all at warm-up: ivr/prompts/splice.py NUMBER_PIECES)
-    warm = PromptRenderer(tts=kokoro_tts, cache_dir=tmp_path)
+    warm = PromptRenderer(tts=kokoro_tts, cache_dir=tmp_path, splice=True)
     warm.prewarm(number_pieces(amount) or [], (16000,))
     warm.prewarm_templates([("zh-TW", BALANCE)], (16000,))
     r = PromptRenderer(tts=kokoro_tts, cache_dir=tmp_path, splice_numbers=True)  # finds the templates listed

@@ -78,7 +78,7 @@ def test_serve_renders_every_static_prompt_before_ready(tmp_path):
     env = {**os.environ, "IVR_TTS_CACHE": str(tmp_path / "tts")}
     cmd = [sys.executable, "-m", "ivr", "serve", "--audiosocket", "127.0.0.1:0", "--flows", str(ROOT / "flows"),
            "--engine", "fake", "--tts", "espeak", "--queue", "none", "--records", str(tmp_path / "calls.db"),
-           "--bank", str(tmp_path / "bank.db"), "--drain", "0"]
+           "--bank", str(tmp_path / "bank.db"), "--drain", "0", "--splice-prompts"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
     try:
         lines = []
