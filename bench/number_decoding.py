@@ -1,7 +1,8 @@
 """How should Whisper decode a number step (digits, PIN/OTP, date, Taiwan ID, amount)?
 
     python bench/number_decoding.py [--split test] [--n 64] [--conditions clean,telephone,noisy_10]
-                                    [--variants hints,plain,closed_set,example,closed_set_example]
+                                    [--variants hints,plain,closed_set,example,closed_set_example,nbest4,nbest5]
+                                    [--out bench/results/number_nbest_test.json]
 
 The understanding set's number lines (bench/understanding_audio.py: same voices,
 channels and cache), each turn encoded once and decoded by every variant:
@@ -15,11 +16,23 @@ channels and cache), each turn encoded once and decoded by every variant:
                         A-Z (IDs), 元塊 (amounts), separators; end-of-text is always allowed
     example             the base prompt followed by digit-string examples of the kind
     closed_set_example  both
+    nbest4, nbest5      the hints decode with beam 4 (5) returning its 4 (5) best transcripts:
+                        judged three ways, "<v>" = the first transcript (score order) from
+                        which the step reads a valid value (digit count, ID checksum, a
+                        real date, an amount), "<v>_top1" = the first alone (what the
+                        wider beam gives without the n-best), "<v>_any" = any of them right
+                        (the ceiling of any choice among them)
 
 Each transcript is judged as the audio bench judges it (the dialog's own extraction).
 Measured (issue 11; dev and test split, clean / telephone / 10 dB, 64 lines each): no
 variant beat the hints (test 18/14/8 of 64, dev 21/18/11); plain 19/15/6 and 19/15/6 at
 about half the decoder time; closed-set decoding 13/10/2 and 14/14/7.
+N-best (same sets, hints vs beam 4 / beam 5; bench/results/number_nbest_{dev,test}.json):
+first valid of 4 dev 26/21/11, test 25/19/8 against the hints' 24/20/11 and 19/14/8,
+but the best alone of beam 4 gives dev 24/20/11, test 22/16/8, and the next-best it
+picks are as often wrong as right except at Taiwan IDs (checksum: 2 right, 0 wrong;
+digit counts 5 / 7, dates 2 / 3, amounts 0 / 4). Beam 5 lost lines at 10 dB (test 6).
+Wired: beam 4 at number steps, next-best read at ID steps (ivr.session.decoding).
 The decode time per turn (decoder only: the encoder pass is shared and the same for
 all) is the extra cost a variant brings. Writes bench/results/number_decoding.json.
 Synthetic voices are not callers: a floor-and-trend check."""
@@ -44,10 +57,11 @@ from understanding_audio import VOICES, Voices, channel, choose, hints, letter_s
 from ivr.asr.resampling import resample
 from ivr.asr.text import to_traditional
 from ivr.asr.whisper import BASE_PROMPT, WhisperEngine, compact_hints, runaway
+from ivr.dialog.extract import ALTERNATIVE_KINDS
 from ivr.nlu import Nlu
 
 KINDS = ("digits", "date", "taiwan_id", "amount")
-VARIANTS = ("hints", "plain", "closed_set", "example", "closed_set_example")
+VARIANTS = ("hints", "plain", "closed_set", "example", "closed_set_example", "nbest4", "nbest5")
 OUT = Path(__file__).resolve().parent / "results" / "number_decoding.json"
 NUMERALS = "0123456789零〇一二三四五六七八九十百千萬万兩两么幺洞拐"
 SEPARATORS = " 、，,。.-"
@@ -95,6 +109,24 @@ def heard(engine: WhisperEngine, encoded: object, n: int, seconds: float, varian
     return to_traditional(text.replace(BASE_PROMPT.rstrip("。"), "").strip("。, "))
 
 
+def heard_all(engine: WhisperEngine, encoded: object, n: int, seconds: float, count: int,
+              step_hints: Sequence[str]) -> list[str]:
+    """The n-best transcripts of the hints decode, best first, each cleaned as
+    WhisperEngine.recognize cleans its one; loops dropped."""
+    listed = compact_hints(step_hints)
+    hyps, no_speech = engine._hypotheses(encoded, n, BASE_PROMPT + "、".join(listed) + "。", count)
+    if not hyps or runaway(hyps[0][0], seconds):
+        hyps, no_speech = engine._hypotheses(encoded, n, BASE_PROMPT, count)
+    if not hyps or (no_speech >= 0.8 and hyps[0][1] <= -0.6):
+        return []
+    out = []
+    for text, _ in hyps:
+        if runaway(text, seconds):
+            continue
+        out.append(to_traditional(text.replace(BASE_PROMPT.rstrip("。"), "").strip("。, ")))
+    return out
+
+
 def run(split: str, n: int, conditions: Sequence[str], variants: Sequence[str]) -> dict[str, object]:
     from understanding import judge
     from understanding_set import build
@@ -109,6 +141,7 @@ def run(split: str, n: int, conditions: Sequence[str], variants: Sequence[str]) 
     suppress = {k: closed_set(engine, NUMERALS + SEPARATORS + KIND_CHARS[k]) for k in KINDS}
     right: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     seconds: dict[str, list[float]] = defaultdict(list)
+    wrong: dict[tuple[str, str], int] = defaultdict(int)  # a valid value that is not what was said
     rows = []
     t0 = time.perf_counter()
     for k, item in enumerate(chosen):
@@ -124,24 +157,46 @@ def run(split: str, n: int, conditions: Sequence[str], variants: Sequence[str]) 
             for v in variants:
                 t1 = time.perf_counter()
                 with engine.lock:
-                    text = heard(engine, encoded, frames, x16.size / 16000, v, item.kind, hints(nlu, item), suppress)
+                    if v.startswith("nbest"):
+                        texts = heard_all(engine, encoded, frames, x16.size / 16000, int(v[5:]), hints(nlu, item))
+                    else:
+                        texts = [heard(engine, encoded, frames, x16.size / 16000, v, item.kind, hints(nlu, item),
+                                       suppress)]
                 seconds[v].append(time.perf_counter() - t1)
-                ok = bool(judge(nlu, replace(item, text=text))["ok"]) if text.strip() else False
-                for key in ((v, cond, item.kind), (v, cond, "all")):
-                    right[key][0] += ok
-                    right[key][1] += 1
-                row[v] = {"heard": text, "ok": ok}
+                verdicts = [judge(nlu, replace(item, text=t)) if t.strip() else {"got": None, "ok": False}
+                            for t in texts]
+                valid = [i for i, r in enumerate(verdicts) if r["got"] is not None]
+                first = valid[0] if valid else None  # the transcript whose value the step takes
+                picks: dict[str, int | None] = {v: first}
+                if v.startswith("nbest"):
+                    # "_top1": the best alone; "_wired": what the dialog does (the next-best
+                    # read only at ALTERNATIVE_KINDS steps); "_any": the ceiling
+                    picks[f"{v}_top1"] = 0 if first == 0 else None
+                    picks[f"{v}_wired"] = first if item.kind in ALTERNATIVE_KINDS else picks[f"{v}_top1"]
+                scored = {name_: pick is not None and bool(verdicts[pick]["ok"]) for name_, pick in picks.items()}
+                for name_, pick in picks.items():
+                    wrong[(name_, cond)] += pick is not None and not scored[name_]
+                if v.startswith("nbest"):
+                    scored[f"{v}_any"] = any(bool(r["ok"]) for r in verdicts)
+                for name_, ok in scored.items():
+                    for key in ((name_, cond, item.kind), (name_, cond, "all")):
+                        right[key][0] += ok
+                        right[key][1] += 1
+                row[v] = {"heard": texts if v.startswith("nbest") else texts[0], "chosen": first, "ok": scored[v]}
             rows.append(row)
+    variants = [w for v in variants
+                for w in ((v, f"{v}_top1", f"{v}_wired", f"{v}_any") if v.startswith("nbest") else (v,))]
     table = {v: {c: {kind: _rate(right[(v, c, kind)]) for kind in (*KINDS, "all")} for c in conditions}
              for v in variants}
     counts = {v: {c: f"{right[(v, c, 'all')][0]}/{right[(v, c, 'all')][1]}" for c in conditions} for v in variants}
-    cost = {v: round(float(np.mean(s)), 3) for v, s in seconds.items()}
+    cost = {v: round(float(np.mean(seconds[v.split("_")[0] if v.startswith("nbest") else v])), 3) for v in variants}
     print(f"number decoding, {split} split, {len(chosen)} lines; understood (all number kinds) and decode s/turn:")
     print("  " + " " * 20 + "".join(f"{c:>12s}" for c in conditions) + f"{'decode s':>10s}")
     for v in variants:
         print(f"  {v:20s}" + "".join(f"{counts[v][c]:>12s}" for c in conditions) + f"{cost[v]:>10.3f}")
     return {"split": split, "n": len(chosen), "conditions": list(conditions), "variants": list(variants),
             "understood": table, "right": counts, "decode_seconds_mean": cost,
+            "wrong_value": {v: {c: wrong[(v, c)] for c in conditions} for v in variants if not v.endswith("_any")},
             "load_average_1min_at_end": round(_load(), 2), "seconds": round(time.perf_counter() - t0, 1),
             "turns": rows}
 

@@ -15,6 +15,8 @@ import numpy as np
 
 Language = Literal["zh-TW", "nan-TW"]
 LANGUAGES: tuple[str, ...] = ("zh-TW", "nan-TW")
+# next-best transcripts a caller turn may carry (UserInput.alternatives)
+MAX_ALTERNATIVES = 8
 
 
 # --------------------------------------------------------------------------
@@ -151,12 +153,27 @@ class CallEnded:
 
 @dataclass(frozen=True, slots=True)
 class UserInput:
-    """One caller turn, already recognized: speech text or DTMF keys (or both)."""
+    """One caller turn, already recognized: speech text or DTMF keys (or both).
+    ``alternatives``: at a number step, the recognizer's next-best transcripts
+    after ``text``, best first; where the step's validity test is strong (a Taiwan
+    ID's checksum, see ivr.dialog.extract) the dialog reads them in order when
+    ``text`` gives no valid value. At a secret step they are as secret as
+    ``text``: never logged, stored or said."""
 
     text: str = ""
     dtmf: str = ""
     confidence: float = 1.0
     timestamp: float = 0.0
+    alternatives: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        alts = self.alternatives
+        if not isinstance(alts, tuple) or not all(isinstance(a, str) and a.strip() for a in alts):
+            raise ValueError("UserInput: alternatives must be a tuple of non-empty transcripts")
+        if alts and not self.text.strip():
+            raise ValueError("UserInput: alternatives without a transcript (the best one is the text)")
+        if len(alts) > MAX_ALTERNATIVES:
+            raise ValueError(f"UserInput: {len(alts)} alternatives (at most {MAX_ALTERNATIVES})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,9 @@ class Recognizer(ABC):
         self.sample_rate = sample_rate
         self.expected: tuple[str, ...] | None = None
         self.language = "zh-TW"
+        # transcripts wanted per turn: > 1 at a number step asks an engine that has a
+        # beam (Whisper) for its next-best too, as Transcript.alternatives; others give one
+        self.hypotheses = 1
 
     def set_expected(self, phrases: Sequence[str] | None, language: str = "zh-TW") -> None:
         """Phrases the caller is expected to say (a grammar or hints), or None

@@ -21,7 +21,6 @@ import contextlib
 import math
 import os
 import platform
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -36,7 +35,9 @@ from ivr.asr.base import Engine, EngineCapabilities, Recognizer
 from ivr.asr.decode_queue import FINAL, PARTIAL, SPECULATIVE, DecodeQueue
 from ivr.asr.resampling import resample
 from ivr.asr.text import to_traditional
+from ivr.asr.whisper_nbest import MAX_HYPOTHESES, next_best
 from ivr.asr.whisper_score import candidates, phrase_score, rank
+from ivr.asr.whisper_text import compact_hints, recites_hints, runaway
 from ivr.errors import ModelCorruptError
 from ivr.frames import Alternative, Transcript
 
@@ -159,10 +160,12 @@ class WhisperEngine(Engine):
         return r.text, r.confidence
 
     def recognize(self, audio16k: np.ndarray, expected: Sequence[str] | None,
-                  rescore: bool | None = None) -> TurnResult:
+                  rescore: bool | None = None, hypotheses: int = 1) -> TurnResult:
         """Decode one turn of 16 kHz int16 audio; with expected phrases (and
         ``rescore``, default the engine's) also rank them by the audio on the
-        same encoder pass. A turn with no transcript (silence, no speech, the
+        same encoder pass. ``hypotheses`` > 1 (a number step): the beam's next-best
+        transcripts instead, best first, as the alternatives (no phrase ranking).
+        A turn with no transcript (silence, no speech, the
         hint list recited on noise) has no alternatives either: a caller who
         said nothing must not come out as a ranked answer."""
         if _silent(audio16k):
@@ -170,26 +173,29 @@ class WhisperEngine(Engine):
         x = audio16k.astype(np.float32) / 32768.0
         hints = compact_hints(expected) if expected else []
         prompt = BASE_PROMPT + ("、".join(hints) + "。" if hints else "")
-        phrases = candidates(expected) if expected and (self.rescore if rescore is None else rescore) else []
+        nbest = max(1, min(hypotheses, MAX_HYPOTHESES))
+        rescoring = self.rescore if rescore is None else rescore
+        phrases = candidates(expected) if expected and rescoring and nbest == 1 else []
         seconds = audio16k.size / RATE
         with self.lock:
             encoded, n = self._encode(x)
-            text, avg_logprob, no_speech = self._generate(encoded, n, prompt)
-            if hints and runaway(text, seconds):
+            hyps, no_speech = self._decode_turn(encoded, n, prompt, nbest)
+            if hints and runaway(hyps[0][0], seconds):
                 # the hint list pulled Whisper into reciting it (一、二、三、四… on a digit
                 # step, or one hint over and over): decode again without it
-                text, avg_logprob, no_speech = self._generate(encoded, n, BASE_PROMPT)
+                hyps, no_speech = self._decode_turn(encoded, n, BASE_PROMPT, nbest)
             scored = self._score(encoded, n, phrases) if phrases else []
+        text, avg_logprob = hyps[0]
         if no_speech >= 0.8 and avg_logprob <= -0.6:
             return TurnResult("", 0.0)
-        if runaway(text, seconds):
-            return TurnResult("", 0.0)  # a loop is not what the caller said: no answer, the step asks again
-        alternatives = rank(scored)
-        # on near-silence Whisper may recite its prompt back: that is not the caller
-        text = text.replace(BASE_PROMPT.rstrip("。"), "").strip("。, ")
-        if not text or _recites_hints(text, expected):
-            return TurnResult("", 0.0)  # noise or mumbling: no answer, ranked or not
-        return TurnResult(to_traditional(text), float(math.exp(min(0.0, avg_logprob))), alternatives)
+        text = _answer(text, seconds, expected)
+        if not text:  # a loop, noise or mumbling: no answer, ranked or not (the step asks again)
+            return TurnResult("", 0.0)
+        if nbest > 1:
+            alternatives = next_best(hyps[1:], text, lambda raw: _answer(raw, seconds, expected))
+        else:
+            alternatives = rank(scored)
+        return TurnResult(text, float(math.exp(min(0.0, avg_logprob))), alternatives)
 
     def score(self, audio16k: np.ndarray, phrases: Sequence[str]) -> list[tuple[str, float]]:
         """Each phrase scored against one turn of 16 kHz int16 audio: mean
@@ -228,24 +234,46 @@ class WhisperEngine(Engine):
 
     def _generate(self, encoded: Any, n: int, prompt: str,
                   suppress: Sequence[int] = ()) -> tuple[str, float, float]:
-        """One decode of an encoded turn with ``prompt``. ``suppress``: token ids never to
-        write besides Whisper's default set. The product passes none: closed-set decoding
+        """One decode of an encoded turn with ``prompt`` -> (text, score, no-speech
+        probability). ``suppress``: token ids never to write besides Whisper's default
+        set. The product passes none: closed-set decoding
         of number steps (only digits, units, 年月日號, ID letters writable) understood fewer
         of the issue-11 audio set's number lines than the step's hints in the prompt,
         as did the plain prompt and a digit-string example prompt (bench/number_decoding.py):
         Whisper base, unable to write the frame words (金額是, 身分證), loops on what is
         left (。。。。, 零零零…)."""
+        hyps, no_speech = self._hypotheses(encoded, n, prompt, suppress=suppress)
+        text, score = hyps[0] if hyps else ("", -10.0)
+        return text, score, no_speech
+
+    def _decode_turn(self, encoded: Any, n: int, prompt: str, count: int) -> tuple[list[tuple[str, float]], float]:
+        """(transcripts best first, never none; no-speech probability)."""
+        if count > 1:
+            hyps, no_speech = self._hypotheses(encoded, n, prompt, count)
+            return hyps or [("", -10.0)], no_speech
+        text, score, no_speech = self._generate(encoded, n, prompt)
+        return [(text, score)], no_speech
+
+    def _hypotheses(self, encoded: Any, n: int, prompt: str, count: int = 1,
+                    suppress: Sequence[int] = ()) -> tuple[list[tuple[str, float]], float]:
+        """The ``count`` best transcripts of one beam search (beam ``max(count,
+        beam_size)``), best first, each with its length-normalised log-probability,
+        and the turn's no-speech probability. ``count=1`` is the plain decode."""
         tok = self._tokenizer
         prompt_ids = [tok.sot_prev] + tok.encode(" " + prompt)[-200:] + list(tok.sot_sequence) + [tok.no_timestamps]
         # a turn cannot hold more than ~8 tokens a second: a bound on runaway repetition
         max_new = int(16 + 8 * n / 100)
+        count = max(1, count)
         res = self.model.model.generate(
-            encoded, [prompt_ids], beam_size=self.beam_size, max_length=min(448, len(prompt_ids) + max_new),
+            encoded, [prompt_ids], beam_size=max(count, self.beam_size),
+            max_length=min(448, len(prompt_ids) + max_new), num_hypotheses=count,
             return_scores=True, return_no_speech_prob=True, suppress_blank=True,
             suppress_tokens=[-1, *suppress])[0]
-        ids = [t for t in res.sequences_ids[0] if t < tok.eot]
-        text = tok.decode(ids).strip()
-        return text, float(res.scores[0]) if res.scores else -10.0, float(res.no_speech_prob)
+        hyps = []
+        for i, seq in enumerate(res.sequences_ids):
+            score = float(res.scores[i]) if i < len(res.scores) else -10.0
+            hyps.append((tok.decode([t for t in seq if t < tok.eot]).strip(), score))
+        return hyps, float(res.no_speech_prob)
 
     def _score(self, encoded: Any, n: int, phrases: Sequence[str]) -> list[tuple[str, float]]:
         """Teacher-forced token probabilities of every phrase, one batch: the
@@ -273,72 +301,18 @@ class WhisperEngine(Engine):
         return [(phrases[i], phrase_score(r.text_token_probs)) for i, r in zip(keep, results, strict=True)]
 
 
+def _answer(raw: str, seconds: float, expected: Sequence[str] | None) -> str:
+    """A decoded transcript as the caller's answer in Traditional characters, or ""
+    when it is none: a loop is not what the caller said, on near-silence Whisper
+    may recite its prompt back, on noise the hint list."""
+    if runaway(raw, seconds):
+        return ""
+    text = raw.replace(BASE_PROMPT.rstrip("。"), "").strip("。, ")
+    return "" if not text or recites_hints(text, expected) else to_traditional(text)
+
+
 def _silent(audio16k: np.ndarray) -> bool:
     return audio16k.size < RATE // 10 or float(np.sqrt(np.mean(audio16k.astype(np.float64) ** 2))) < SILENCE_RMS
-
-
-def compact_hints(expected: Sequence[str], budget: int = 90) -> list[str]:
-    """The few phrases worth putting in Whisper's prompt.
-
-    A grammar engine wants every wording; Whisper wants keywords. Given the
-    menu's ~110 training phrases, Whisper base read the tail of the list back
-    on noise and heard 我要查餘額 as 我要找一個. Keep phrases that contain no
-    other phrase (查餘額, not 我想查餘額), shortest first, within ``budget``
-    characters, in the caller's original order."""
-    phrases = list(dict.fromkeys(p.strip() for p in expected if p and p.strip()))
-    core = [p for p in phrases if not any(q != p and q in p for q in phrases)]
-    keep: set[str] = set()
-    used = 0
-    for p in sorted(core, key=len):
-        if used + len(p) > budget:
-            break
-        keep.add(p)
-        used += len(p) + 1
-    return [p for p in core if p in keep]
-
-
-# A caller says at most ~6 syllables a second (digits read fast ~5); a transcript
-# well past that for the turn's length is Whisper looping, not the caller.
-MAX_UNITS_PER_S = 7.0
-_UNIT = re.compile(r"[\u3400-\u9fff]|[0-9]|[A-Za-z]")
-_NOT_UNIT = re.compile(r"[^\u3400-\u9fff0-9A-Za-z]+")
-# the same word (2-6 characters) 4 times in a row, or one Han character or letter 5 times
-_REPEATED = re.compile(r"(.{2,6}?)\1{3,}|([\u3400-\u9fffA-Za-z])\2{4,}")
-
-
-def runaway(text: str, seconds: float) -> bool:
-    """True when a transcript is a decoding loop: more syllables than the turn
-    could hold (``MAX_UNITS_PER_S``), or one word repeated over and over.
-    Measured on synthetic callers at digit, date and ID steps (bench/understanding_audio.py):
-    with the step's numerals in the prompt Whisper base answered 二八七六 with
-    二、八、四、六、七、八、四、六、七、八… and a noisy yes/no with 行。行。行。行。行。
-    Digits said slowly (八 八 八 八) stay within the rate."""
-    units = len(_UNIT.findall(text))
-    if units > MAX_UNITS_PER_S * seconds + 2:
-        return True
-    return bool(_REPEATED.search(_NOT_UNIT.sub("", text)))
-
-
-_LIST_SEP = re.compile(r"[、，,]")
-_STRIP = re.compile(r"[\s。．.！!？?；;：:]+")
-
-
-def _recites_hints(text: str, expected: Sequence[str] | None) -> bool:
-    """True when the 'transcript' is the hint list read back: two or more
-    whole hint phrases (3+ characters) separated the way the prompt joins
-    them, the last maybe cut short. On noise or mumbling Whisper base does
-    this (a 5 dB SNR hesitation came back as 我不要跟機器講話、請幫我轉接客服、轉),
-    which would send the caller somewhere they never asked to go. A caller
-    saying one phrase, or digits separated by 、, is not affected."""
-    if not expected:
-        return False
-    hints = {_STRIP.sub("", to_traditional(h)) for h in expected}
-    hints = {h for h in hints if len(h) >= 3}
-    pieces = [p for p in (_STRIP.sub("", x) for x in _LIST_SEP.split(to_traditional(text))) if p]
-    if len(pieces) < 2 or not hints:
-        return False
-    *whole, last = pieces
-    return all(p in hints for p in whole) and any(h.startswith(last) for h in hints)
 
 
 class WhisperRecognizer(Recognizer):
@@ -411,7 +385,8 @@ class WhisperRecognizer(Recognizer):
     def _launch(self, priority: int) -> Future[TurnResult]:
         snap = self._audio()[: self._n]
         audio = resample(snap, self.sample_rate, RATE)
-        self._spec = (snap.size, self.engine.decodes.submit(priority, self.engine.recognize, audio, self.expected))
+        self._spec = (snap.size, self.engine.decodes.submit(priority, self.engine.recognize, audio, self.expected,
+                                                                None, self.hypotheses))
         return self._spec[1]
 
     def partial(self) -> Transcript | None:
@@ -429,7 +404,7 @@ class WhisperRecognizer(Recognizer):
             out.set_result(None)
             return out
         if not self.speculative:
-            r = self.engine.recognize(resample(self._audio(), self.sample_rate, RATE), self.expected)
+            r = self._decode(resample(self._audio(), self.sample_rate, RATE))
             out.set_result(self._as_partial(r, t0))
             return out
         spec = self._spec
@@ -452,6 +427,9 @@ class WhisperRecognizer(Recognizer):
         fut.add_done_callback(done)
         return out
 
+    def _decode(self, audio16k: np.ndarray) -> TurnResult:
+        return self.engine.recognize(audio16k, self.expected, hypotheses=self.hypotheses)
+
     def _as_partial(self, r: TurnResult, t0: float) -> Transcript:
         t = self._transcript(r.text, False, r.confidence, t0)
         return replace(t, alternatives=r.alternatives) if r.alternatives else t
@@ -469,9 +447,10 @@ class WhisperRecognizer(Recognizer):
             self._spec[1].cancel()  # stale and maybe still queued: do not let it delay us
         if result is None and self.speculative:  # a live call: served before other calls' guesses
             audio16k = resample(audio, self.sample_rate, RATE)
-            result = self.engine.decodes.submit(FINAL, self.engine.recognize, audio16k, self.expected).result()
+            result = self.engine.decodes.submit(FINAL, self.engine.recognize, audio16k, self.expected,
+                                                None, self.hypotheses).result()
         elif result is None:
-            result = self.engine.recognize(resample(audio, self.sample_rate, RATE), self.expected)
+            result = self._decode(resample(audio, self.sample_rate, RATE))
         self.reset()
         t = self._transcript(result.text, True, result.confidence, t0)
         return replace(t, alternatives=result.alternatives) if result.alternatives else t

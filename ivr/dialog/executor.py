@@ -323,7 +323,7 @@ class _Run:
                 return None
             return self._use(step, value, turn)
         try:
-            value, conf = extract_value(step, ev.text, ev.dtmf, st.language, self.d.nlu)
+            value, conf = extract_value(step, ev.text, ev.dtmf, st.language, self.d.nlu, ev.alternatives)
         except Exception:  # an NLU failure on one turn is a no-match, not a dropped call
             log.exception("extracting %s failed at %s/%s", step.type, st.flow, st.step, extra={"call_id": st.call_id})
             value, conf = None, 0.0

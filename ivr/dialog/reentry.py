@@ -32,7 +32,7 @@ def ask_again(run: _Run, step: CollectStep, value: Any) -> None:
 def on_reentry(run: _Run, step: CollectStep, ev: UserInput, turn: dict[str, Any]) -> None:
     st = run.st
     try:
-        value, _ = extract_value(step, ev.text, ev.dtmf, st.language, run.d.nlu)
+        value, _ = extract_value(step, ev.text, ev.dtmf, st.language, run.d.nlu, ev.alternatives)
     except Exception:  # an NLU failure is a mismatch, not a dropped call
         log.exception("extracting %s failed at %s/%s", step.type, st.flow, st.step, extra={"call_id": st.call_id})
         value = None

@@ -16,7 +16,32 @@ from dataclasses import replace
 from typing import Any
 
 from ivr.asr.base import Recognizer
-from ivr.frames import Transcript
+from ivr.frames import MAX_ALTERNATIVES, Transcript
+
+# Number steps ask the recognizer for its n-best: Whisper then decodes with a beam of
+# NBEST and offers the next-best transcripts (UserInput.alternatives; the dialog reads
+# them where the answer has a strong validity test, see ivr.dialog.extract).
+# Measured (issue 11, bench/number_decoding.py, 64 number lines, clean / telephone /
+# 10 dB): beam 4's best alone understood dev 24/20/11 and test 22/16/8 against beam 2's
+# 24/20/11 and 19/14/8, with fewer wrong values (dev 15 vs 16, test 26 vs 30); beam 5
+# lost test lines at 10 dB (6 vs 8). Decoder time 0.67-0.70 -> 0.79-0.82 s a turn.
+NBEST_KINDS = frozenset({"digits", "taiwan_id", "date", "amount"})
+NBEST = 4
+
+
+def hypotheses_for(kind: str) -> int:
+    """Transcripts to ask of the recognizer at a step of ``kind``."""
+    return NBEST if kind in NBEST_KINDS else 1
+
+
+def next_best(tr: Transcript, kind: str) -> tuple[str, ...]:
+    """A number step's next-best transcripts for the dialog, best first (at a
+    closed-set step the recognizer's alternatives are its expected phrases ranked
+    by the audio, not transcripts: the dialog does not read those)."""
+    if not tr.text.strip() or hypotheses_for(kind) == 1:
+        return ()
+    texts = dict.fromkeys(a.text for a in tr.alternatives if a.text.strip() and a.text != tr.text)
+    return tuple(texts)[:MAX_ALTERNATIVES]
 
 
 class TurnDecoder:
@@ -27,8 +52,11 @@ class TurnDecoder:
         self._q: asyncio.Queue[tuple] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
 
-    def use(self, engine: str, recognizer: Recognizer | None) -> None:
-        """The recognizer for speech that starts from now on (the next Listen's)."""
+    def use(self, engine: str, recognizer: Recognizer | None, kind: str = "free_text") -> None:
+        """The recognizer for speech that starts from now on (the next Listen's,
+        a step of ``kind``: a number step asks it for its n-best)."""
+        if recognizer is not None:
+            recognizer.hypotheses = hypotheses_for(kind)
         self._next = (engine, recognizer)
 
     def _put(self, op: tuple) -> None:

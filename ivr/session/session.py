@@ -37,7 +37,7 @@ from ivr.prompts.renderer import SayRenderer
 from ivr.session.backend_call import run_backend
 from ivr.session.call_log import logging_adapter
 from ivr.session.config import SessionConfig
-from ivr.session.decoding import TurnDecoder
+from ivr.session.decoding import TurnDecoder, next_best
 from ivr.session.digits import DigitCollector
 from ivr.session.engines import CallRecognizers, EngineSelector
 from ivr.session.hearing import CallerInput, HungUp, Utterance
@@ -349,7 +349,7 @@ class CallSession:
         self.input.set_end_of_turn(listen.end_silence_ms, listen.complete_ms if self.config.early_end_of_turn else 0,
                                    None if check is None else lambda text: bool(check(state, text)))
         self._rec = self.recognizers.for_listen(listen.language, tuple(listen.expected))
-        self.decoder.use(*self._rec)
+        self.decoder.use(*self._rec, kind=listen.kind)
 
     async def _listen(self, listen: Listen) -> UserInput | NoInput:
         self._skip_prompts = False
@@ -376,9 +376,10 @@ class CallSession:
             heard = await self._recognize(item, listen)
             if heard is None:
                 continue  # the recognizer failed: this turn is lost, the caller is asked again on no-input
-            text, conf = heard
+            text, conf, alternatives = heard
             if text.strip():
-                return self._user_input(listen, UserInput(text=text, confidence=conf, timestamp=item.end))
+                return self._user_input(listen, UserInput(text=text, confidence=conf, timestamp=item.end,
+                                                          alternatives=alternatives))
             spoken = item.end - item.start  # the words, without the endpointer's trailing wait
             if spoken >= self.config.reject_min_speech_s:
                 # The caller said something the recognizer rejected (out of the
@@ -388,7 +389,10 @@ class CallSession:
                 self._event("rejected", slot=listen.slot, duration=round(spoken, 3))
                 return self._user_input(listen, UserInput(text="", confidence=0.0, timestamp=item.end))
 
-    async def _recognize(self, utt: Utterance, listen: Listen) -> tuple[str, float] | None:
+    async def _recognize(self, utt: Utterance, listen: Listen) -> tuple[str, float, tuple[str, ...]] | None:
+        """(text, confidence, next-best transcripts) of one turn; None when the
+        recognizer failed. Next-best only at a number step, and never logged: the
+        event says how many (at a secret step they are as secret as the text)."""
         self.latency.spoken(utt.end, utt.stopped_at or self.clock.now(), utt.ended_by)
         try:
             if utt.result is not None:
@@ -408,11 +412,13 @@ class CallSession:
         if utt.duration > 0 and tr.decode_seconds:
             self.metrics.recognizer_rtf.labels(engine).observe(tr.decode_seconds / utt.duration)
         secret = {"secret": True} if listen.secret else {}
+        alternatives = next_best(tr, listen.kind)
+        more = {"alternatives": len(alternatives)} if alternatives else {}
         self._event("recognized", slot=listen.slot, start=round(self.call_time(utt.start), 3),
                     end=round(self.call_time(utt.end), 3), text=masked(tr.text) if listen.secret else tr.text,
                     confidence=round(tr.confidence, 3), engine=engine, decode_s=round(waited, 3),
-                    barge_in=utt.during_prompt, ended_by=utt.ended_by, **secret)
-        return tr.text, tr.confidence
+                    barge_in=utt.during_prompt, ended_by=utt.ended_by, **more, **secret)
+        return tr.text, tr.confidence, alternatives
 
     def _user_input(self, listen: Listen, ui: UserInput) -> UserInput:
         if ui.dtmf and not ui.text:

@@ -23,3 +23,20 @@ def test_frames_are_frozen_and_validated():
         DtmfDigit("x", 0.0)
     assert SpeechStopped(2.5, 1.0).duration == 1.5
     assert Say("welcome", "zh-TW", text="您好").interruptible
+
+
+def test_user_input_alternatives_are_validated():
+    from ivr.frames import MAX_ALTERNATIVES, UserInput
+
+    ui = UserInput(text="一二三", alternatives=("一二三四", "一二八四"))
+    assert ui.alternatives == ("一二三四", "一二八四") and UserInput(dtmf="1").alternatives == ()
+    with pytest.raises(ValueError, match="tuple of non-empty"):
+        UserInput(text="一二三", alternatives=["一二三四"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="tuple of non-empty"):
+        UserInput(text="一二三", alternatives=("一二三四", " "))
+    with pytest.raises(ValueError, match="tuple of non-empty"):
+        UserInput(text="一二三", alternatives=(1234,))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="without a transcript"):
+        UserInput(text="", dtmf="12", alternatives=("一二三四",))
+    with pytest.raises(ValueError, match="at most"):
+        UserInput(text="一", alternatives=tuple(str(i) for i in range(MAX_ALTERNATIVES + 1)))

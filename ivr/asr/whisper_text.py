@@ -1,0 +1,75 @@
+"""What a Whisper transcript is not: a decoding loop, or the step's hint list
+read back; and which hints are worth Whisper's prompt. Pure text functions,
+apart from the engine so they can be tested and benchmarked alone."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ivr.asr.text import to_traditional
+
+__all__ = ["MAX_UNITS_PER_S", "compact_hints", "recites_hints", "runaway"]
+
+
+def compact_hints(expected: Sequence[str], budget: int = 90) -> list[str]:
+    """The few phrases worth putting in Whisper's prompt.
+
+    A grammar engine wants every wording; Whisper wants keywords. Given the
+    menu's ~110 training phrases, Whisper base read the tail of the list back
+    on noise and heard 我要查餘額 as 我要找一個. Keep phrases that contain no
+    other phrase (查餘額, not 我想查餘額), shortest first, within ``budget``
+    characters, in the caller's original order."""
+    phrases = list(dict.fromkeys(p.strip() for p in expected if p and p.strip()))
+    core = [p for p in phrases if not any(q != p and q in p for q in phrases)]
+    keep: set[str] = set()
+    used = 0
+    for p in sorted(core, key=len):
+        if used + len(p) > budget:
+            break
+        keep.add(p)
+        used += len(p) + 1
+    return [p for p in core if p in keep]
+
+
+# A caller says at most ~6 syllables a second (digits read fast ~5); a transcript
+# well past that for the turn's length is Whisper looping, not the caller.
+MAX_UNITS_PER_S = 7.0
+_UNIT = re.compile(r"[\u3400-\u9fff]|[0-9]|[A-Za-z]")
+_NOT_UNIT = re.compile(r"[^\u3400-\u9fff0-9A-Za-z]+")
+# the same word (2-6 characters) 4 times in a row, or one Han character or letter 5 times
+_REPEATED = re.compile(r"(.{2,6}?)\1{3,}|([\u3400-\u9fffA-Za-z])\2{4,}")
+
+
+def runaway(text: str, seconds: float) -> bool:
+    """True when a transcript is a decoding loop: more syllables than the turn
+    could hold (``MAX_UNITS_PER_S``), or one word repeated over and over.
+    Measured on synthetic callers at digit, date and ID steps (bench/understanding_audio.py):
+    with the step's numerals in the prompt Whisper base answered 二八七六 with
+    二、八、四、六、七、八、四、六、七、八… and a noisy yes/no with 行。行。行。行。行。
+    Digits said slowly (八 八 八 八) stay within the rate."""
+    units = len(_UNIT.findall(text))
+    if units > MAX_UNITS_PER_S * seconds + 2:
+        return True
+    return bool(_REPEATED.search(_NOT_UNIT.sub("", text)))
+
+
+_LIST_SEP = re.compile(r"[、，,]")
+_STRIP = re.compile(r"[\s。．.！!？?；;：:]+")
+
+
+def recites_hints(text: str, expected: Sequence[str] | None) -> bool:
+    """True when the 'transcript' is the hint list read back: two or more
+    whole hint phrases (3+ characters) separated the way the prompt joins
+    them, the last maybe cut short. On noise or mumbling Whisper base does
+    this (a 5 dB SNR hesitation came back as 我不要跟機器講話、請幫我轉接客服、轉),
+    which would send the caller somewhere they never asked to go. A caller
+    saying one phrase, or digits separated by 、, is not affected."""
+    if not expected:
+        return False
+    hints = {_STRIP.sub("", to_traditional(h)) for h in expected}
+    hints = {h for h in hints if len(h) >= 3}
+    pieces = [p for p in (_STRIP.sub("", x) for x in _LIST_SEP.split(to_traditional(text))) if p]
+    if len(pieces) < 2 or not hints:
+        return False
+    *whole, last = pieces
+    return all(p in hints for p in whole) and any(h.startswith(last) for h in hints)
