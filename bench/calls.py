@@ -173,7 +173,8 @@ class Server:
     def __init__(self, tmp: Path, extra: list[str] = ()) -> None:
         cmd = [sys.executable, "-m", "ivr", "serve", "--audiosocket", "127.0.0.1:0", "--metrics", "127.0.0.1:0",
                "--flows", str(ROOT / "flows"), "--records", str(tmp / "calls.sqlite3"),
-               "--queue", f"sqlite:///{tmp / 'queue.sqlite3'}", "--bank", str(tmp / "bank.sqlite3"), "--drain", "5", *extra]
+               "--queue", f"sqlite:///{tmp / 'queue.sqlite3'}", "--bank", str(tmp / "bank.sqlite3"), "--drain", "5",
+               "--splice-prompts", *extra]  # as measured for the README (splicing is opt-in)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=tmp)
         self.records = tmp / "calls.sqlite3"
         self.addr: tuple[str, int] | None = None
