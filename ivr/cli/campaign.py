@@ -150,7 +150,7 @@ async def _run_sip(args: argparse.Namespace, campaign: Campaign, trunk: str,
                                        abandon_seconds=spec.progressive.abandon_seconds if spec.progressive else None)
             return await make_run(dialer).run()
         finally:
-            server.shutdown()
+            await server.stop()
     finally:
         services.close()
 

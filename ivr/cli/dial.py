@@ -56,7 +56,7 @@ async def dial(args: argparse.Namespace, out: TextIO) -> int:
         try:
             result = await SipDialer(server).dial(args.uri, caller=args.caller, answer_timeout=args.answer_timeout)
         finally:
-            server.shutdown()
+            await server.stop()
         if result.answered and result.record is not None:
             out.write(f"answered: call {result.call_id} {result.record.outcome} ({result.end})\n")
             return 0

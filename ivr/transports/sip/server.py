@@ -107,6 +107,29 @@ class SipServer:
         await asyncio.sleep(1.0)  # the last BYE's reply
         self.shutdown()
 
+    async def stop(self, settle_seconds: float = 1.0) -> None:
+        """``shutdown()`` once sippy's thread has handed over what it is sending.
+
+        sippy tells us a call failed before it ACKs the final response (and a
+        BYE's 200 may still be on its way): a marker sent through the reactor
+        comes back to the loop after those sends, so the connections close
+        behind them, not ahead (a process that exits right after ``dial``)."""
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            passed: asyncio.Future[None] = loop.create_future()
+
+            def back() -> None:
+                if not passed.done():
+                    passed.set_result(None)
+
+            Reactor.call(lambda: loop.call_soon_threadsafe(back))
+            try:
+                await asyncio.wait_for(passed, settle_seconds)
+            except TimeoutError:
+                self._warn.warning(f"sip: reactor did not settle within {settle_seconds:g} s; shutting down anyway")
+        self.shutdown()
+        await asyncio.sleep(0.05)  # the connections' close callbacks (a write still buffered goes out first)
+
     def shutdown(self) -> None:
         """Stop answering (tests, the end of a drain). The socket itself stays
         bound until the process exits: sippy's socket threads must not end

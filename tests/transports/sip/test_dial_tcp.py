@@ -3,6 +3,7 @@ TCP mode (``-t t1``) as the called party: the INVITE opens a connection of
 ours, the 200, ACK, keys and the bot's BYE all ride on it."""
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -97,3 +98,29 @@ def test_ivr_dial_refuses_an_unknown_transport(tmp_path):
     cli = subprocess.run([sys.executable, "-m", "ivr", "dial", "sip:1@127.0.0.1:9", "--sip-transport", "sctp"],
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert cli.returncode == 2 and "--sip-transport: invalid choice: 'sctp'" in cli.stderr
+
+
+def test_stop_closes_behind_what_sippys_thread_is_still_sending():
+    """sippy reports a failed call before it ACKs the final response: ``stop()``
+    (what ``ivr dial`` ends with) must let that ACK reach the loop before the
+    connections close -- it failed a loaded CI run as ``sipp exit 1``."""
+    from ivr.clock import RealClock
+    from ivr.transports.sip import SipServer
+    from ivr.transports.sip.stack import Reactor
+
+    async def scenario_() -> list[str]:
+        loop = asyncio.get_running_loop()
+        server = SipServer(lambda *a: None, RealClock(), options=SipOptions(transport="tcp"))  # type: ignore[arg-type]
+        server.loop = loop
+        order: list[str] = []
+        server.shutdown = lambda: order.append("shutdown")  # type: ignore[method-assign]
+
+        def reactor_still_sending() -> None:   # on sippy's thread: the result is out, the ACK comes after
+            time.sleep(0.3)
+            loop.call_soon_threadsafe(order.append, "ack")
+
+        Reactor.call(reactor_still_sending)
+        await server.stop()
+        return order
+
+    assert asyncio.run(scenario_()) == ["ack", "shutdown"]
