@@ -26,9 +26,10 @@ from ivr.handoff.models import (
     Ticket,
     default_queues,
 )
-from ivr.handoff.service import CALL_OUTCOMES, HandoffService, Offer, WaitInfo
+from ivr.handoff.service import CALL_OUTCOMES, HandoffService, Offer
 from ivr.handoff.simulate import SimResult, simulate_mmc
 from ivr.handoff.store import Store, default_store_url, open_store
+from ivr.handoff.wait import WaitInfo
 
 # The name the architecture document uses for the queue API.
 HandoffQueue = HandoffService

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from ivr.handoff.bundle import ContextBundle
     from ivr.handoff.models import Ticket
-    from ivr.handoff.service import WaitInfo
+    from ivr.handoff.wait import WaitInfo
 
 
 @runtime_checkable

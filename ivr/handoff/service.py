@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 import secrets
 import time
 import uuid
@@ -31,7 +30,6 @@ from typing import Any
 
 from ivr.dsn import mask_secrets
 from ivr.frames import Transfer
-from ivr.handoff import erlang
 from ivr.handoff.auth import PasswordPool, hash_password
 from ivr.handoff.bundle import ContextBundle
 from ivr.handoff.errors import HandoffError, StateConflict, StoreError, UnknownTicket
@@ -60,6 +58,7 @@ from ivr.handoff.models import (
 )
 from ivr.handoff.stats import supervisor_stats
 from ivr.handoff.store import Store
+from ivr.handoff.wait import WaitInfo, WaitInputs, announcement, expected_wait, finite_seconds, wait_inputs
 from ivr.log import get_logger
 
 log = get_logger(__name__)
@@ -71,25 +70,6 @@ CALL_OUTCOMES = ("contained", "transferred", "abandoned", "failed")
 class Offer:
     ticket: Ticket
     agent_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class WaitInfo:
-    """What the caller hears: 'you are number 3, about 4 minutes'."""
-
-    ticket_id: str
-    queue: str
-    position: int | None
-    estimated_wait: float          # seconds; inf when nobody staffs the queue
-    minutes: int | None            # rounded up for the announcement, None if unknown
-    agents_staffed: int
-    callback_offered: bool         # suggest a callback when the wait is long
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        if math.isinf(self.estimated_wait):
-            d["estimated_wait"] = None
-        return d
 
 
 class HandoffService:
@@ -195,49 +175,24 @@ class HandoffService:
         return ContextBundle.from_dict(d)
 
     async def estimated_wait(self, queue: str) -> float:
-        """Expected wait (s) for a caller joining ``queue`` now.
-
-        Erlang C over the arrival rate and handle time observed in the stats
-        window and the agents staffed now (logged in with the skill). When the
-        observed load would swamp the agents, or callers are already queued,
-        the line-based estimate (callers ahead + 1) × AHT / agents is used."""
-        info = await self._ewt_inputs(queue)
-        return self._ewt(info, position=info["queued"] + 1)
+        """Expected wait (s) for a caller joining ``queue`` now (``wait.expected_wait``)."""
+        inputs = await self._wait_inputs(queue)
+        return expected_wait(inputs, position=inputs.queued + 1)
 
     async def wait_info(self, ticket: Ticket | str) -> WaitInfo:
         """Position and expected wait for a caller's announcement."""
         t = await self._ticket(ticket)
         pos = await self.position(t)
-        info = await self._ewt_inputs(t.queue)
-        ewt = self._ewt(info, position=pos) if pos else 0.0
-        minutes = None if math.isinf(ewt) else max(1, math.ceil(ewt / 60.0)) if pos else 0
-        return WaitInfo(t.id, t.queue, pos, ewt, minutes, info["agents"],
-                        callback_offered=bool(pos) and not t.is_callback and ewt >= self.callback_threshold)
+        inputs = await self._wait_inputs(t.queue)
+        return announcement(t, pos, inputs, self.callback_threshold)
 
-    async def _ewt_inputs(self, queue: str) -> dict[str, Any]:
+    async def _wait_inputs(self, queue: str) -> WaitInputs:
         q = self._queue(queue)
         now = self.now()
         agents, events, waiting = await asyncio.gather(
             self._io(self.store.agents), self._io(self.store.events, now - self.stats_window),
             self._io(self.store.waiting, queue))
-        staffed = sum(1 for p, s in agents if p.can_serve(queue) and s.status != AWAY)
-        handles = [e["handle"] for e in events if e["type"] == "wrapped" and e.get("queue") == queue]
-        arrivals = [e["at"] for e in events if e["type"] == "enqueued" and e.get("queue") == queue]
-        aht = sum(handles) / len(handles) if handles else q.default_handle_time
-        span = min(self.stats_window, max(60.0, now - min(arrivals))) if arrivals else self.stats_window
-        rate = len(arrivals) / span
-        return {"agents": staffed, "aht": aht, "rate": rate, "queued": len(waiting)}
-
-    @staticmethod
-    def _ewt(info: Mapping[str, Any], position: int) -> float:
-        n, aht, rate = info["agents"], info["aht"], info["rate"]
-        if n <= 0:
-            return math.inf
-        steady = erlang.mean_wait(n, rate, aht)
-        if info["queued"] == 0 and not math.isinf(steady):
-            return steady
-        # Callers are already waiting: the line in front matters more than averages.
-        return max(0.0 if math.isinf(steady) else steady, erlang.positional_wait(position, n, aht))
+        return wait_inputs(q, agents, events, len(waiting), now, self.stats_window)
 
     async def cancel(self, ticket: Ticket | str, reason: str = "caller_hangup") -> bool:
         """The caller hung up (abandon) or the session gave up. False if the
@@ -564,7 +519,7 @@ class HandoffService:
                              "transfers": t.transfers})
             q = self.queues[name]
             out.append({"name": name, "tier": q.tier, "description": q.description, "waiting": rows,
-                        "ewt": _finite(await self.estimated_wait(name))})
+                        "ewt": finite_seconds(await self.estimated_wait(name))})
         return out
 
     async def stats(self, window: float | None = None) -> dict[str, Any]:
@@ -573,7 +528,3 @@ class HandoffService:
         agents, events, live = await asyncio.gather(
             self._io(self.store.agents), self._io(self.store.events, now - window), self._io(self.store.live_tickets))
         return supervisor_stats(events, agents, live, self.queues, now)
-
-
-def _finite(x: float) -> float | None:
-    return None if math.isinf(x) else round(x, 1)

@@ -69,12 +69,12 @@ async def test_service_estimate_tracks_a_simulated_queue(store, clock):
                 ends[p.id] = (clock() + handles[-1], tk.id)
     observed = sum(waits) / len(waits)
     est = await svc.estimated_wait("T1")
-    info = await svc._ewt_inputs("T1")
+    info = await svc._wait_inputs("T1")
     print(f"EWT estimate {est:.1f}s, these callers waited {observed:.1f}s on average; inputs {info}")
-    assert info["agents"] == 3 and info["queued"] == 0
-    assert info["aht"] == pytest.approx(aht, rel=0.15) and info["rate"] == pytest.approx(rate, rel=0.15)
-    assert est == pytest.approx(mean_wait(3, info["rate"], info["aht"]))
-    sim = simulate_mmc(3, info["rate"], info["aht"], callers=200_000, seed=3)
+    assert info.agents == 3 and info.queued == 0
+    assert info.aht == pytest.approx(aht, rel=0.15) and info.rate == pytest.approx(rate, rel=0.15)
+    assert est == pytest.approx(mean_wait(3, info.rate, info.aht))
+    sim = simulate_mmc(3, info.rate, info.aht, callers=200_000, seed=3)
     assert est == pytest.approx(sim.mean_wait, rel=0.08)
     assert observed / 2.5 < est < observed * 2.5
     free = [0.0] * 3

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from ivr.handoff.bundle import ContextBundle
     from ivr.handoff.models import Ticket
-    from ivr.handoff.service import WaitInfo
+    from ivr.handoff.wait import WaitInfo
     from ivr.transports.sip.ua import SipLeg
 
 log = get_logger(__name__)
