@@ -20,7 +20,7 @@ from ivr.log import get_logger
 from ivr.transports.base import CallInfo, CallTable, SessionFactory
 from ivr.transports.channel import StreamSource
 from ivr.transports.sip.media import RATE, RtpEndpoint, open_rtp
-from ivr.transports.sip.pacing import Pacer, TickedSink
+from ivr.transports.sip.offload import OffloadedSink, RtpSender
 from ivr.transports.sip.sdp import PCMU, MediaAnswer, answer_sdp, negotiate, offer_sdp, parse_offer
 from ivr.transports.sip.tcp import TcpLimits
 from ivr.transports.sip.transfer import ReferringHandoff, Transferor
@@ -43,20 +43,22 @@ class SipOptions:
     measure_send: bool = False          # keep each RTP send time (bench/sip.py: the bot's packet jitter)
     transport: str = "udp"              # SIP over "udp" or "tcp" (RFC 3261 18.3 framing, tcp.SipTcp)
     tcp_limits: TcpLimits = field(default_factory=TcpLimits)
+    rtp_sender: str = "process"         # the bot's RTP paced by a child "process" (own GIL) or a "thread" here
+    rtp_realtime: int = 10              # the sender process's SCHED_FIFO priority (0: or without CAP_SYS_NICE, nice)
 
 
 class SipCall:
     def __init__(self, call_id: str, caller: str, peer: str, factory: SessionFactory, clock: Clock,
-                 calls: CallTable, options: SipOptions, on_done: Callable[[SipCall], None], pacer: Pacer) -> None:
+                 calls: CallTable, options: SipOptions, on_done: Callable[[SipCall], None], pacer: RtpSender) -> None:
         self.call_id, self.caller, self.peer = call_id, caller, peer
-        self.pacer = pacer                      # the server's sending thread
+        self.pacer = pacer                      # the server's RTP sender (a process, or a thread)
         self.factory, self.clock, self.calls, self.options = factory, clock, calls, options
         self.on_done = on_done
         self.leg: SipLeg | None = None
         self.rtp: RtpEndpoint | None = None
         self.answer: MediaAnswer | None = None
         self.source: StreamSource | None = None  # made at the answer: its frames count from then
-        self.sink: TickedSink[tuple[int, bytes]] | None = None
+        self.sink: OffloadedSink | None = None
         self.session: CallSession | None = None
         self.end_reason = ""
         self.on_hold = False
@@ -198,8 +200,7 @@ class SipCall:
         assert self.rtp is not None
         rtp = self.rtp
         rtp.source = self.source = StreamSource(RATE, self.clock)
-        sink = self.sink = TickedSink(rtp.send_prepared, RATE, rtp.prepare)
-        self.pacer.add(sink)
+        sink = self.sink = self.pacer.open(rtp)
         info = CallInfo(self.call_id, "sip", self.peer, self.caller)
         session = self.session = self.factory(info, self.source, sink)
         if self.options.transfer_uri and session.handoff is not None:
@@ -213,7 +214,7 @@ class SipCall:
         except Exception as e:  # one broken call never takes the server down
             log.error("sip %s: session failed (%s: %s)", self.call_id, type(e).__name__, e)
         finally:
-            self.pacer.remove(sink)
+            self.pacer.close(sink)
             self.sink = None
             self.late_frames = sink.late_frames
             self.underruns = sink.underruns
@@ -223,7 +224,7 @@ class SipCall:
 
     def tick(self, late: bool) -> None:
         """Every 20 ms on the loop (the server's housekeeping ``Ticker``; the
-        frames themselves go out on the pacer thread): room in the bot's queue,
+        frames themselves go out from the sender process or the pacer thread): room in the bot's queue,
         comfort silence in, and the no-media timeout."""
         sink, rtp, session = self.sink, self.rtp, self.session
         if sink is None or rtp is None or session is None:

@@ -177,9 +177,23 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self._ts += len(payload)
         self.sent += 1
         if self.keep_send_times:
-            self.send_times.append(time.monotonic())  # the loop's clock (asyncio's time() is monotonic)
-            if marker:  # a talkspurt's first packet: the interval before it is a pause, not jitter
-                self.spurt_starts.add(len(self.send_times) - 1)
+            self._sent_at(time.monotonic(), marker)  # the loop's clock (asyncio's time() is monotonic)
+
+    def _sent_at(self, when: float, marker: bool) -> None:
+        self.send_times.append(when)
+        if marker:  # a talkspurt's first packet: the interval before it is a pause, not jitter
+            self.spurt_starts.add(len(self.send_times) - 1)
+
+    def numbering(self) -> tuple[int, int]:
+        """The next packet's sequence number and timestamp."""
+        return self._seq, self._ts & 0xFFFFFFFF
+
+    def sent_elsewhere(self, seq: int, ts: int, sent: int, dropped: int, when: float | None, marker: bool) -> None:
+        """The sender process's counts of our stream (``sender.py``: it sends on
+        a copy of ``sock``); the numbering goes on from them if we send again."""
+        self._seq, self._ts, self.sent, self.send_dropped = seq, ts, sent, dropped
+        if when is not None and self.keep_send_times:
+            self._sent_at(when, marker)
 
 
 async def open_rtp(host: str, make: Callable[[], RtpEndpoint]) -> RtpEndpoint:

@@ -14,10 +14,14 @@ encoded beforehand. The loop only keeps each call's queue filled
 ``TickedSink`` is one call's queue and an ``AudioSink``: ``write`` (loop)
 encodes a frame with ``prepare`` and waits while ``lookahead`` seconds are
 queued; ``tick`` (pacer thread) sends the next one; ``service`` (loop, every
-20 ms) wakes the writer and notices the end of a talkspurt; ``clear`` drops
+20 ms) wakes the writer once less than ``refill`` is queued (by default
+``lookahead``: a frame at a time) and notices the end of a talkspurt; ``clear`` drops
 the queue (barge-in). A frame counts as played at the tick after it was sent.
 The thread and the loop share only a deque (append/popleft are atomic) and
-plain flags."""
+plain flags.
+
+A server sends from its RTP sender process (``offload.py``) by default; this
+thread is its fallback and ``SipOptions(rtp_sender="thread")``."""
 from __future__ import annotations
 
 import asyncio
@@ -41,11 +45,12 @@ T = TypeVar("T")
 class TickedSink(Generic[T]):
     def __init__(self, send: Callable[[T, bool], None], sample_rate: int,
                  prepare: Callable[[AudioFrame], T], lookahead: float = 0.2,
-                 on_clear: Callable[[], object] | None = None) -> None:
+                 on_clear: Callable[[], object] | None = None, refill: float | None = None) -> None:
         self.send = send                # (what prepare made, marker: the first packet of a talkspurt)
         self.prepare = prepare
         self._rate = sample_rate
         self.lookahead = lookahead
+        self.refill = lookahead if refill is None else refill  # the writer waits until less than this is queued
         self.on_clear = on_clear
         self.played_seconds = 0.0
         self.sent_frames = 0
@@ -85,7 +90,7 @@ class TickedSink(Generic[T]):
     def service(self) -> None:
         """Every 20 ms on the loop: room for the writer, and the end of a
         talkspurt (the queue empty and its last frame played)."""
-        if not self._full():
+        if len(self._q) * self._frame < self.refill - 1e-9:
             self._space.set()
         if not self._q and self._in_flight == 0.0 and not self._idle.is_set():
             self._spurt_over = True

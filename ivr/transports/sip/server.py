@@ -22,7 +22,8 @@ from ivr.errors import ProtocolError
 from ivr.log import LimitedLog, get_logger
 from ivr.transports.base import CallTable, SessionFactory
 from ivr.transports.sip.call import SipCall, SipOptions
-from ivr.transports.sip.pacing import Pacer, Ticker
+from ivr.transports.sip.offload import RtpSender
+from ivr.transports.sip.pacing import Ticker
 from ivr.transports.sip.stack import Reactor, free_udp_port, make_transaction_manager
 from ivr.transports.sip.tcp import SipTcp
 from ivr.transports.sip.ua import SipLeg, named_header
@@ -56,7 +57,7 @@ class SipServer:
         self.refused: dict[int, int] = {}       # status code -> how many INVITEs got it
         self._closing: asyncio.Future[None] | None = None
         self.finished: deque[SipCall] = deque(maxlen=1000)  # the last calls over, with their RTP counts
-        self.pacer = Pacer()                    # the thread that sends every call's RTP
+        self.pacer = RtpSender(self.options.rtp_sender == "process", realtime=self.options.rtp_realtime)  # offload.py
         self.ticker = Ticker(self._tick)        # the loop's 20 ms housekeeping (queues, comfort silence, timeouts)
         self._ticking: asyncio.Task[None] | None = None
 
@@ -66,6 +67,8 @@ class SipServer:
         kind = self.options.transport
         if kind not in ("udp", "tcp"):
             raise ValueError(f"SIP transport {kind!r}: udp or tcp")
+        if self.options.rtp_sender not in ("process", "thread"):
+            raise ValueError(f"SIP RTP sender {self.options.rtp_sender!r}: process or thread")
         if self.options.media_host in ("", "0.0.0.0") and host != "0.0.0.0":
             self.options.media_host = host
         if kind == "tcp":

@@ -12,7 +12,7 @@ import pytest
 from ivr.session import CallRecordStore
 from ivr.transports.sip import SipOptions
 from ivr.transports.sip.call import SipCall
-from ivr.transports.sip.pacing import Pacer
+from ivr.transports.sip.offload import RtpSender
 from tests.session.session_fakes import FakeHandoff
 from tests.transports.servers import fake_services
 from tests.transports.sip.harness import SipServerThread, needs_sipp, run_sipp, scenario, sipp_report
@@ -103,7 +103,7 @@ async def test_bye_before_the_session_is_made_still_ends_it_and_records_it(tmp_p
     services = fake_services(CallRecordStore(tmp_path / "calls.sqlite3"), handoff)
     over: list[SipCall] = []
     call = SipCall("race-1", "0912345678", "127.0.0.1:5060", services.for_transport(), services.clock, {},
-                   SipOptions(), over.append, Pacer())
+                   SipOptions(), over.append, RtpSender(process=False))
     leg = call.leg = _Leg()  # type: ignore[assignment]
     try:
         await call._offered(OFFER)
