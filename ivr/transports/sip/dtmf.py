@@ -6,8 +6,9 @@ repeats for redundancy. A digit is reported once per event timestamp: at its
 first end packet, or, if every end packet was lost, when the next event
 starts. A packet of an event already reported is a repeat while it comes
 within ``REPEAT_WINDOW`` of that event's last packet, or whenever its RTP
-sequence number follows that packet's closely (a busy loop may read a
-repeat long after it arrived); otherwise the same timestamp is a new press
+sequence number equals or closely follows that packet's (a busy loop may
+read a repeat long after it arrived; senders such as SIPp's recordings send
+the end packet's three copies with one sequence number); otherwise the same timestamp is a new press
 (a sender replaying a recorded event, its old sequence numbers and all).
 Events 0-15 are keys; others (flash, tones) are ignored."""
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Rfc4733Decoder:
         done = self._done.get(timestamp)
         if done is not None:
             last, last_seq = done
-            follows = seq is not None and last_seq is not None and 0 < (seq - last_seq) & 0xFFFF <= REPEAT_SEQ
+            follows = seq is not None and last_seq is not None and (seq - last_seq) & 0xFFFF <= REPEAT_SEQ
             if now - last < REPEAT_WINDOW or follows:
                 self._done[timestamp] = (now, seq)
                 return out  # a repeat of an event already reported
