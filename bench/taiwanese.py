@@ -77,7 +77,19 @@ def rates(rows: list[dict], accept) -> dict:
     for kind in sorted({r["kind"] for r in oog}):
         rs = [r for r in oog if r["kind"] == kind]
         by_kind[kind] = round(sum(1 for r in rs if accept(r)) / len(rs), 3)
-    return {"in_grammar": round(ok / max(len(ig), 1), 3), "in_grammar_n": len(ig),
+    # the two ways an in-grammar answer fails: a right answer rejected costs a re-ask, a wrong
+    # phrase accepted routes the caller wrongly; and which phrases fail, by length in syllables
+    right = [r for r in ig if r["heard"] == r["expected"]]
+    by_len: dict[int, list[int]] = {}
+    for r in ig:
+        n = by_len.setdefault(len(r["expected"].split()), [0, 0])
+        n[0] += r["heard"] == r["expected"] and accept(r)
+        n[1] += 1
+    errors = {"right_rejected": sum(1 for r in right if not accept(r)), "wrong_accepted": wrong,
+              "wrong_rejected": sum(1 for r in ig if r["heard"] != r["expected"] and not accept(r)),
+              "confused": [[r["expected"], r["heard"], accept(r)] for r in ig if r["heard"] != r["expected"]],
+              "right_accepted_by_syllables": {str(k): f"{a}/{n}" for k, (a, n) in sorted(by_len.items())}}
+    return {"in_grammar": round(ok / max(len(ig), 1), 3), "in_grammar_n": len(ig), "errors": errors,
             "top1_without_rejection": round(sum(r["heard"] == r["expected"] for r in ig) / max(len(ig), 1), 3),
             "in_grammar_wrong_accepted": round(wrong / max(len(ig), 1), 3),
             "false_accept": round(fa / max(len(oog), 1), 3), "out_of_grammar_n": len(oog),
@@ -259,6 +271,10 @@ def main() -> int:
                       f"wrong phrase accepted {m['in_grammar_wrong_accepted']:.1%}  "
                       f"RTF {m['rtf']}  {'; '.join(notes) or 'met'}")
                 print(f"     false accepts by kind: {m['false_accept_by_kind']}")
+                e = m["errors"]
+                print(f"     in grammar: right answer rejected (a re-ask) {e['right_rejected']}, wrong phrase accepted "
+                      f"(a wrong route) {e['wrong_accepted']}, wrong phrase rejected {e['wrong_rejected']}; "
+                      f"right and accepted by syllables {e['right_accepted_by_syllables']}")
     report["missed"] = missed
     report["other_runs"] = {}
     if args.carry is not None:
