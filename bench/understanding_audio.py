@@ -258,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=112, help="distinct test utterances (default 112)")
     ap.add_argument("--kinds", default="", help="comma-separated kinds of step (default all)")
+    ap.add_argument("--split", choices=("test", "dev"), default="test",
+                    help="which half of the set (default test; tune on dev only)")
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--no-real", action="store_true", help="skip the real Mandarin clips")
     ap.add_argument("--out", default="", help="write the result as JSON here (default: print only)")
@@ -273,9 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [c for c in conditions if c not in CONDITIONS]
     if unknown:
         ap.error(f"unknown condition {unknown[0]!r} (known: {', '.join(CONDITIONS)})")
-    if args.update and (kinds or args.n != 112 or tuple(conditions) != CONDITIONS or args.no_real):
+    if args.update and (kinds or args.n != 112 or tuple(conditions) != CONDITIONS or args.no_real
+                        or args.split != "test"):
         ap.error("--update replaces the published audio figures: run all kinds and conditions with --n 112")
-    result = run_audio(Nlu.load(), build()["test"], args.n, judge, conditions, kinds, real=not args.no_real,
+    result = run_audio(Nlu.load(), build()[args.split], args.n, judge, conditions, kinds, real=not args.no_real,
                        show=args.show)
     if args.out:
         Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -37,7 +37,8 @@ from ivr.asr.resampling import resample
 from ivr.asr.text import to_traditional
 from ivr.asr.whisper_nbest import MAX_HYPOTHESES, next_best
 from ivr.asr.whisper_score import candidates, phrase_score, rank
-from ivr.asr.whisper_text import compact_hints, recites_hints, runaway
+from ivr.asr.whisper_text import compact_hints, recites_hints, recites_prompt, runaway
+from ivr.audio.denoise import Denoiser
 from ivr.errors import ModelCorruptError
 from ivr.frames import Alternative, Transcript
 
@@ -103,7 +104,7 @@ class WhisperEngine(Engine):
     def __init__(self, model_dir: Path, beam_size: int = 2, cpu_threads: int = 2,
                  compute_type: str = "int8", speculative: bool = False, pause_ms: int = 300,
                  window_seconds: float = 10.0, workers: int = 1, rescore: bool = False,
-                 model_name: str | None = None) -> None:
+                 model_name: str | None = None, denoise: bool = False) -> None:
         super().__init__(model_dir)
         # the registry installs a model under its own name; a folder given by hand is named by it
         self.model_name = model_name or self.model_dir.name
@@ -127,6 +128,10 @@ class WhisperEngine(Engine):
         # Off by default: it costs a decoder pass per phrase and did not raise the
         # understood rate (bench/whisper_rescore.py; see ivr.asr.whisper_score)
         self.rescore = rescore
+        # steady line noise gated from a noisy turn before it is decoded (ivr.audio.denoise);
+        # a turn clean enough passes untouched. Off by default: it did not raise the
+        # understood rate at 10 dB (bench/noise_frontend.py)
+        self.front_end: Denoiser | None = Denoiser() if denoise else None
         self.speculative = speculative
         self.pause_ms = pause_ms
         # CTranslate2 runs one decode per worker at a time and queues the rest
@@ -170,6 +175,8 @@ class WhisperEngine(Engine):
         said nothing must not come out as a ranked answer."""
         if _silent(audio16k):
             return TurnResult("", 0.0)
+        if self.front_end is not None:
+            audio16k = self.front_end(audio16k, RATE)
         x = audio16k.astype(np.float32) / 32768.0
         hints = compact_hints(expected) if expected else []
         prompt = BASE_PROMPT + ("、".join(hints) + "。" if hints else "")
@@ -204,6 +211,8 @@ class WhisperEngine(Engine):
         phrases = [p for p in dict.fromkeys(p.strip() for p in phrases) if p]
         if not phrases:
             return []
+        if self.front_end is not None:
+            audio16k = self.front_end(audio16k, RATE)
         x = audio16k.astype(np.float32) / 32768.0
         with self.lock:
             encoded, n = self._encode(x)
@@ -304,11 +313,13 @@ class WhisperEngine(Engine):
 def _answer(raw: str, seconds: float, expected: Sequence[str] | None) -> str:
     """A decoded transcript as the caller's answer in Traditional characters, or ""
     when it is none: a loop is not what the caller said, on near-silence Whisper
-    may recite its prompt back, on noise the hint list."""
+    may recite its prompt back (or pieces of it, on noise), on noise the hint list."""
     if runaway(raw, seconds):
         return ""
     text = raw.replace(BASE_PROMPT.rstrip("。"), "").strip("。, ")
-    return "" if not text or recites_hints(text, expected) else to_traditional(text)
+    if not text or recites_hints(text, expected) or recites_prompt(text, BASE_PROMPT):
+        return ""
+    return to_traditional(text)
 
 
 def _silent(audio16k: np.ndarray) -> bool:

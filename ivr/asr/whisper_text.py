@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ivr.asr.text import to_traditional
 
-__all__ = ["MAX_UNITS_PER_S", "compact_hints", "recites_hints", "runaway"]
+__all__ = ["MAX_UNITS_PER_S", "compact_hints", "recites_hints", "recites_prompt", "runaway"]
 
 
 def compact_hints(expected: Sequence[str], budget: int = 90) -> list[str]:
@@ -73,3 +73,39 @@ def recites_hints(text: str, expected: Sequence[str] | None) -> bool:
         return False
     *whole, last = pieces
     return all(p in hints for p in whole) and any(h.startswith(last) for h in hints)
+
+
+# a transcript this much made of the prompt's own words is the prompt read back
+_PROMPT_SHARE = 0.6
+_PROMPT_MIN_UNITS = 5
+_PROMPT_PIECE = 3
+
+
+def recites_prompt(text: str, prompt: str) -> bool:
+    """True when the 'transcript' is Whisper reading its base prompt back.
+
+    On a 10 dB noisy line Whisper base answered a caller with 以下是臺灣國語,
+    臺灣國語的客服電話, 我認為是臺灣的客服電話 (the prompt is 以下是台灣國語的客服電話):
+    noise, not words, and 國語 would even choose a language. A transcript counts
+    when at least 60 % of its characters lie in pieces (3+ characters) of the
+    prompt and those pieces add up to 5+ characters, so a caller saying
+    台灣國語 or 說國語 at the language step is still heard."""
+    units = "".join(_UNIT.findall(to_traditional(text)))
+    source = "".join(_UNIT.findall(to_traditional(prompt)))
+    if len(units) < _PROMPT_MIN_UNITS or not source:
+        return False
+    covered = [False] * len(units)
+    i = 0
+    while i < len(units):
+        best = 0
+        for j in range(len(units), i + _PROMPT_PIECE - 1, -1):  # the longest prompt piece starting here
+            if units[i:j] in source:
+                best = j - i
+                break
+        if best >= _PROMPT_PIECE:
+            covered[i:i + best] = [True] * best
+            i += best
+        else:
+            i += 1
+    n = sum(covered)
+    return n >= _PROMPT_MIN_UNITS and n >= _PROMPT_SHARE * len(units)

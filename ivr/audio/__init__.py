@@ -1,8 +1,9 @@
 """Audio: WAV I/O, G.711, resampling, framing, VAD/endpointing, DTMF,
-sources and sinks (file, memory, microphone, speaker)."""
+sources and sinks (file, memory, microphone, speaker), a noise front end."""
 from ivr.errors import AudioFormatError
 
 from .base import AudioSink, AudioSource
+from .denoise import Denoiser, denoise, estimate_noise
 from .device import MicSource, SpeakerSink
 from .dtmf import DtmfDetector, dbm0_to_amplitude, dtmf_tones, merge_dtmf
 from .framing import Framer, frame_samples, frames
@@ -23,6 +24,7 @@ __all__ = [
     "AudioSource", "ClockedSource", "MemorySource", "WavSource", "MicSource",
     "AudioSink", "ClockedSink", "MemorySink", "WavSink", "SpeakerSink",
     "Endpointer", "VadState",
+    "Denoiser", "denoise", "estimate_noise",
     "DtmfDetector", "dtmf_tones", "dbm0_to_amplitude", "merge_dtmf",
     "analyse", "analyse_samples", "analyse_frames", "timeline_rows", "format_timeline",
 ]
