@@ -33,6 +33,15 @@ but the best alone of beam 4 gives dev 24/20/11, test 22/16/8, and the next-best
 picks are as often wrong as right except at Taiwan IDs (checksum: 2 right, 0 wrong;
 digit counts 5 / 7, dates 2 / 3, amounts 0 / 4). Beam 5 lost lines at 10 dB (test 6).
 Wired: beam 4 at number steps, next-best read at ID steps (ivr.session.decoding).
+Reading the transcripts by ear (ivr/nlu/digit_sounds.py: 鈴/林 -> 零, 起/期 -> 七, 以往 -> 一萬
+inside a number only) and refusing values heard in pieces (120000千500, 1000 2000 2000):
+same transcripts, dev hints 24/20/11 -> 28/23/11 with wrong values 5/6/5 -> 0/1/3; test
+19/14/8 -> 19/14/8 (no line of those kinds), wrong values 9/10/11 -> 6/8/10; wired
+(beam 4 + ID alternatives) dev 24/20/11 -> 28/23/11, test 23/17/8 -> 23/17/8.
+Prompts with an example answer (我的號碼是零九一一，三三五，七七八。, per kind) read 4/3/0 more
+dev lines but Whisper wrote the example's values into noisy turns (兩萬七千四百元 for 五百塊,
+二十九號 for 二十四號): not wired. Doubled digits in the hint list (零零、一一、…): 7/6/1
+against 6/5/1 of 32 dev lines, within run-to-run noise: not wired.
 The decode time per turn (decoder only: the encoder pass is shared and the same for
 all) is the extra cost a variant brings. Writes bench/results/number_decoding.json.
 Synthetic voices are not callers: a floor-and-trend check."""

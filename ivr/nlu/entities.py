@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from .numbers import BIG_UNITS, DIGIT_CHARS, SMALL_UNITS
 from .phonetic import PinyinTable
 
 LETTER_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=True))
@@ -35,10 +36,21 @@ _SOUND_LETTER = sorted(((w, letter) for letter, words in LETTER_WORDS.items() fo
 _PINYIN = PinyinTable()
 _SOUND_READINGS = {tuple(_PINYIN.first(w).split()): letter for letter, words in LETTER_WORDS.items()
                    for w in words if not w.isascii() and len(w) >= 2}
+# ... and a one-syllable sound in another character of its reading (秋 for 丘 = Q) only
+# where the ID's digits follow it at once: there the checksum tells a letter from a word
+_SYLLABLE_LETTERS: dict[str, list[str]] = {}
+for _letter, _words in LETTER_WORDS.items():
+    for _w in _words:
+        if len(_w) == 1 and not _w.isascii():
+            _SYLLABLE_LETTERS.setdefault(_PINYIN.first(_w), []).append(_letter)
 # Words around the letter that are not letters (開頭 holds 開 = K)
 _ID_FRAME_WORDS = re.compile(r"英文字母|英文|字母|大寫的|大寫|小寫|開頭|數字是|數字|身分證字號|身分證|字號|號碼")
 _LATIN_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
 
+# Numeral characters left unread after folding (a value that did not parse); before an
+# amount only a unit counts: a lone digit there is the filler 呃 as Whisper writes it (二)
+_UNIT_CHARS = frozenset(SMALL_UNITS) | frozenset(BIG_UNITS)
+_NUMERAL_CHARS = frozenset(DIGIT_CHARS) | _UNIT_CHARS
 CURRENCY_AFTER = ("元", "塊", "箍", "圓", "dollars", "dollar")
 _NUMBER = re.compile(r"\d+")
 
@@ -64,14 +76,32 @@ def digits(text: str, min_len: int = 1, max_len: int = 64) -> str | None:
 
 
 def amount(text: str) -> int | None:
+    """The amount said before its currency word (or the only number). None when
+    pieces of numbers that were not read touch it (十二萬、千五百 came out as
+    120000千500: 500 is not what was said): a wrong amount is worse than asking
+    again. A number right before it that it completes is one amount with it (1200 30
+    is 1230, as 一千兩百、三十 is said); one it cannot complete is left out, as before
+    (the filler 呃 written 二: 二、一萬兩千五百塊 is 12500)."""
     numbers = list(_NUMBER.finditer(text))
     if not numbers:
         return None
-    for m in numbers:
-        tail = text[m.end():].lstrip()
-        if tail.startswith(CURRENCY_AFTER):
-            return int(m.group())
-    return int(numbers[0].group()) if len(numbers) == 1 else None
+    chosen = next((k for k, m in enumerate(numbers) if text[m.end():].lstrip().startswith(CURRENCY_AFTER)), None)
+    if chosen is None:
+        if len(numbers) > 1:
+            return None
+        chosen = 0
+    m = numbers[chosen]
+    before, after = text[:m.start()].rstrip(), text[m.end():].lstrip()
+    if (before and before[-1] in _UNIT_CHARS) or (after and after[0] in _NUMERAL_CHARS):
+        return None
+    value = int(m.group())
+    if chosen and not text[numbers[chosen - 1].end():m.start()].strip():
+        head = numbers[chosen - 1].group()
+        zeros = len(head) - len(head.rstrip("0"))
+        touching = chosen > 1 and not text[numbers[chosen - 2].end():numbers[chosen - 1].start()].strip()
+        if value < 10 ** zeros and not touching:
+            return int(head) + value
+    return value
 
 
 def taiwan_id(text: str) -> str | None:
@@ -131,6 +161,9 @@ def _sounds_by_reading(text: str) -> list[tuple[int, int, str]]:
         for i in range(len(text) - n + 1):
             if tuple(readings[i:i + n]) == syllables:
                 found.append((i, i + n, letter))
+    for i, reading in enumerate(readings[:-1]):
+        if reading and text[i + 1].isdigit():
+            found += [(i, i + 1, letter) for letter in dict.fromkeys(_SYLLABLE_LETTERS.get(reading, ()))]
     return found
 
 
@@ -153,6 +186,8 @@ def id_checksum_ok(value: str) -> bool:
     return sum(n * w for n, w in zip(nums, weights, strict=False)) % 10 == 0
 
 
+# ROC years said today are at most ~115; three digits past this are not a year
+MAX_ROC_YEAR = 200
 RELATIVE_DAYS = (
     ("大後天", 3), ("大前天", -3), ("今仔日", 0), ("明仔載", 1), ("明仔日", 1), ("後日", 2),
     ("昨昏", -1), ("今天", 0), ("今日", 0), ("明天", 1), ("明日", 1), ("後天", 2),
@@ -163,6 +198,7 @@ _YMD = re.compile(r"(?:民國|西元)?\s*(\d{2,4})\s*(?:年的|年[^\d年月日�
                   r"(?:月的|月|/|-|\.|\s)\s*(\d{1,2})")
 # the keyed form said aloud: 0740315 (ROC) or 19850315
 _KEYED_DATE = re.compile(r"^\D*?(\d{6,8})\D*$")
+_YEAR = re.compile(r"(民國)?\s*(\d{2,4})\s*年")
 _MD = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|號)?")
 
 
@@ -174,10 +210,11 @@ def date(text: str, today: dt.date | None = None) -> dt.date | None:
     m = _YMD.search(text)
     if m:
         year, month, day = (int(g) for g in m.groups())
-        roc = "民國" in text[: m.end()] or year < 1000
-        if roc:
-            year += 1911
-        return _valid(year, month, day)
+        return _year_month_day(year, "民國" in text[: m.end()], month, day)
+    years, days = _YEAR.findall(text), _MD.findall(text)
+    if len(years) == 1 and len(days) == 1 and text.find(years[0][1] + "年") > text.find("月"):
+        # the year said last (三月十五號，民國七十四年): one of each, nothing else to pick from
+        return _year_month_day(int(years[0][1]), bool(years[0][0]), int(days[0][0]), int(days[0][1]))
     m = _KEYED_DATE.match(text.replace(" ", ""))
     if m:
         return date_from_digits(m.group(1))
@@ -190,6 +227,13 @@ def date(text: str, today: dt.date | None = None) -> dt.date | None:
     if m:
         return _valid(today.year, int(m.group(1)), int(m.group(2)))
     return None
+
+
+def _year_month_day(year: int, said_roc: bool, month: int, day: int) -> dt.date | None:
+    roc = said_roc or year < 1000
+    if roc and year >= MAX_ROC_YEAR:
+        return None  # 461年 is no year anyone says (a digit heard too many)
+    return _valid(year + 1911 if roc else year, month, day)
 
 
 def date_from_digits(keys: str) -> dt.date | None:

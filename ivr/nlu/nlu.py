@@ -14,6 +14,7 @@ import yaml
 from . import answers, entities
 from .classifier import OUT_OF_SCOPE, Featurizer, Model, softmax, train
 from .commands import SOUND_PHRASES, find_command, sound_command
+from .digit_sounds import lost_multiplier, read_by_ear
 from .errors import NluDataError, NluError
 from .normalize import Normalizer
 from .numbers import spell_digits
@@ -38,6 +39,9 @@ COMMANDS = ("agent", "repeat", "main_menu", "lang_zh", "lang_nan", "goodbye")
 AGENT_INTENT = "talk_to_agent"
 ALIASES = {"agent": AGENT_INTENT}
 SLOT_KINDS = ("yes_no", "digits", "amount", "date", "taiwan_id", "free_text")
+NUMBER_KINDS = ("digits", "amount", "date", "taiwan_id")
+_NUMBER_PARAMS: dict[str, set[str]] = {"digits": {"min_len", "max_len"}, "amount": set(), "date": {"today"},
+                                       "taiwan_id": set()}
 # Words around a command that do not change it (我要轉專人 is 轉專人).
 _COMMAND_WRAP = re.compile(r"^(?:我想要|我想|我要|我欲|阮欲|請你|請|幫我|共我|給我|可以|麻煩)+|(?:好嗎|嗎|謝謝|多謝)+$")
 
@@ -237,32 +241,54 @@ class Nlu:
         date -> datetime.date (today= for 明天 etc.); taiwan_id -> 'A123456789';
         free_text -> normalized str. None when the utterance holds no such value."""
         self._check_language(language)
-        if language == "nan-TW" and kind in ("digits", "amount", "date", "taiwan_id"):
-            text = taiwanese_numerals(text)  # Tâi-lô and Taiwanese Han number words (numbers_nan.py)
-        folded = self._norm.fold(text)
+        if kind in NUMBER_KINDS:
+            self._no_params(kind, params, _NUMBER_PARAMS[kind])
+            if language == "nan-TW":
+                text = taiwanese_numerals(text)  # Tâi-lô and Taiwanese Han number words (numbers_nan.py)
+                return self._read_number(kind, text, params)
+            return self._number_by_ear(kind, text, params)
         if kind == "yes_no":
             self._no_params(kind, params)
             return answers.judge(text, language, self._norm.fold).value
-        if kind == "digits":
-            self._no_params(kind, params, {"min_len", "max_len"})
-            spelled = self._norm.fold(spell_digits(text))
-            return entities.digits(spelled, int(params.get("min_len", 1)), int(params.get("max_len", 64)))
-        if kind == "amount":
-            self._no_params(kind, params)
-            return entities.amount(folded)
-        if kind == "date":
-            self._no_params(kind, params, {"today"})
-            today = params.get("today")
-            if today is not None and not isinstance(today, dt.date):
-                today = dt.date.fromisoformat(str(today))
-            return entities.date(self._norm.clean(text), today)
-        if kind == "taiwan_id":
-            self._no_params(kind, params)
-            return entities.taiwan_id(self._norm.fold(spell_digits(text)))
         if kind == "free_text":
             self._no_params(kind, params)
             return self._norm.clean(text) or None
         raise NluError(f"unknown slot kind {kind!r} (one of {', '.join(SLOT_KINDS)})", "nlu.extract")
+
+    def _number_by_ear(self, kind: str, text: str, params: dict[str, Any]) -> Any:
+        """The value as written; when that gives none, the value with digits Whisper
+        wrote as sound-alike characters read back (鈴 -> 零, 起 -> 七: digit_sounds.py).
+        A date or amount that reads validly as written and differently by ear takes
+        the reading by ear only when each sound-alike touches the number (民國起11年 is
+        民國七十一年: the plain reading skipped a syllable of the number), else none; a
+        value that reads by ear as none keeps the plain reading (而 for the filler 呃),
+        except an amount whose 萬 lost its multiplier (臺灣兩千五百). None: the step asks again.
+        A digit string or ID valid as written is the caller's: its length or checksum holds."""
+        plain = self._read_number(kind, text, params)
+        heard, glued = read_by_ear(text, allow_yao=kind != "amount")
+        if heard == text:
+            return plain
+        by_ear = self._read_number(kind, heard, params)
+        if plain is None or by_ear == plain:
+            return by_ear
+        if kind in ("digits", "taiwan_id"):
+            return plain
+        if by_ear is None:  # the sound-alike was a word (而 for the filler 呃), unless it was a 萬
+            return None if lost_multiplier(text, heard) else plain
+        return by_ear if glued else None
+
+    def _read_number(self, kind: str, text: str, params: dict[str, Any]) -> Any:
+        if kind == "digits":
+            spelled = self._norm.fold(spell_digits(text))
+            return entities.digits(spelled, int(params.get("min_len", 1)), int(params.get("max_len", 64)))
+        if kind == "amount":
+            return entities.amount(self._norm.fold(text))
+        if kind == "date":
+            today = params.get("today")
+            if today is not None and not isinstance(today, dt.date):
+                today = dt.date.fromisoformat(str(today))
+            return entities.date(self._norm.clean(text), today)
+        return entities.taiwan_id(self._norm.fold(spell_digits(text)))
 
     # -- closed-set decisions ---------------------------------------------
     def understand(self, kind: str, text: str, language: str = "zh-TW",

@@ -18,7 +18,8 @@ FILLERS = ("不好意思", "請問一下", "麻煩你", "麻煩", "請問", "那
 _PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)
 _SPACE = re.compile(r"\s+")
 _CJK_GAP = re.compile(r"(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])")
-_DIGIT_GROUP = re.compile(r"(?<=\d),(?=\d{3})")
+# 1,230 / 12,500 / 1,000,000: commas of thousands groups only (1000,2000 is two numbers)
+_DIGIT_GROUP = re.compile(r"(?<![\d,])\d{1,3}(?:,\d{3})+(?![\d,])")
 
 
 class Normalizer:
@@ -34,7 +35,7 @@ class Normalizer:
         text = join_spoken_digits(text)
         text = fold_numerals(text)
         text = self._s2twp.convert(text)
-        text = _DIGIT_GROUP.sub("", text)  # 1,230 is one number
+        text = _DIGIT_GROUP.sub(lambda m: m.group().replace(",", ""), text)  # 1,230 is one number
         text = _PUNCT.sub(" ", text)
         text = _SPACE.sub(" ", text).strip()
         text = _CJK_GAP.sub("", text)

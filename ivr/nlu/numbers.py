@@ -198,8 +198,16 @@ def join_value_syllables(text: str) -> str:
             return m.group()
         return run if well_formed(run) else m.group()
     text = _SYLLABLE_RUN.sub(glue, text)
+    text = _UNIT_CUT_OFF.sub(lambda m: m.group(1) + m.group(2) if well_formed(m.group(1) + m.group(2))
+                             else m.group(), text)
     text = _TENS_THEN_DIGIT.sub(lambda m: m.group(1) + m.group(2), text)
     return _COUNTER_GAP.sub("", text)
+
+
+# ... or cut a value before its last unit (三千五、百元 for 三千五百元): a unit word alone
+# after a separator belongs to the value before it when together they are one value
+_UNIT_CUT_OFF = re.compile(f"(?<![{_NUMERAL}])([{_NUMERAL}]*[{''.join(SMALL_UNITS)}{''.join(BIG_UNITS)}][{_NUMERAL}]*)"
+                           f"[{_SEP_MARKS}]\\s*([{''.join(SMALL_UNITS)}{''.join(BIG_UNITS)}])(?![{_NUMERAL}0-9])")
 
 
 def well_formed(run: str) -> bool:
@@ -223,7 +231,9 @@ def well_formed(run: str) -> bool:
 def _fold_run(run: str) -> str | None:
     if not any(c in SMALL_UNITS or c in BIG_UNITS for c in run):
         return "".join(str(DIGIT_CHARS[c]) for c in run)
-    value = parse_value(run)
+    # a value's units fall from left to right (十二千五百 is no number: left as words, the
+    # step asks again instead of taking 2510)
+    value = parse_value(run) if well_formed(run) else None
     if value is not None:
         return str(value)
     # digits read one by one that end in a unit word, e.g. 一二三十: keep the digits only
