@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sip", metavar="HOST:PORT", help="SIP user agent for a PBX, SBC or trunk, e.g. 0.0.0.0:5060")
     p.add_argument("--sip-transport", choices=("udp", "tcp"), default="udp",
                    help="SIP over UDP (default) or TCP (RFC 3261 18.3; Via TCP, Contact ;transport=tcp)")
+    p.add_argument("--sip-rtp-sender", choices=("process", "thread"), default="process",
+                   help="who paces the bot's RTP: a child process with its own GIL at real-time priority when "
+                        "allowed (default), or a thread in this process")
     p.add_argument("--sip-media-host", default=None, metavar="ADDR",
                    help="address RTP binds to and SDP names (default: the --sip host, else 127.0.0.1)")
     p.add_argument("--sip-transfer", default="", metavar="URI",
@@ -134,7 +137,8 @@ def sip_options(args: argparse.Namespace) -> SipOptions:
     media = args.sip_media_host or (host if host not in ("", "0.0.0.0") else "127.0.0.1")
     return SipOptions(media_host=media, ring_seconds=args.sip_ring, no_media_seconds=args.sip_no_media,
                       max_calls=args.sip_max_calls, transfer_uri=args.sip_transfer,
-                      transport=getattr(args, "sip_transport", "udp"))
+                      transport=getattr(args, "sip_transport", "udp"),
+                      rtp_sender=getattr(args, "sip_rtp_sender", "process"))
 
 
 def load(args: argparse.Namespace) -> Settings:

@@ -57,3 +57,17 @@ def test_serve_sip_registers_answers_options_and_refuses_at_capacity(tmp_path):
         for p in (proc, registrar):
             if p.poll() is None:
                 p.kill()
+
+
+def test_serve_sip_rtp_sender_option_reaches_the_server_options(capsys):
+    from ivr.cli import build_parser
+    from ivr.cli.serve import sip_options
+
+    parser = build_parser()
+    default = sip_options(parser.parse_args(["serve", "--sip", "127.0.0.1:5060"]))
+    assert default.rtp_sender == "process"
+    chosen = sip_options(parser.parse_args(["serve", "--sip", "127.0.0.1:5060", "--sip-rtp-sender", "thread"]))
+    assert chosen.rtp_sender == "thread" and chosen.media_host == "127.0.0.1"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--sip", "127.0.0.1:5060", "--sip-rtp-sender", "fork"])
+    assert "--sip-rtp-sender: invalid choice: 'fork'" in capsys.readouterr().err
