@@ -3,6 +3,7 @@ read back; and which hints are worth Whisper's prompt. Pure text functions,
 apart from the engine so they can be tested and benchmarked alone."""
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -81,6 +82,12 @@ _PROMPT_MIN_UNITS = 5
 _PROMPT_PIECE = 3
 
 
+@functools.lru_cache(maxsize=8)
+def _units_of(prompt: str) -> str:
+    """The prompt's characters in Traditional form (the same few prompts every turn)."""
+    return "".join(_UNIT.findall(to_traditional(prompt)))
+
+
 def recites_prompt(text: str, prompt: str) -> bool:
     """True when the 'transcript' is Whisper reading its base prompt back.
 
@@ -91,7 +98,7 @@ def recites_prompt(text: str, prompt: str) -> bool:
     prompt and those pieces add up to 5+ characters, so a caller saying
     台灣國語 or 說國語 at the language step is still heard."""
     units = "".join(_UNIT.findall(to_traditional(text)))
-    source = "".join(_UNIT.findall(to_traditional(prompt)))
+    source = _units_of(prompt)
     if len(units) < _PROMPT_MIN_UNITS or not source:
         return False
     covered = [False] * len(units)

@@ -35,11 +35,10 @@ import sys
 import time
 from pathlib import Path
 
-from ivr.frames import AudioFrame
 from ivr.log import get_logger
 from ivr.transports.sip import sender as wire
 from ivr.transports.sip.media import RATE, RtpEndpoint
-from ivr.transports.sip.pacing import TICK, Pacer, TickedSink, _Schedule
+from ivr.transports.sip.pacing import Pacer, TickedSink, _Schedule
 
 log = get_logger(__name__)
 SENDER = Path(wire.__file__)
@@ -70,23 +69,11 @@ class OffloadedSink(TickedSink[Item]):
         self._next = 1                 # the number of the next frame written
         self._marks: set[int] = set()  # numbers of frames sent with the marker bit (a talkspurt's first)
 
-    async def write(self, frame: AudioFrame) -> None:
-        if self.host is None:
-            await super().write(frame)
-            return
-        if self.closed:
-            return
-        while self._q and self._full() and not self.closed:
-            self._space.clear()
-            await self._space.wait()
-        if self.closed:
-            return
-        item = self.prepare(frame)
-        self._frame = frame.duration or TICK
-        self._idle.clear()
+    def _queued(self, item: Item) -> None:
+        """A frame queued here goes to the sender too (not once it is gone: then the
+        pacer thread takes it from this queue)."""
         host = self.host
-        self._q.append((frame.duration, item))
-        if host is None:  # the sender died while we waited: the pacer thread takes it from the queue
+        if host is None:
             return
         marker = self._spurt_over
         self._spurt_over = False

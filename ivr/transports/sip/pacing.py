@@ -85,7 +85,12 @@ class TickedSink(Generic[T]):
             return
         self._frame = frame.duration or TICK
         self._idle.clear()
-        self._q.append((frame.duration, self.prepare(frame)))
+        item = self.prepare(frame)
+        self._q.append((frame.duration, item))
+        self._queued(item)
+
+    def _queued(self, item: T) -> None:
+        """``item`` was just queued (on the loop): a subclass hands it on (offload.OffloadedSink)."""
 
     def service(self) -> None:
         """Every 20 ms on the loop: room for the writer, and the end of a
