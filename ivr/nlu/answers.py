@@ -12,11 +12,11 @@ has its punctuation and folds each clause itself.
 取消); the NLU makes that a question (``confirm``), never an answer."""
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .phonetic import PhoneticMatcher
+from .scope import split_clauses
 
 # Longest phrases first so 毋是 wins over 是, 不對 over 對, 沒問題 over 沒.
 YES_NO: dict[str, tuple[tuple[str, bool], ...]] = {
@@ -46,14 +46,15 @@ YES_NO_NEUTRAL = ("麻煩你", "謝謝", "多謝", "感謝", "這樣", "按呢",
 
 
 # Words that make the answer unsure whatever else is said: the caller has not decided.
-HEDGES = ("應該", "可能", "大概", "也許", "或許", "好像", "不確定", "不知道", "不曉得", "不太確定", "想想",
+HEDGES = ("應該", "可能", "大概", "也許", "或許", "好像", "不確定", "不知道", "不曉得", "不太確定", "不是很確定",
+          "沒有很確定", "不清楚", "不是很清楚", "想想",
           "想一下", "考慮", "看情況", "等一下", "等等", "是嗎", "對嗎", "真的嗎", "沒差", "隨便", "無所謂",
           "毋知", "敢是")
 # (not 是不是 / 要不要: they are inside 不是不是 / 不要不要)
 # Openers said before the answer that carry nothing (longest first).
 LEAD_FILLERS = ("不好意思", "請問", "你好", "您好", "那個", "就是", "然後",
-                "喂", "呃", "嗯", "欸", "誒", "唉", "蛤", "啊", "喔", "哦",
-                "而")  # 而: how Whisper writes a lone 呃 ("而不用了")
+                "喂", "餵", "呃", "嗯", "欸", "誒", "唉", "蛤", "啊", "喔", "哦",
+                "而")  # 而: how Whisper writes a lone 呃 ("而不用了"); 餵: 喂 folded before 我 (餵我不要)
 PARTICLES = "啦喔耶捏齁欸啊呀吧嘛咧囉哦噢"
 # Extra lead words beyond the lexicon in entities.YES_NO (colloquial Taiwan Mandarin).
 EXTRA_LEADS: tuple[tuple[str, bool], ...] = (
@@ -68,7 +69,10 @@ STRONG = {"是", "是的", "對", "對的", "好", "好的", "不要", "不用",
 NEG_MARKERS = ("不要", "不用", "不想", "不需要", "不必", "取消", "算了", "不是", "不對", "找到了", "弄錯", "改天",
                "再想", "再說", "毋", "免", "無愛", "別")
 STRONG_POS_MARKERS = ("確定要", "趕快", "幫我", "麻煩你", "快一點", "沒錯", "就是要", "我確定")
-_CLAUSE = re.compile(r"[，,。．.！!？?、…;；:：~～\s]+")
+# Words that open a new clause when they follow the answer word (好的我知道了, 不要我再想一下)
+CLAUSE_OPENERS = frozenset({"我", "阮", "你"})
+# Particles that end a clause when they follow the answer word (要啦，對 / 不行喔，卡找到了)
+BOUNDARY_PARTICLES = frozenset("啦喔耶捏齁吼欸啊呀嘛咧囉哦噢了矣")
 
 
 @dataclass(frozen=True)
@@ -99,24 +103,34 @@ def _strip(clause: str) -> str:
     return clause
 
 
-def _parse(clause: str, lexicon: list[tuple[str, bool | None]]) -> tuple[bool | None, int, str]:
+def _parse(clause: str, lexicon: list[tuple[str, bool | None]]) -> tuple[bool | None, int, str, bool, bool]:
     """Read yes/no words from the start: (value of the first answer word, characters
-    read, that word). Stops at the first word outside the lexicon."""
+    read, that word, whether any answer word read is clear on its own (``STRONG``),
+    whether a particle after the answer ended the clause). Stops at the first word
+    outside the lexicon, or after a particle that follows the answer: a transcript
+    often has no commas, and 不好喔我再想一下 is 不好喔，我再想一下."""
     value: bool | None = None
     word = ""
+    strong = False
     pos = 0
     while pos < len(clause):
         for phrase, v in lexicon:
             if clause.startswith(phrase, pos):
-                if value is None and v is not None:
-                    value, word = v, phrase
-                elif v is not None and v != value:
-                    return None, -1, ""  # 是不要: both in one breath
+                if value is not None and phrase in CLAUSE_OPENERS:
+                    return value, pos, word, strong, True  # 不是我要查餘額: 不是，我要查餘額
+                if v is not None:
+                    if value is None:
+                        value, word = v, phrase
+                    elif v != value:
+                        return None, -1, "", False, False  # 是不要: both in one breath
+                    strong = strong or phrase in STRONG
                 pos += len(phrase)
+                if value is not None and phrase in BOUNDARY_PARTICLES and pos < len(clause):
+                    return value, pos, word, strong, True
                 break
         else:
             break
-    return value, pos, word
+    return value, pos, word, strong, False
 
 
 def _polarity(rest: str) -> tuple[bool, bool]:
@@ -128,7 +142,7 @@ def _polarity(rest: str) -> tuple[bool, bool]:
 def judge(text: str, language: str, fold: Callable[[str], str]) -> Answer:
     """The caller's yes/no. ``fold`` is the NLU's character folding (Traditional,
     half-width, numerals); it is applied per clause."""
-    clauses = [fold(c).replace(" ", "") for c in _CLAUSE.split(text)]
+    clauses = [fold(c).replace(" ", "") for c in split_clauses(text, corrections=False)]
     clauses = [c for c in (_strip(c) for c in clauses) if c and c not in LEAD_FILLERS]
     # 嗯嗯 / 呃呃 alone are backchannels, not answers
     clauses = [c for c in clauses if not all(ch in "嗯呃欸喔啊" for ch in c)]
@@ -136,16 +150,22 @@ def judge(text: str, language: str, fold: Callable[[str], str]) -> Answer:
         return Answer(None, 0.0, "none")
     lexicon = _lexicon(language)
     head, rest_clauses = clauses[0], clauses[1:]
-    if any(h in head for h in HEDGES):
+    value, used, _word, strong, split = _parse(head, lexicon)
+    # a hedge before or inside the answer words (應該是吧, 是嗎) leaves it undecided; one after
+    # them is read with the reason, as if a comma were there (不要我再想一下)
+    if any(h in head and (value is None or used < 0 or head.find(h) < used) for h in HEDGES):
         return Answer(None, 0.0, "hedged")
-    value, used, word = _parse(head, lexicon)
     if used < 0:
         return Answer(None, 0.0, "contradicts")
     if value is None:
         return Answer(None, 0.0, "none")
     remainder = head[used:]
-    if remainder and not rest_clauses and word not in STRONG:
-        return Answer(None, 0.0, "none")  # 我要查餘額: a request, not an answer
+    if split:  # a particle after the answer ended its clause
+        rest_clauses, remainder = [remainder, *rest_clauses], ""
+    if remainder and not rest_clauses and not strong:
+        neg, pos = _polarity(remainder)
+        if not (pos if value else neg):
+            return Answer(None, 0.0, "none")  # 我要查餘額: a request, not an answer
     rest = remainder + "".join(rest_clauses)
     if not rest:
         return Answer(value, 0.95, "clear")
@@ -156,7 +176,7 @@ def judge(text: str, language: str, fold: Callable[[str], str]) -> Answer:
         return Answer(None, 0.0, "contradicts")     # 好，不用了 / 是，不要掛失: ask again
     if not value and pos:
         return Answer(None, 0.0, "contradicts")     # 不要，趕快幫我停卡
-    if remainder and not (neg or pos) and not rest_clauses and word in STRONG:
+    if remainder and not (neg or pos) and not rest_clauses and strong:
         # 好停卡 / 是確定要…: one breath, a strong answer word first
         return Answer(value, 0.85, "with_reason")
     return Answer(value, 0.9, "with_reason")
@@ -179,7 +199,7 @@ def sound_phrases(language: str = "zh-TW") -> dict[str, tuple[str, ...]]:
 def sound_alike(text: str, fold: Callable[[str], str], matcher: PhoneticMatcher) -> tuple[bool | None, str]:
     """(value, the answer word it sounds like) for a short answer whose lead word is
     a sound-alike; (None, "") otherwise, or when the caller hedged."""
-    clauses = [c for c in (_strip(fold(c).replace(" ", "")) for c in _CLAUSE.split(text)) if c]
+    clauses = [c for c in (_strip(fold(c).replace(" ", "")) for c in split_clauses(text, corrections=False)) if c]
     clauses = [c for c in clauses if c not in LEAD_FILLERS and not all(ch in "嗯呃欸喔啊" for ch in c)]
     if not clauses or any(h in "".join(clauses) for h in HEDGES):
         return None, ""

@@ -20,7 +20,7 @@ from .normalize import Normalizer
 from .numbers import spell_digits
 from .numbers_nan import taiwanese_numerals
 from .phonetic import PhoneticMatcher, PinyinTable
-from .scope import PARTICLES, after_correction, is_bare_request, modifies_unknown
+from .scope import PARTICLES, after_correction, is_bare_request, modifies_unknown, split_clauses
 from .training_data import LANGUAGES, Example, load_examples
 
 DEFAULT_DATA = Path(__file__).with_name("data") / "nlu.yml"
@@ -32,8 +32,6 @@ PHONETIC_CONFIRM = 0.75
 PHONETIC_MAX_CHARS = 10
 # A clause of a longer utterance decides it alone only this clearly ("不是，我是要查餘額").
 CLAUSE_OVERRIDE = 0.6
-# Clause boundaries as a recogniser writes them; a self-correction ("不是，我是要…") is a new clause.
-_CLAUSES = re.compile(r"[，,。．.！!？?、…;；]+")
 COMMANDS = ("agent", "repeat", "main_menu", "lang_zh", "lang_nan", "goodbye")
 # The global command "agent" and the menu intent talk_to_agent are one meaning.
 AGENT_INTENT = "talk_to_agent"
@@ -139,7 +137,7 @@ class Nlu:
         languages' examples are used whatever ``language`` says: callers mix."""
         self._check_language(language)
         allowed = self._allowed(candidates)
-        every = [c for c in (self._norm.clean(part) for part in _CLAUSES.split(text)) if c]
+        every = [c for c in (self._norm.clean(part) for part in split_clauses(text)) if c]
         kept = [c for c in every if not self._off_topic(c)]  # 真人秀: about something else (scope.py)
         clauses = after_correction(kept)  # "查餘額，不對，我是要改密碼": what follows the correction
         whole = self._norm.clean(text) if clauses == every else "".join(clauses)
@@ -207,7 +205,7 @@ class Nlu:
     def _in_scope(self, text: str) -> str:
         """The cleaned utterance without its clauses about something else (真人秀)."""
         clean = self._norm.clean(text)
-        every = [c for c in (self._norm.clean(part) for part in _CLAUSES.split(text)) if c]
+        every = [c for c in (self._norm.clean(part) for part in split_clauses(text)) if c]
         kept = [c for c in every if not self._off_topic(c)]
         return clean if len(kept) == len(every) else "".join(kept)
 
@@ -228,7 +226,7 @@ class Nlu:
         found, _, _ = sound_command(core, self._command_sounds)
         if found is not None:
             return found
-        clauses = [c for c in (self._norm.clean(part) for part in _CLAUSES.split(text)) if c]
+        clauses = [c for c in (self._norm.clean(part) for part in split_clauses(text)) if c]
         for clause in reversed(clauses if len(clauses) > 1 else []):
             found, _, _ = sound_command(_COMMAND_WRAP.sub("", clause) or clause, self._command_sounds)
             if found is not None:

@@ -16,7 +16,15 @@ decide on, and words it has never seen that only share characters with a request
   is more likely a verb, and stays a request; so does "找真人，拜託" (the clause
   ends at 真人).
 - **A self-correction** ("查餘額，不對，我是要改密碼"): what follows the last
-  correction is what the caller wants (``after_correction``)."""
+  correction is what the caller wants (``after_correction``).
+- **Clauses a transcript did not mark** (``split_clauses``): a recogniser writes
+  the same words with commas, with spaces or with nothing between them
+  (不是不是app一直跳出來, 我剛剛按錯了 行動銀行當掉了, 直接轉人工拜託). Besides
+  punctuation, a clause also ends at a space beside a Chinese character, after a
+  correction that opens the utterance, after a sentence-final particle with more
+  after it, and before a closing courtesy (拜託, 謝謝).
+  Measured on the understanding set's dev half with its punctuation taken out:
+  intents 125 -> 130 of 130 (bench/understanding.py ``--asr-text``)."""
 from __future__ import annotations
 
 import re
@@ -29,6 +37,38 @@ _BARE = re.compile(r"^(?:我們|我|阮|你們|你|您|想要|想|要|欲|請|�
 PARTICLES = "啦喔耶捏齁欸啊呀吧嘛咧囉哦噢嗎呢哩唷喲"
 # A clause that takes back what came before it ("不對", "喔不是", "我是說").
 _CORRECTION = re.compile(r"^(?:不是|不對|不不|錯了|說錯了|講錯了|更正|我是說|我是講)+")
+
+
+# Explicit clause marks as a recogniser writes them.
+_MARKS = re.compile(r"[，,。．.！!？?、…;；:：~～]+")
+# A space next to a Chinese character separates clauses (a space inside "my app" does not).
+_CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+|\s+(?=[\u3400-\u9fff])")
+# A correction that opens the utterance, then more words: 不是不是app… is 不是不是，app…
+_OPENING_CORRECTION = re.compile(r"^(?:[喂餵呃嗯欸喔啊]*)(?:不是|不對|不不|錯了|說錯了|講錯了|更正|算了)+(?=.{2,})")
+# A sentence-final particle with two or more characters after it ends a clause (了解 is a word).
+_FINAL_PARTICLE = re.compile(r"(?<=[了啦喔耶捏齁吼嗎呢])(?!解)(?=[^了啦喔耶捏齁吼嗎呢]{2,})")
+# A closing courtesy is a clause of its own (直接轉人工拜託).
+_COURTESY = re.compile(r"(?<=.{2})(?=(?:拜託|謝謝|多謝|麻煩你|麻煩了|好嗎|好不好|可以嗎)+[啦喔耶捏齁吼]?$)")
+
+
+def split_clauses(text: str, corrections: bool = True) -> list[str]:
+    """The raw clauses of an utterance, with or without the recogniser's punctuation
+    (see the module doc); empty ones dropped, characters untouched otherwise.
+    ``corrections=False``: an opening 不是/不對 stays with what follows (a yes/no
+    answer reads its own lead words: 不是很確定 is a hedge, not 不是 + a reason)."""
+    out: list[str] = []
+    for marked in _MARKS.split(text):
+        for chunk in _CJK_SPACE.split(marked):
+            chunk = chunk.strip()
+            if not chunk:
+                continue
+            m = _OPENING_CORRECTION.match(chunk) if corrections else None
+            head = [chunk[:m.end()]] if m else []
+            body = chunk[m.end():] if m else chunk
+            for piece in _FINAL_PARTICLE.split(body):
+                out.extend(p for p in [*head, *_COURTESY.split(piece)] if p)
+                head = []
+    return out
 
 
 def is_bare_request(clean: str) -> bool:
