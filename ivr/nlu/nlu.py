@@ -44,7 +44,7 @@ _NUMBER_PARAMS: dict[str, set[str]] = {"digits": {"min_len", "max_len"}, "amount
 _COMMAND_WRAP = re.compile(r"^(?:我想要|我想|我要|我欲|阮欲|請你|請|幫我|共我|給我|可以|麻煩)+|(?:好嗎|嗎|謝謝|多謝)+$")
 
 _DIGIT_RUN = re.compile(r"\d{2,}")
-_FAREWELL = re.compile(r"再見|掰掰|拜拜|bye", re.IGNORECASE)
+_FAREWELL = re.compile(r"再見|掰掰|拜拜|bye|掛電話", re.IGNORECASE)
 _DIGIT_WORDS = "零一二三四五六七八九"
 _KIND_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "digits": {"zh-TW": tuple(_DIGIT_WORDS) + ("么", "洞", "拐", "兩"),

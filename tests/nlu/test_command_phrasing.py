@@ -15,6 +15,9 @@ import pytest
     ("我聽不懂國語，講台語", "lang_nan"), ("可以講台語嗎", "lang_nan"), ("說華語好嗎", "lang_zh"),
     ("閣講一擺", "repeat"), ("可以重複嗎", "repeat"),
     ("沒有了，再見", "goodbye"),            # a no with a goodbye after it is the goodbye
+    ("你講慢一點好不好", "repeat"), ("可以說慢一點嗎", "repeat"),  # said again, slower
+    ("我聽無國語", "lang_nan"), ("我不會講國語", "lang_nan"), ("我聽不懂台語", "lang_zh"),
+    ("我要掛電話了", "goodbye"), ("好，我先掛電話", "goodbye"),
 ])
 def test_commands_in_natural_phrasing(nlu, text, command):
     assert nlu.commands(text, "zh-TW") == command
@@ -24,6 +27,7 @@ def test_commands_in_natural_phrasing(nlu, text, command):
     "你說我的餘額是多少", "我想說一下我的卡不見了", "重新設定密碼", "我再查一次餘額", "我剛剛已經說過了",
     "那個專員態度很差我要投訴", "先不要，等我確認一下再說", "我改天再說", "是我本人沒錯",
     "上個月的手續費被重複扣款，打了三次電話都沒有人處理",   # 重複 inside a complaint
+    "我的app掛掉了", "我的卡要掛失", "慢慢來沒關係",
 ])
 def test_sentences_with_command_words_are_not_commands(nlu, text):
     assert nlu.commands(text, "zh-TW") is None
