@@ -18,6 +18,24 @@ given, and a threshold that keeps dev false accepts <= 5 % in every condition.
     python bench/taiwanese.py --fit --weights 0,1,2 --durations 0,5,10,20 --margins 0,1e9
     python bench/taiwanese.py --phones learned # the phone table learned by bench/taiwanese_learn.py
     python bench/taiwanese.py --accept calibration --rows rows.json  # hand-set rule; rows for taiwanese_fit.py
+    python bench/taiwanese.py --whisper --rows rows.json   # rows with Whisper's evidence (cached on disk)
+    python bench/taiwanese.py --whisper --model m.json --out bench/results/taiwanese_whisper.json
+
+Measured, not shipped (issue 12): Whisper base's evidence on each turn
+(``bench/whisper_evidence.py``: no-speech probability, mean token log-prob, the
+language-ID share of Chinese and its entropy) as extra accept features. On dev,
+of the out-of-grammar trials only the Taiwanese phrases and the Mandarin reach
+the accept model (noise, coughs, clicks and silence are rejected before it, by
+the voicing and speech checks), and the Mandarin is already all rejected;
+against the other-Taiwanese phrases, which are every false accept, each
+Whisper feature separates right answers at chance (AUC 0.48-0.50; Mandarin:
+w_zh 0.95). bench/taiwanese_fit.py --whisper kept none (CV on dev: best
+Whisper set 50.4 % right at 5.5 % false accepts vs the shipped 49.8 % at
+4.8 %). The best Whisper set by dev CV, on test: clean 67.2 % right at 6.0 %
+false accepts (shipped 62.5 % at 5.0 %), telephone 59.4 % at 2.0 % (59.4 % at
+3.0 %), noisy 25.0 % at 7.0 % with 4.7 % wrong phrases accepted (25.0 % at 7.0 %,
+1.6 %): no gain at <= 5 % false accepts, for ~0.5 s of CPU per 1.5 s turn
+(bench/results/taiwanese_whisper.json).
 """
 from __future__ import annotations
 
@@ -39,7 +57,51 @@ GOALS = {"false_accept_max": 0.05, "in_grammar_min": {"clean": 0.85, "telephone"
 FRAME_MS = 20
 
 
-def run_trials(engine, trials, cond: str, seed: int, first_turn: bool = False) -> list[dict]:
+class WhisperEvidence:
+    """Whisper's evidence about each trial's audio (``bench/whisper_evidence.py``),
+    cached on disk (user cache dir) by the audio's hash, so refits and reruns do not
+    decode again; a cached entry keeps the seconds its decode took."""
+
+    def __init__(self, model: str = "whisper-base") -> None:
+        from ivr.paths import cache_home
+
+        self.model = model
+        self.path = cache_home() / "bench-whisper-evidence" / f"{model}.json"
+        try:
+            self.cache: dict[str, dict] = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.cache = {}
+        self.engine = None
+        self.new = 0
+
+    def __call__(self, x: np.ndarray, rate: int) -> dict:
+        import hashlib
+
+        key = hashlib.sha1(f"{rate}:".encode() + np.asarray(x, dtype="<i2").tobytes()).hexdigest()
+        if key not in self.cache:
+            from whisper_evidence import turn_evidence
+
+            from ivr.asr import load_engine
+
+            if self.engine is None:
+                self.engine = load_engine(f"whisper:{self.model}")
+            t0 = time.perf_counter()
+            ev = turn_evidence(self.engine, x, rate)
+            self.cache[key] = {"features": ev, "seconds": round(time.perf_counter() - t0, 4)}
+            self.new += 1
+            if self.new % 100 == 0:
+                self.save()
+        return self.cache[key]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.cache), encoding="utf-8")
+        tmp.replace(self.path)
+
+
+def run_trials(engine, trials, cond: str, seed: int, first_turn: bool = False,
+               evidence: WhisperEvidence | None = None) -> list[dict]:
     from ivr.asr import phrase_eval as pe
 
     rows = []
@@ -63,6 +125,11 @@ def run_trials(engine, trials, cond: str, seed: int, first_turn: bool = False) -
                      "phones": d.phones,
                      "confidence": tr.confidence, "seconds": time.perf_counter() - t0,
                      "audio_s": x.size / rate})
+        if evidence is not None:
+            ev = evidence(x, rate)
+            rows[-1]["whisper"], rows[-1]["whisper_seconds"] = ev["features"], ev["seconds"]
+            if rows[-1]["features"] is not None:
+                rows[-1]["features"].update(ev["features"])
     return rows
 
 
@@ -164,6 +231,12 @@ def main() -> int:
                     help="also write every trial's row (features, decision) as JSON here, for bench/taiwanese_fit.py")
     ap.add_argument("--carry", type=Path, default=None,
                     help="keep the other_runs of this earlier report")
+    ap.add_argument("--whisper", action="store_true",
+                    help="also measure Whisper's evidence on every trial (bench/whisper_evidence.py; cached in the "
+                         "user cache dir) and add it to the rows' features")
+    ap.add_argument("--model", type=Path, default=None,
+                    help="decide with this accept model (JSON, e.g. from bench/taiwanese_fit.py --out) on the rows' "
+                         "features instead of the engine's decision; Whisper features need --whisper")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     data = SHARED / "data"
@@ -183,13 +256,23 @@ def main() -> int:
         options["cmninit"] = args.cmninit
     if args.accept is not None:
         options["accept"] = args.accept
-    if args.rows:
+    if args.rows or args.model:
         options["record_features"] = True
+    offline = None
+    if args.model is not None:
+        from ivr.asr import whisper_evidence
+        from ivr.asr.sphinx_accept import FEATURES, load_model
+
+        offline = load_model(args.model, FEATURES + whisper_evidence.FEATURES)
+    evidence = WhisperEvidence() if args.whisper else None
     engine = load_engine("sphinx", **options)
     t0 = time.perf_counter()
     trials = pe.build(engine, data)
     build_s = time.perf_counter() - t0
-    rows = {(s, c): run_trials(engine, trials[s], c, 100 * k, args.first_turn) for s in pe.SPLITS for k, c in enumerate(pe.CONDITIONS)}
+    rows = {(s, c): run_trials(engine, trials[s], c, 100 * k, args.first_turn, evidence)
+            for s in pe.SPLITS for k, c in enumerate(pe.CONDITIONS)}
+    if evidence is not None:
+        evidence.save()
     if args.rows:
         args.rows.write_text(json.dumps({f"{s} {c}": v for (s, c), v in rows.items()}), encoding="utf-8")
     dev = [r for c in pe.CONDITIONS for r in rows["dev", c]]
@@ -226,11 +309,16 @@ def main() -> int:
     def hand_set(r: dict) -> bool:
         return passes_margin(r, margin) and cal.confidence(score(r, weight, duration)) >= cal.threshold
 
-    model = engine.accept_model
+    model = engine.accept_model if offline is None else offline
     learned = model is not None and not args.fit
 
     def accept(r: dict) -> bool:
-        """The engine's own decision when it ran the learned model, else the hand-set rule (as refitted)."""
+        """The engine's own decision when it ran the learned model (or the --model given, on the row's
+        features), else the hand-set rule (as refitted)."""
+        if offline is not None:
+            from ivr.asr.sphinx_accept import channel_of
+
+            return bool(r["features"]) and offline.accepts(r["features"], channel_of(r["rate"]))
         return r["accepted"] if learned else hand_set(r)
 
     report: dict = {"calibration": {"slope": cal.slope, "offset": cal.offset, "threshold": cal.threshold,
@@ -239,7 +327,8 @@ def main() -> int:
                                     "dev_right_accepted_per_setting": scan},
                     "variants": args.variants, "phones": engine.taiwanese_phones, "cmninit": engine.cmninit, "first_turn": args.first_turn, "decoys": engine.n_decoys, "goals": GOALS, "build_seconds": round(build_s, 2),
                     "grammar_size": pe.GRAMMAR_SIZE,
-                    "accept": "learned model (ivr/asr/sphinx_accept.json)" if learned else "hand-set calibration",
+                    "accept": (f"learned model ({args.model}, offline on the rows)" if offline is not None else
+                               "learned model (ivr/asr/sphinx_accept.json)") if learned else "hand-set calibration",
                     "model": model.to_json() if learned and model is not None else None,
                     "mandarin_split": "by speaker (ivr.asr.phrase_eval.speaker_of)", "splits": {}, "hand_set": {}}
     missed = []
@@ -276,6 +365,14 @@ def main() -> int:
                       f"(a wrong route) {e['wrong_accepted']}, wrong phrase rejected {e['wrong_rejected']}; "
                       f"right and accepted by syllables {e['right_accepted_by_syllables']}")
     report["missed"] = missed
+    if evidence is not None:
+        secs = np.array([r["whisper_seconds"] for rs in rows.values() for r in rs])
+        audio = np.array([r["audio_s"] for rs in rows.values() for r in rs])
+        report["whisper_evidence"] = {"seconds_per_turn_mean": round(float(secs.mean()), 3),
+                                      "seconds_per_turn_median": round(float(np.median(secs)), 3),
+                                      "seconds_per_audio_second": round(float(secs.sum() / audio.sum()), 3),
+                                      "turn_seconds_mean": round(float(audio.mean()), 2), "turns": int(secs.size)}
+        print(f"Whisper evidence: {report['whisper_evidence']}")
     report["other_runs"] = {}
     if args.carry is not None:
         try:

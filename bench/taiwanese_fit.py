@@ -15,6 +15,7 @@ the two) keeps dev false accepts <= ``--max-fa``. The test half is never read.
     python bench/taiwanese_fit.py                      # decode dev, fit, write the model
     python bench/taiwanese_fit.py --rows rows.json     # fit from bench/taiwanese.py --rows (dev rows only)
     python bench/taiwanese_fit.py --features llr,cohort --out /tmp/m.json   # a smaller model, elsewhere
+    python bench/taiwanese_fit.py --rows rows.json --whisper  # also each set + Whisper's evidence (kept none)
 """
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "core4": ("llr", "cohort", "runner_up", "pace_abs"),
     "hand3": ("llr", "cohort", "pace_abs"),
 }
+# with --whisper (rows from bench/taiwanese.py --whisper --rows): Whisper's evidence on the turn
+# (bench/whisper_evidence.py.FEATURES) added to each set, all of it ("+w") or the no-speech and language parts
+WHISPER_PARTS = ("w_no_speech", "w_zh")
 
 
 def _label(r: dict) -> tuple[bool, bool]:
@@ -125,6 +129,8 @@ def cross_validate(rows: list[dict], features: Sequence[str], l2: float, neg_wei
 
 
 def main() -> int:
+    from whisper_evidence import FEATURES as WHISPER
+
     from ivr.asr.sphinx_accept import FEATURES, MODEL_PATH, build_model, channel_of
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -137,15 +143,19 @@ def main() -> int:
     ap.add_argument("--max-fa", type=float, default=MAX_FA, help="dev false-accept rate each channel may reach")
     ap.add_argument("--decoys", type=int, default=None, help="decoys in the cohort (default: the engine's)")
     ap.add_argument("--save-rows", type=Path, default=None, help="write the decoded dev rows here")
+    ap.add_argument("--whisper", action="store_true",
+                    help="also try every candidate set with Whisper's evidence (rows from bench/taiwanese.py "
+                         "--whisper --rows)")
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     args = ap.parse_args()
     if args.rows is None and not (SHARED / "data" / "taiwanese-real").is_dir():
         print(f"skipped: needs real Taiwanese recordings at {SHARED / 'data' / 'taiwanese-real'}")
         return 0
     features = [f.strip() for f in (args.features or "").split(",") if f.strip()]
-    unknown = sorted(set(features) - set(FEATURES))
+    known = FEATURES + WHISPER
+    unknown = sorted(set(features) - set(known))
     if unknown:
-        print(f"--features: unknown {unknown} (known: {', '.join(FEATURES)})")
+        print(f"--features: unknown {unknown} (known: {', '.join(known)})")
         return 2
     t0 = time.perf_counter()
     rows = dev_rows(args.rows, {} if args.decoys is None else {"n_decoys": args.decoys}, args.save_rows)
@@ -154,7 +164,13 @@ def main() -> int:
         return 2
     conds = sorted({r["condition"] for r in rows})
     channels = {c: channel_of(next(r["rate"] for r in rows if r["condition"] == c)) for c in conds}
-    sets = {"given": features} if args.features else CANDIDATES
+    sets = {"given": features} if args.features else dict(CANDIDATES)
+    if args.whisper and not args.features:
+        if not any(r["features"] and "w_zh" in r["features"] for r in rows):
+            print("--whisper: the rows carry no Whisper evidence (write them with bench/taiwanese.py --whisper --rows)")
+            return 2
+        sets.update({name + w: fs + ws for name, fs in CANDIDATES.items()
+                     for w, ws in (("+w", WHISPER), ("+wlang", WHISPER_PARTS))})
     scan = {}
     for (name, fs), l2, nw in itertools.product(sets.items(), map(float, args.l2.split(",")),
                                                 map(float, args.neg_weights.split(","))):

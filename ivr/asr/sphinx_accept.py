@@ -121,16 +121,17 @@ def _floats(doc: Mapping[str, object], key: str, n: int, where: str) -> tuple[fl
     return tuple(float(x) for x in v)
 
 
-def model_from_json(doc: object, where: str) -> AcceptModel:
-    """An ``AcceptModel`` from its JSON document, or one ``IvrError`` naming what is wrong."""
+def model_from_json(doc: object, where: str, known: Sequence[str] = FEATURES) -> AcceptModel:
+    """An ``AcceptModel`` from its JSON document, or one ``IvrError`` naming what is wrong;
+    its features must be among ``known``."""
     if not isinstance(doc, dict):
         raise IvrError("accept model must be a JSON object", where)
     names = doc.get("features")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise IvrError("'features' must be a non-empty list of feature names", where)
-    unknown = sorted(set(names) - set(FEATURES))
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        raise IvrError(f"unknown features {unknown} (known: {', '.join(FEATURES)})", where)
+        raise IvrError(f"unknown features {unknown} (known: {', '.join(known)})", where)
     n = len(names)
     mean, scale, weights = (_floats(doc, k, n, where) for k in ("mean", "scale", "weights"))
     if any(s <= 0 for s in scale):
@@ -147,14 +148,14 @@ def model_from_json(doc: object, where: str) -> AcceptModel:
                        info if isinstance(info, dict) else {})
 
 
-def load_model(path: Path = MODEL_PATH) -> AcceptModel:
+def load_model(path: Path = MODEL_PATH, known: Sequence[str] = FEATURES) -> AcceptModel:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise IvrError(f"cannot read the accept model: {e.strerror or e}", str(path)) from None
     except ValueError as e:
         raise IvrError(f"accept model is not valid JSON: {e}", str(path)) from None
-    return model_from_json(doc, str(path))
+    return model_from_json(doc, str(path), known)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50,

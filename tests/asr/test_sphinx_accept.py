@@ -117,6 +117,27 @@ def test_bad_model_json_is_one_clear_error(tmp_path, doc, what):
     assert what in str(e.value) and str(path) in str(e.value) and "\n" not in str(e.value)
 
 
+def test_a_model_with_extra_evidence_loads_only_where_that_evidence_is_known(tmp_path):
+    """bench/taiwanese.py --model decides with a model that also reads Whisper's
+    evidence (bench/whisper_evidence.py); the engine's loader still refuses it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from whisper_evidence import FEATURES as WHISPER
+
+    rows = [(None if f is None else {**f, "w_zh": 0.2 if right else 0.8}, right, reject, c)
+            for f, right, reject, c in _rows()]
+    m = build_model(rows, 0.05, features=("llr", "w_zh"))
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(m.to_json()), encoding="utf-8")
+    with pytest.raises(IvrError, match="unknown features \\['w_zh'\\]"):
+        load_model(path)
+    back = load_model(path, FEATURES + WHISPER)
+    assert back.features == ("llr", "w_zh")
+    assert back.probability({"llr": 0.0, "w_zh": 0.0}) > back.probability({"llr": 0.0, "w_zh": 1.0})
+
+
 def test_unreadable_model_file_is_one_clear_error(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text("{not json", encoding="utf-8")
