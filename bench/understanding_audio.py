@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -251,6 +252,43 @@ def run_real(nlu: Nlu, engine: object) -> dict[str, object]:
             "missed": triggers > 0, "clips": rows}
 
 
+def rejudge(nlu: Nlu, items: list[Item], stored: dict[str, Any],
+            judge: Callable[[Nlu, Item], dict[str, object]]) -> dict[str, object]:
+    """The stored transcripts of an earlier run judged again by the NLU as it is now, without
+    synthesizing or decoding anything (Whisper is pinned, so a rerun writes the same
+    transcripts: bench/results/understanding.json's last two runs agreed on all 560).
+    The decode figures and the real clips are the stored run's."""
+    conditions = list(stored["conditions"])
+    by_text = {(i.text, i.kind): i for i in items}
+    right: dict[str, list[int]] = {c: [0, 0] for c in conditions}
+    per_kind: dict[str, dict[str, list[int]]] = defaultdict(lambda: {c: [0, 0] for c in conditions})
+    per_voice: dict[str, dict[str, list[int]]] = defaultdict(lambda: {c: [0, 0] for c in conditions})
+    rows = []
+    for row in stored["utterances"]:
+        item = by_text.get((row["text"], row.get("kind")))
+        if item is None or "error" in row:
+            rows.append(row)
+            continue
+        new = dict(row)
+        for cond in conditions:
+            heard = row[cond]["heard"]
+            ok = bool(judge(nlu, replace(item, text=heard))["ok"]) if heard.strip() else item.expected is None
+            for table in (right, per_kind[item.kind], per_voice[row["voice"]]):
+                table[cond][0] += ok
+                table[cond][1] += 1
+            new[cond] = {"heard": heard, "ok": ok}
+        rows.append(new)
+    rates = {c: _rate(v) for c, v in right.items()}
+    kinds_seen = [k for k in KIND_ORDER if k in per_kind]
+    for c in conditions:
+        print(f"  {c:10s} {_fmt(rates[c]):>7s}  {right[c][0]}/{right[c][1]}  (stored run: {_fmt(stored['understood'][c])})")
+    return stored | {"understood": rates,
+                     "missed": {c: rates[c] is not None and rates[c] < g for c, g in GOALS.items() if c in rates},
+                     "per_kind": {k: {c: _rate(v) for c, v in per_kind[k].items()} for k in kinds_seen},
+                     "per_voice": {v: {c: _rate(x) for c, x in d.items()} for v, d in sorted(per_voice.items())},
+                     "utterances": rows, "rejudged": "transcripts of the stored run, judged by the current NLU"}
+
+
 def main(argv: list[str] | None = None) -> int:
     from understanding import judge
     from understanding_set import build
@@ -269,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--new-round", action="store_true",
                     help="with --update: the figures replaced become the new 'previous' (default: keep it)")
     ap.add_argument("--show", action="store_true", help="print reference | transcript | value for every line")
+    ap.add_argument("--rejudge", default="", metavar="JSON",
+                    help="no audio: judge the transcripts stored in JSON (an --out file, or the results file "
+                         "with an audio section) again with the current NLU")
     args = ap.parse_args(argv)
     kinds = [k for k in args.kinds.split(",") if k]
     conditions = [c for c in args.conditions.split(",") if c]
@@ -278,8 +319,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.update and (kinds or args.n != 112 or tuple(conditions) != CONDITIONS or args.no_real
                         or args.split != "test"):
         ap.error("--update replaces the published audio figures: run all kinds and conditions with --n 112")
-    result = run_audio(Nlu.load(), build()[args.split], args.n, judge, conditions, kinds, real=not args.no_real,
-                       show=args.show)
+    if args.rejudge:
+        stored = json.loads(Path(args.rejudge).read_text(encoding="utf-8"))
+        stored = stored.get("audio", stored)
+        result = rejudge(Nlu.load(), build()[args.split], stored, judge)
+    else:
+        result = run_audio(Nlu.load(), build()[args.split], args.n, judge, conditions, kinds,
+                           real=not args.no_real, show=args.show)
     if args.out:
         Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if args.update:

@@ -149,6 +149,25 @@ def judge(text: str, language: str, fold: Callable[[str], str]) -> Answer:
     if not clauses:
         return Answer(None, 0.0, "none")
     lexicon = _lexicon(language)
+    answer = _judge_clauses(clauses, lexicon)
+    # A short first clause with no answer word in it, then an answer (我試的，對就是這個: 是的
+    # misheard, then 對): the answer the caller gave in words is taken, a little less sure.
+    skipped = 0
+    while answer.reason == "none" and skipped < MAX_SKIPPED and len(clauses) > 1 and len(clauses[0]) <= SKIP_CHARS \
+            and not any(h in "".join(clauses) for h in HEDGES):
+        clauses, skipped = clauses[1:], skipped + 1
+        later = _judge_clauses(clauses, lexicon)
+        if later.value is not None:
+            return Answer(later.value, round(later.confidence * 0.85, 4), "later_clause")
+    return answer
+
+
+# a first clause this short with no answer word is taken for a misheard one and read past
+SKIP_CHARS = 4
+MAX_SKIPPED = 1
+
+
+def _judge_clauses(clauses: list[str], lexicon: list[tuple[str, bool | None]]) -> Answer:
     head, rest_clauses = clauses[0], clauses[1:]
     value, used, _word, strong, split = _parse(head, lexicon)
     # a hedge before or inside the answer words (應該是吧, 是嗎) leaves it undecided; one after

@@ -56,6 +56,23 @@ def test_yes_no_in_every_style(nlu: Nlu, text: str, value: bool) -> None:
         assert (u.outcome, u.value) == ("accept", value), written
 
 
+@pytest.mark.parametrize("text, value", [
+    ("我試的，對就是這個", True),       # 是的 misheard as 試的, then 對
+    ("那可說，麻煩你了", True),
+    ("教你，我確定", True),
+    ("撲到它，不要", False),
+])
+def test_answer_after_a_short_misheard_clause(nlu: Nlu, text: str, value: bool) -> None:
+    u = nlu.understand("yes_no", text, "zh-TW")
+    assert (u.outcome, u.value) == ("accept", value)
+    assert u.confidence < 0.9  # less sure than an answer said first
+
+
+@pytest.mark.parametrize("text", ["我想一下，好", "我的卡片不見了，對", "試的，應該是吧"])
+def test_no_answer_read_past_a_long_clause_or_a_hedge(nlu: Nlu, text: str) -> None:
+    assert nlu.understand("yes_no", text, "zh-TW").value is None
+
+
 @pytest.mark.parametrize("text", ["我要查餘額", "是不是要掛失", "好像是", "對嗎", "不是很確定", "好啊，我想一下",
                                   "是嗎，我不知道", "要不要"])
 def test_no_answer_in_any_style(nlu: Nlu, text: str) -> None:
