@@ -44,6 +44,11 @@ _NUMBER_PARAMS: dict[str, set[str]] = {"digits": {"min_len", "max_len"}, "amount
 _COMMAND_WRAP = re.compile(r"^(?:我想要|我想|我要|我欲|阮欲|請你|請|幫我|共我|給我|可以|麻煩)+|(?:好嗎|嗎|謝謝|多謝)+$")
 
 _DIGIT_RUN = re.compile(r"\d{2,}")
+# 十 right before 千/百 with no digit before it: never a number as written (十千), but 四千 heard as 十千
+_SHI_FOR_SI = re.compile(r"(?<![0-9零〇一二三四五六七八九兩两十百千萬万])十(?=[千百])")
+# a number step's turn ending in 吧: the particle, or 八 misheard (兩千吧)
+_TRAILING = " ，,。.！!？?、…~～"
+_FINAL_BA = re.compile(f"吧[{_TRAILING}]*$")
 _FAREWELL = re.compile(r"再見|掰掰|拜拜|bye|掛電話", re.IGNORECASE)
 _DIGIT_WORDS = "零一二三四五六七八九"
 _KIND_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -263,10 +268,16 @@ class Nlu:
         except an amount whose 萬 lost its multiplier (臺灣兩千五百). None: the step asks again.
         A digit string or ID valid as written is the caller's: its length or checksum holds."""
         plain = self._read_number(kind, text, params)
+        if plain is None and kind == "amount" and _SHI_FOR_SI.search(text):
+            # 十千六百 is no number: 四千 said with the Taiwan blur of s and sh (四 si, 十 shi)
+            return self._read_number(kind, _SHI_FOR_SI.sub("四", text), params)
         heard, glued = read_by_ear(text, allow_yao=kind != "amount")
         if heard == text:
             return plain
         by_ear = self._read_number(kind, heard, params)
+        if kind in ("amount", "date") and by_ear != plain and _FINAL_BA.search(text):
+            # 兩千吧 is 兩千 with a particle (about 2000), or 兩千八 misheard: neither is taken
+            return None
         if plain is None or by_ear == plain:
             return by_ear
         if kind in ("digits", "taiwan_id"):

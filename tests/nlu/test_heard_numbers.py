@@ -103,3 +103,25 @@ def test_a_letter_sound_written_in_another_character_of_its_reading(nlu):
 ])
 def test_a_counted_number_is_not_part_of_the_digit_string(nlu, text, length, expected):
     assert nlu.extract("digits", text, min_len=length, max_len=length) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("十千六百元，謝謝", 4600),   # 四千 with s and sh blurred (Taiwan Mandarin): 十千 is no number as written
+    ("十百塊", 400),
+    ("十萬", 100000),              # a real number: untouched
+    ("二十千", None),              # still no number: asked again
+])
+def test_shi_before_thousand_is_si(nlu, text, expected):
+    assert nlu.extract("amount", text) == expected
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), [
+    ("amount", "兩千吧", None),         # about 2000, or 兩千八 misheard: neither taken, asked again
+    ("amount", "大概兩千吧。", None),
+    ("amount", "兩千八", 2800),
+    ("amount", "兩千塊吧", 2000),       # the 吧 is not glued to the number: 2000 either way
+    ("date", "民國七十四年三月五號吧", dt.date(1985, 3, 5)),
+])
+def test_final_ba_is_a_particle_not_eight(nlu, kind, text, expected):
+    got = nlu.extract(kind, text)
+    assert (dt.date.fromisoformat(got) if isinstance(got, str) and kind == "date" else got) == expected
