@@ -155,18 +155,27 @@ def offer_confirmation(run: _Run, step: CollectStep, ev: UserInput, turn: dict[s
     return True
 
 
+# The built-in question is asked only after an answer the dialog was unsure of: it says
+# which keys answer it, since the menu just gave 1 and 2 other meanings (bench/scenarios_revoiced.py:
+# callers the recogniser had missed once could not go on by keys at this question).
+YES_NO_KEYS = {"zh-TW": "是請按1，不是請按2。", "nan-TW": "是請揤1，毋是請揤2。"}
+
+
 def question(run: _Run, step: CollectStep, value: Any) -> Prompt | None:
-    """The step's own confirm prompt, or "請問您是要{label}嗎？" for an intent
-    ("請問您是要用台語嗎？" for the language choice)."""
+    """The step's own confirm prompt, or "請問您是要{label}嗎？是請按1，不是請按2。" for an
+    intent ("請問您是要用台語嗎？…" for the language choice)."""
     if step.confirm is not None:
         return step.confirm
     if step.type == "intent" and value in LANG_LABELS:
         names = LANG_LABELS[value]
-        return Prompt.model_validate({"zh-TW": f"請問您是要用{names['zh-TW']}嗎？",
-                                      "nan-TW": f"請問你是欲用{names['nan-TW']}無？"})
+        return _with_keys(f"請問您是要用{names['zh-TW']}嗎？", f"請問你是欲用{names['nan-TW']}無？")
     if step.type != "intent" or not isinstance(value, str) or not hasattr(run.d.nlu, "describe"):
         return None
     zh, nan = run.d.nlu.describe(value, "zh-TW"), run.d.nlu.describe(value, "nan-TW")
     if not zh:
         return None
-    return Prompt.model_validate({"zh-TW": f"請問您是要{zh}嗎？", "nan-TW": f"請問你是欲{nan or zh}無？"})
+    return _with_keys(f"請問您是要{zh}嗎？", f"請問你是欲{nan or zh}無？")
+
+
+def _with_keys(zh: str, nan: str) -> Prompt:
+    return Prompt.model_validate({"zh-TW": zh + YES_NO_KEYS["zh-TW"], "nan-TW": nan + YES_NO_KEYS["nan-TW"]})

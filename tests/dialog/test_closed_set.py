@@ -79,6 +79,21 @@ def test_an_unsure_answer_is_asked_about_and_yes_acts(at_menu):
     assert at_menu.state.intent == "check_balance"
 
 
+def test_the_question_says_which_keys_answer_it(at_menu):
+    """After a doubtful answer the caller may go on by keys: the question says 1 is yes,
+    2 is no (the menu had just given those keys other services)."""
+    out = heard(at_menu, "我要查餘額", UNSURE)
+    assert said(out, ASK_BALANCE + "？是請按1，不是請按2")
+    at_menu.key("1")
+    assert at_menu.state.intent == "check_balance"
+
+
+def test_key_2_at_the_question_asks_the_menu_again(at_menu):
+    heard(at_menu, "我要查餘額", UNSURE)
+    out = at_menu.key("2")
+    assert said(out, MENU_PROMPT) and at_menu.state.intent is None
+
+
 def test_an_unsure_answer_then_no_asks_the_menu_again(at_menu):
     heard(at_menu, "我要查餘額", UNSURE)
     out = heard(at_menu, "不是", SURE)
