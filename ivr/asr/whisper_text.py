@@ -55,6 +55,7 @@ def runaway(text: str, seconds: float) -> bool:
 
 
 _LIST_SEP = re.compile(r"[、，,]")
+_NUMERALS = set("零〇一二三四五六七八九十百千萬万兩两么洞拐0123456789")
 _STRIP = re.compile(r"[\s。．.！!？?；;：:]+")
 
 
@@ -64,16 +65,23 @@ def recites_hints(text: str, expected: Sequence[str] | None) -> bool:
     them, the last maybe cut short. On noise or mumbling Whisper base does
     this (a 5 dB SNR hesitation came back as 我不要跟機器講話、請幫我轉接客服、轉),
     which would send the caller somewhere they never asked to go. A caller
-    saying one phrase, or digits separated by 、, is not affected."""
+    saying one phrase, or digits separated by 、, is not affected. Short hints
+    (國語、華語、臺語) count when three different ones or more are read back in a row."""
     if not expected:
         return False
-    hints = {_STRIP.sub("", to_traditional(h)) for h in expected}
-    hints = {h for h in hints if len(h) >= 3}
+    every = {_STRIP.sub("", to_traditional(h)) for h in (*expected, *compact_hints(expected))}
+    hints = {h for h in every if len(h) >= 3}
     pieces = [p for p in (_STRIP.sub("", x) for x in _LIST_SEP.split(to_traditional(text))) if p]
-    if len(pieces) < 2 or not hints:
+    if len(pieces) < 2:
         return False
     *whole, last = pieces
-    return all(p in hints for p in whole) and any(h.startswith(last) for h in hints)
+    if hints and all(p in hints for p in whole) and any(h.startswith(last) for h in hints):
+        return True
+    # three or more hints of any length in a row, the prompt's own list (國語、華語、臺語;
+    # 我要投訴、人工、專人、客服): a caller names one thing, not the menu
+    words = {h for h in every if len(h) >= 2 and not all(c in _NUMERALS for c in h)}  # digits said one by one stay
+    return len(pieces) >= 3 and len(set(pieces)) >= 3 and all(p in words for p in whole) \
+        and any(h.startswith(last) for h in words)
 
 
 # a transcript this much made of the prompt's own words is the prompt read back

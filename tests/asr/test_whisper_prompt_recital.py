@@ -29,3 +29,30 @@ def test_prompt_read_back_is_no_answer(text):
 def test_callers_words_stay(text):
     assert not recites_prompt(text, BASE_PROMPT)
     assert _answer(text, 2.0, None) != ""
+
+
+LANGUAGE_HINTS = ["國語", "華語", "中文", "臺語", "台語", "閩南語", "我要講台語", "我要講國語"]
+MENU_HINTS = ["查詢餘額", "我要投訴", "人工", "專人", "客服", "掛失", "密碼"]
+
+
+@pytest.mark.parametrize("text, hints", [
+    ("國語、華語、臺語", LANGUAGE_HINTS),                 # re-voiced callers (bench/scenarios_revoiced.py)
+    ("我要投訴、人工、專人、客服", MENU_HINTS),
+    ("我不要跟機器講話、請幫我轉接客服、轉", ["我不要跟機器講話", "請幫我轉接客服", "轉人工"]),
+])
+def test_the_hint_list_read_back_is_no_answer(text, hints):
+    from ivr.asr.whisper_text import recites_hints
+
+    assert recites_hints(text, hints)
+
+
+@pytest.mark.parametrize("text, hints", [
+    ("國語", LANGUAGE_HINTS), ("國語、國語", LANGUAGE_HINTS), ("人工、專人", MENU_HINTS),
+    ("我要投訴", MENU_HINTS),
+    ("一、二、三、四", ["一", "二", "三", "四"]),          # digits said one by one, as Whisper writes them
+    ("十一、二十、三十", ["十一", "二十", "三十"]),
+])
+def test_a_caller_naming_one_thing_or_reading_digits_is_heard(text, hints):
+    from ivr.asr.whisper_text import recites_hints
+
+    assert not recites_hints(text, hints)
