@@ -65,7 +65,9 @@ def test_fixture_suite_passes_with_right_junit_counts(suite_run: dict) -> None:
     assert int(suite.get("tests")) == len(scenarios) >= 40
     assert (suite.get("failures"), suite.get("errors")) == ("0", "0")
     known_bugs = [s for s in scenarios if s.xfail and s not in needs_shared]
-    assert int(suite.get("skipped")) == len(needs_shared) + len(known_bugs)
+    # a strict xfail is always a known failure; one marked not deterministic (xfail_strict: false) may pass
+    strict = [s for s in known_bugs if s.xfail_strict]
+    assert len(needs_shared) + len(strict) <= int(suite.get("skipped")) <= len(needs_shared) + len(known_bugs)
     names = {c.get("name") for c in suite.iter("testcase")}
     assert names == {s.name for s in scenarios}
     assert "passed" in proc.stdout and "ivr test" in proc.stdout  # the summary table
