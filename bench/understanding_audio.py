@@ -127,6 +127,33 @@ def _rate(v: list[int]) -> float | None:
     return round(v[0] / v[1], 4) if v[1] else None
 
 
+class _Tally:
+    """Understood turns per condition, overall, per kind of step and per voice."""
+
+    def __init__(self, conditions: Sequence[str]) -> None:
+        self.right: dict[str, list[int]] = {c: [0, 0] for c in conditions}
+        self.per_kind: dict[str, dict[str, list[int]]] = defaultdict(lambda: {c: [0, 0] for c in conditions})
+        self.per_voice: dict[str, dict[str, list[int]]] = defaultdict(lambda: {c: [0, 0] for c in conditions})
+
+    def add(self, kind: str, voice: str, cond: str, ok: bool) -> None:
+        for table in (self.right, self.per_kind[kind], self.per_voice[voice]):
+            table[cond][0] += ok
+            table[cond][1] += 1
+
+    def rates(self) -> dict[str, float | None]:
+        return {c: _rate(v) for c, v in self.right.items()}
+
+    def kinds(self) -> list[str]:
+        return [k for k in KIND_ORDER if k in self.per_kind]
+
+    def figures(self) -> dict[str, object]:
+        rates = self.rates()
+        return {"understood": rates,
+                "missed": {c: rates[c] is not None and rates[c] < g for c, g in GOALS.items() if c in rates},
+                "per_kind": {k: {c: _rate(v) for c, v in self.per_kind[k].items()} for k in self.kinds()},
+                "per_voice": {v: {c: _rate(x) for c, x in d.items()} for v, d in sorted(self.per_voice.items())}}
+
+
 def run_audio(nlu: Nlu, items: list[Item], n: int, judge: Callable[[Nlu, Item], dict[str, object]],
               conditions: Sequence[str] = CONDITIONS, kinds: Sequence[str] | None = None,
               real: bool = True, engine: object = None, show: bool = False) -> dict[str, object]:
@@ -138,9 +165,7 @@ def run_audio(nlu: Nlu, items: list[Item], n: int, judge: Callable[[Nlu, Item], 
     voices = Voices()
     sounds = letter_sounds()
     chosen = choose(items, n, kinds)
-    right: dict[str, list[int]] = {c: [0, 0] for c in conditions}
-    per_kind: dict[str, dict[str, list[int]]] = defaultdict(lambda: {c: [0, 0] for c in conditions})
-    per_voice: dict[str, dict[str, list[int]]] = defaultdict(lambda: {c: [0, 0] for c in conditions})
+    tally = _Tally(conditions)
     rows: list[dict[str, object]] = []
     t0 = time.perf_counter()
     decode_s = 0.0
@@ -172,32 +197,26 @@ def run_audio(nlu: Nlu, items: list[Item], n: int, judge: Callable[[Nlu, Item], 
             if show:
                 print(f"  {cond:9s} {item.kind:9s} {'ok ' if ok else 'BAD'} {item.text} | {heard} | "
                       f"{verdict['got']} (want {item.expected})")
-            for table in (right, per_kind[item.kind], per_voice[voice]):
-                table[cond][0] += ok
-                table[cond][1] += 1
+            tally.add(item.kind, voice, cond, ok)
             row[cond] = {"heard": heard, "ok": ok}
         rows.append(row)
     real_result = run_real(nlu, engine) if real else {"skipped": "not asked"}
-    rates = {c: _rate(v) for c, v in right.items()}
-    kinds_seen = [k for k in KIND_ORDER if k in per_kind]
+    rates = tally.rates()
     print(f"audio ({len(chosen)} distinct test utterances, voices {', '.join(f'{a}@{b}' for a, b in VOICES)}; "
           f"{voices.made} newly synthesized):")
     print("  " + " " * 10 + "".join(f"{c:>10s}" for c in conditions))
-    for kind in kinds_seen:
-        d = per_kind[kind]
+    for kind in tally.kinds():
+        d = tally.per_kind[kind]
         print(f"  {kind:10s}" + "".join(f"{_fmt(_rate(d[c])):>10s}" for c in conditions) + f"   n={d[conditions[0]][1]}")
     print(f"  {'all':10s}" + "".join(f"{_fmt(rates[c]):>10s}" for c in conditions))
     for c in conditions:
         goal = GOALS.get(c)
         r = rates[c]
         if goal is not None and r is not None:
-            print(f"  {c:10s} {r:7.1%}  {right[c][0]}/{right[c][1]}  goal {goal:.0%}"
+            print(f"  {c:10s} {r:7.1%}  {tally.right[c][0]}/{tally.right[c][1]}  goal {goal:.0%}"
                   + ("  MISSED" if r < goal else ""))
     return {"optional": True, "n": len(chosen), "voices": [f"{a}@{b}" for a, b in VOICES],
-            "conditions": list(conditions), "understood": rates, "goals": GOALS,
-            "missed": {c: rates[c] is not None and rates[c] < g for c, g in GOALS.items() if c in rates},
-            "per_kind": {k: {c: _rate(v) for c, v in per_kind[k].items()} for k in kinds_seen},
-            "per_voice": {v: {c: _rate(x) for c, x in d.items()} for v, d in sorted(per_voice.items())},
+            "conditions": list(conditions), "goals": GOALS, **tally.figures(),
             "real_speech": real_result, "decodes": decodes,
             "decode_seconds_mean": round(decode_s / decodes, 3) if decodes else None,
             "decode_seconds_mean_per_kind": {k: round(sum(v) / len(v), 3) for k, v in sorted(kind_s.items())},
@@ -260,9 +279,7 @@ def rejudge(nlu: Nlu, items: list[Item], stored: dict[str, Any],
     The decode figures and the real clips are the stored run's."""
     conditions = list(stored["conditions"])
     by_text = {(i.text, i.kind): i for i in items}
-    right: dict[str, list[int]] = {c: [0, 0] for c in conditions}
-    per_kind: dict[str, dict[str, list[int]]] = defaultdict(lambda: {c: [0, 0] for c in conditions})
-    per_voice: dict[str, dict[str, list[int]]] = defaultdict(lambda: {c: [0, 0] for c in conditions})
+    tally = _Tally(conditions)
     rows = []
     for row in stored["utterances"]:
         item = by_text.get((row["text"], row.get("kind")))
@@ -273,19 +290,13 @@ def rejudge(nlu: Nlu, items: list[Item], stored: dict[str, Any],
         for cond in conditions:
             heard = row[cond]["heard"]
             ok = bool(judge(nlu, replace(item, text=heard))["ok"]) if heard.strip() else item.expected is None
-            for table in (right, per_kind[item.kind], per_voice[row["voice"]]):
-                table[cond][0] += ok
-                table[cond][1] += 1
+            tally.add(item.kind, row["voice"], cond, ok)
             new[cond] = {"heard": heard, "ok": ok}
         rows.append(new)
-    rates = {c: _rate(v) for c, v in right.items()}
-    kinds_seen = [k for k in KIND_ORDER if k in per_kind]
+    rates = tally.rates()
     for c in conditions:
-        print(f"  {c:10s} {_fmt(rates[c]):>7s}  {right[c][0]}/{right[c][1]}  (stored run: {_fmt(stored['understood'][c])})")
-    return stored | {"understood": rates,
-                     "missed": {c: rates[c] is not None and rates[c] < g for c, g in GOALS.items() if c in rates},
-                     "per_kind": {k: {c: _rate(v) for c, v in per_kind[k].items()} for k in kinds_seen},
-                     "per_voice": {v: {c: _rate(x) for c, x in d.items()} for v, d in sorted(per_voice.items())},
+        print(f"  {c:10s} {_fmt(rates[c]):>7s}  {tally.right[c][0]}/{tally.right[c][1]}  (stored run: {_fmt(stored['understood'][c])})")
+    return stored | {**tally.figures(),
                      "utterances": rows, "rejudged": "transcripts of the stored run, judged by the current NLU"}
 
 

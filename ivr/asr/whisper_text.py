@@ -69,7 +69,7 @@ def recites_hints(text: str, expected: Sequence[str] | None) -> bool:
     (國語、華語、臺語) count when three different ones or more are read back in a row."""
     if not expected:
         return False
-    every = {_STRIP.sub("", to_traditional(h)) for h in (*expected, *compact_hints(expected))}
+    every = {_STRIP.sub("", to_traditional(h)) for h in expected}  # the prompt's hints are a subset
     hints = {h for h in every if len(h) >= 3}
     pieces = [p for p in (_STRIP.sub("", x) for x in _LIST_SEP.split(to_traditional(text))) if p]
     if len(pieces) < 2:

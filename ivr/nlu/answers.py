@@ -103,40 +103,44 @@ def _strip(clause: str) -> str:
     return clause
 
 
-def _parse(clause: str, lexicon: list[tuple[str, bool | None]]) -> tuple[bool | None, int, str, bool, bool]:
+def _parse(clause: str, lexicon: list[tuple[str, bool | None]]) -> tuple[bool | None, int, bool, bool]:
     """Read yes/no words from the start: (value of the first answer word, characters
-    read, that word, whether any answer word read is clear on its own (``STRONG``),
+    read, whether any answer word read is clear on its own (``STRONG``),
     whether a particle after the answer ended the clause). Stops at the first word
     outside the lexicon, or after a particle that follows the answer: a transcript
     often has no commas, and 不好喔我再想一下 is 不好喔，我再想一下."""
     value: bool | None = None
-    word = ""
     strong = False
     pos = 0
     while pos < len(clause):
         for phrase, v in lexicon:
             if clause.startswith(phrase, pos):
                 if value is not None and phrase in CLAUSE_OPENERS:
-                    return value, pos, word, strong, True  # 不是我要查餘額: 不是，我要查餘額
+                    return value, pos, strong, True  # 不是我要查餘額: 不是，我要查餘額
                 if v is not None:
                     if value is None:
-                        value, word = v, phrase
+                        value = v
                     elif v != value:
-                        return None, -1, "", False, False  # 是不要: both in one breath
+                        return None, -1, False, False  # 是不要: both in one breath
                     strong = strong or phrase in STRONG
                 pos += len(phrase)
                 if value is not None and phrase in BOUNDARY_PARTICLES and pos < len(clause):
-                    return value, pos, word, strong, True
+                    return value, pos, strong, True
                 break
         else:
             break
-    return value, pos, word, strong, False
+    return value, pos, strong, False
 
 
 def _polarity(rest: str) -> tuple[bool, bool]:
     neg = any(m in rest for m in NEG_MARKERS)
     pos = any(m in rest for m in STRONG_POS_MARKERS)
     return neg, pos
+
+
+# a first clause this short with no answer word is taken for a misheard one and read past
+SKIP_CHARS = 4
+MAX_SKIPPED = 1
 
 
 def judge(text: str, language: str, fold: Callable[[str], str]) -> Answer:
@@ -162,14 +166,10 @@ def judge(text: str, language: str, fold: Callable[[str], str]) -> Answer:
     return answer
 
 
-# a first clause this short with no answer word is taken for a misheard one and read past
-SKIP_CHARS = 4
-MAX_SKIPPED = 1
-
 
 def _judge_clauses(clauses: list[str], lexicon: list[tuple[str, bool | None]]) -> Answer:
     head, rest_clauses = clauses[0], clauses[1:]
-    value, used, _word, strong, split = _parse(head, lexicon)
+    value, used, strong, split = _parse(head, lexicon)
     # a hedge before or inside the answer words (應該是吧, 是嗎) leaves it undecided; one after
     # them is read with the reason, as if a comma were there (不要我再想一下)
     if any(h in head and (value is None or used < 0 or head.find(h) < used) for h in HEDGES):

@@ -24,7 +24,7 @@ decide on, and words it has never seen that only share characters with a request
   correction that opens the utterance, after a sentence-final particle with more
   after it, and before a closing courtesy (拜託, 謝謝).
   Measured on the understanding set's dev half with its punctuation taken out:
-  intents 125 -> 130 of 130 (bench/understanding.py ``--asr-text``)."""
+  intents 125 -> 130 of 130 (bench/understanding.py, its "transcript_styles")."""
 from __future__ import annotations
 
 import re
@@ -36,7 +36,8 @@ _BARE = re.compile(r"^(?:我們|我|阮|你們|你|您|想要|想|要|欲|請|�
 # Said after any word (餘額捏, 密碼啦); never the start of another word.
 PARTICLES = "啦喔耶捏齁欸啊呀吧嘛咧囉哦噢嗎呢哩唷喲"
 # A clause that takes back what came before it ("不對", "喔不是", "我是說").
-_CORRECTION = re.compile(r"^(?:不是|不對|不不|錯了|說錯了|講錯了|更正|我是說|我是講)+")
+_TAKE_BACK = "不是|不對|不不|錯了|說錯了|講錯了|更正"
+_CORRECTION = re.compile(rf"^(?:{_TAKE_BACK}|我是說|我是講)+")
 
 
 # Explicit clause marks as a recogniser writes them.
@@ -44,7 +45,7 @@ _MARKS = re.compile(r"[，,。．.！!？?、…;；:：~～]+")
 # A space next to a Chinese character separates clauses (a space inside "my app" does not).
 _CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+|\s+(?=[\u3400-\u9fff])")
 # A correction that opens the utterance, then more words: 不是不是app… is 不是不是，app…
-_OPENING_CORRECTION = re.compile(r"^(?:[喂餵呃嗯欸喔啊]*)(?:不是|不對|不不|錯了|說錯了|講錯了|更正|算了)+(?=.{2,})")
+_OPENING_CORRECTION = re.compile(rf"^(?:[喂餵呃嗯欸喔啊]*)(?:{_TAKE_BACK}|算了)+(?=.{{2,}})")
 # A sentence-final particle with two or more characters after it ends a clause (了解 is a word).
 _FINAL_PARTICLE = re.compile(r"(?<=[了啦喔耶捏齁吼嗎呢])(?!解)(?=[^了啦喔耶捏齁吼嗎呢]{2,})")
 # A closing courtesy is a clause of its own (直接轉人工拜託).
