@@ -7,13 +7,17 @@ import asyncio
 import heapq
 import itertools
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
     def now(self) -> float: ...
 
     async def sleep(self, seconds: float) -> None: ...
+
+    def hold(self, work: asyncio.Future[Any]) -> None:
+        """``work`` is computation done off the loop (a decode in a model's own
+        queue): a virtual clock stands still until it is done."""
 
 
 class RealClock:
@@ -26,6 +30,9 @@ class RealClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
+    def hold(self, work: asyncio.Future[Any]) -> None:
+        """Live, computation takes the time it takes."""
+
 
 class VirtualClock:
     """Time moves only when told to.
@@ -35,12 +42,26 @@ class VirtualClock:
     would live. ``run_until_idle()`` jumps straight to the next deadline
     whenever nothing else is runnable, which replays a call as fast as the
     CPU allows.
+
+    Computation takes no call time: whoever drives the clock does not move it
+    while work is ``held`` (a decode in flight), so replay does not depend on how
+    fast or busy the machine is.
     """
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = start
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        self.held = 0  # computations in flight (``hold``)
+
+    def hold(self, work: asyncio.Future[Any]) -> None:
+        if work.done():
+            return
+        self.held += 1
+        work.add_done_callback(self._release)
+
+    def _release(self, _work: asyncio.Future[Any]) -> None:
+        self.held -= 1
 
     def now(self) -> float:
         return self._now

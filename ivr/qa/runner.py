@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,20 +51,35 @@ class TrackingExecutor(ThreadPoolExecutor):
     def submit(self, fn, /, *args, **kwargs):
         with self._lock:
             self.inflight += 1
-        fut = super().submit(fn, *args, **kwargs)
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        fut.add_done_callback(lambda f: self._done(loop))
-        return fut
+        # The caller gets ``outer``: the worker's result is handed to it (and so to the
+        # loop, through run_in_executor's callback) *before* the work counts down. With
+        # the worker's own future, the count-down could reach the loop first and the
+        # clock driver, seeing no work and nothing runnable, moved call time before the
+        # result woke its waiter (turn latencies differed between runs by 0.1-1 s).
+        outer: Future = Future()
+        inner = super().submit(fn, *args, **kwargs)
+        outer.add_done_callback(lambda f: inner.cancel() if f.cancelled() else None)
+
+        def relay(f: Future) -> None:
+            if not outer.done():
+                if f.cancelled():
+                    outer.cancel()
+                elif (e := f.exception()) is not None:
+                    outer.set_exception(e)
+                else:
+                    outer.set_result(f.result())
+            self._done(loop)
+
+        inner.add_done_callback(relay)
+        return outer
 
     def _done(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        # Counted down on the loop, not in this worker thread: there, the clock driver
-        # could see no work in flight and advance call time before the loop had handed
-        # the result to its waiter, so a turn's end depended on how fast the machine was
-        # (a fixture passed or failed by the run). The driver then gives the loop a few
-        # turns (SETTLE_ROUNDS) before call time moves.
+        # Counted down on the loop, after the result was handed over (above): there, the
+        # driver waits until nothing is runnable before call time moves (_until_idle).
         if loop is not None and not loop.is_closed():
             try:
                 loop.call_soon_threadsafe(self._count_down)
@@ -262,6 +277,19 @@ class RecordingDialog:
 SETTLE_ROUNDS = 4
 
 
+async def _until_idle(limit: int = 10_000) -> None:
+    """Loop turns until nothing but this coroutine is runnable: every callback woken
+    by finished work (a chain of awaits may take many turns) has run and is waiting
+    on time or on new work. A fixed number of turns was not enough: how many a
+    chain needs varies, so call time sometimes moved before a woken turn went on."""
+    loop = asyncio.get_running_loop()
+    ready = getattr(loop, "_ready", None)  # CPython's run queue (private; absent elsewhere)
+    for _ in range(SETTLE_ROUNDS if ready is None else limit):
+        await asyncio.sleep(0)
+        if ready is not None and not ready:
+            return
+
+
 async def _drive(clock: VirtualClock, task: asyncio.Task, executor: TrackingExecutor) -> None:
     wall0 = time.monotonic()
     while not task.done():
@@ -272,7 +300,7 @@ async def _drive(clock: VirtualClock, task: asyncio.Task, executor: TrackingExec
         await asyncio.sleep(0)
         if task.done():
             break
-        if executor.inflight:
+        if executor.inflight or clock.held:
             # Computation (a decode, a prompt render, a backend call) takes no
             # call time: the virtual clock waits for it. Advancing the clock by
             # the wall time it took made verdicts depend on how fast and how
@@ -282,9 +310,8 @@ async def _drive(clock: VirtualClock, task: asyncio.Task, executor: TrackingExec
             continue
         # what finished computing has woken its waiters: let them run (and maybe start
         # more work) before any call time passes
-        for _ in range(SETTLE_ROUNDS):
-            await asyncio.sleep(0)
-        if executor.inflight:
+        await _until_idle()
+        if executor.inflight or clock.held:
             continue
         deadline = clock.next_deadline()
         if deadline is None:
@@ -494,11 +521,22 @@ def run_scenario(sc: Scenario, res: Resources | None = None) -> ScenarioResult:
         log.exception("scenario %s crashed", sc.name)
         r = ScenarioResult(scenario=sc, status="error", message=f"{type(e).__name__}: {e}")
     finally:
+        _cancel_leftovers(loop)
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         executor.shutdown(wait=True)
     r.wall_seconds = time.perf_counter() - t0
     return r
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Tasks the call left behind (a caller on hold when the replay ended) are
+    cancelled and awaited before the loop closes, not destroyed pending."""
+    left = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in left:
+        t.cancel()
+    if left:
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
 
 
 def run_scenarios(paths: Iterable[str | Path] | Iterable[Scenario], options: RunOptions | None = None,

@@ -45,8 +45,12 @@ def next_best(tr: Transcript, kind: str) -> tuple[str, ...]:
 
 
 class TurnDecoder:
-    def __init__(self, offload: Callable[..., Awaitable[Any]]) -> None:
+    def __init__(self, offload: Callable[..., Awaitable[Any]],
+                 hold: Callable[[asyncio.Future[Any]], None] | None = None) -> None:
         self.offload = offload
+        # a decode finishing off the loop (not through ``offload``) is reported here:
+        # a virtual clock stands still until it is done (Clock.hold)
+        self.hold = hold
         self._next: tuple[str, Recognizer | None] | None = None
         self._active: tuple[str, Recognizer | None] | None = None
         self._q: asyncio.Queue[tuple] = asyncio.Queue()
@@ -123,6 +127,8 @@ class TurnDecoder:
                     # snapshot now, in order with the audio; the decode may finish later without
                     # holding up this call's audio (nor a thread) meanwhile
                     later = asyncio.wrap_future(await self.offload(rec.partial_later))
+                    if self.hold is not None:
+                        self.hold(later)
                     later.add_done_callback(functools.partial(_settle, op[2]))
                 elif kind == "settle" and (heard := await _partial_of(op[5])) is not None:
                     await self.offload(rec.reset)

@@ -87,7 +87,7 @@ class CallSession:
         self.recognizers = CallRecognizers(selector, sink.sample_rate)
         self.turns = TurnTaking(self.config.barge_in)
         self._barge = asyncio.Event()
-        self.decoder = TurnDecoder(self.offload)
+        self.decoder = TurnDecoder(self.offload, self.clock.hold)
         self.input = CallerInput(source, self.turns, self._on_barge_in, endpointer_factory, dtmf_factory,
                                  on_audio=self._record_caller_audio, decoder=self.decoder)
         self.playback = Playback(sink, self.clock, on_audio=self._record_bot_audio)

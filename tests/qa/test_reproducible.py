@@ -4,14 +4,16 @@ scenario says its outcome is not deterministic."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
 from ivr.clock import VirtualClock
 from ivr.qa import RunOptions, load_scenarios, run_scenarios
-from ivr.qa.runner import TrackingExecutor, _drive
+from ivr.qa.runner import TrackingExecutor, _cancel_leftovers, _drive
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
@@ -38,6 +40,86 @@ def test_computation_takes_no_call_time() -> None:
     assert asyncio.run(main()) == 0.0
 
 
+def test_work_counts_down_after_its_result_reached_the_loop() -> None:
+    """The executor's count-down must reach the loop after the result does:
+    otherwise the driver can see no work and nothing runnable, and move call
+    time before the result wakes its waiter (turn latencies then differed by
+    0.1-1 s between runs of the same fixture)."""
+    async def main() -> list[bool]:
+        executor = TrackingExecutor(1)
+        loop = asyncio.get_running_loop()
+        seen: list[bool] = []
+        awaited: list[asyncio.Future[None]] = []
+        count_down = executor._count_down
+
+        def checked() -> None:
+            seen.append(awaited[0].done())  # the waiter's future already holds the result
+            count_down()
+
+        executor._count_down = checked  # type: ignore[method-assign]
+        for _ in range(20):
+            awaited[:] = [loop.run_in_executor(executor, time.sleep, 0.001)]
+            await awaited[0]
+            while executor.inflight:
+                await asyncio.sleep(0)
+        executor.shutdown()
+        return seen
+
+    seen = asyncio.run(main())
+    assert len(seen) == 20 and all(seen)
+
+
+def test_held_work_stops_call_time() -> None:
+    """A decode in the recognizer's own queue (not the loop's executor) is held
+    on the clock: call time stands still until it is done, even with a caller
+    sending audio every 20 ms meanwhile."""
+    async def main() -> tuple[float, int]:
+        clock = VirtualClock()
+        executor = TrackingExecutor(1)
+        ticks = 0
+
+        async def line() -> None:
+            nonlocal ticks
+            while True:
+                await clock.sleep(0.02)
+                ticks += 1
+
+        async def call() -> float:
+            await clock.sleep(0.1)
+            done: Future[str] = Future()
+            threading.Timer(0.3, done.set_result, ("ok",)).start()  # a decode off the loop
+            later = asyncio.wrap_future(done)
+            clock.hold(later)
+            t0 = clock.now()
+            await later
+            return clock.now() - t0
+
+        feeder = asyncio.ensure_future(line())
+        task = asyncio.ensure_future(call())
+        await _drive(clock, task, executor)
+        feeder.cancel()
+        executor.shutdown()
+        return task.result(), ticks
+
+    waited, ticks = asyncio.run(main())
+    assert waited == 0.0
+    assert ticks == 5  # 0.1 s of audio before the decode, none while it ran
+
+
+def test_tasks_left_behind_are_cancelled_before_the_loop_closes() -> None:
+    """A replay that ends with the caller on hold leaves the hold task waiting:
+    it is cancelled and awaited, not destroyed pending when the loop closes."""
+    loop = asyncio.new_event_loop()
+    try:
+        left = loop.create_task(asyncio.sleep(3600))
+        loop.run_until_complete(asyncio.sleep(0))
+        _cancel_leftovers(loop)
+        assert left.cancelled()
+        assert not [t for t in asyncio.all_tasks(loop) if not t.done()]
+    finally:
+        loop.close()
+
+
 def _scenario(tmp_path: Path, name: str, key: str, extra: str) -> Path:
     text = (DATA / "mini.yaml").read_text(encoding="utf-8").replace('dtmf: "1"', f'dtmf: "{key}"')
     path = tmp_path / f"{name}.yaml"
@@ -60,7 +142,7 @@ def test_xfail_strict_and_not(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_voice_fixtures_replay_identically() -> None:
     """The Whisper fixtures twice, each run with its own engines: every
-    transcript, intent and verdict the same (keyed one-time codes are random
+    transcript, intent, turn latency and verdict the same (keyed one-time codes are random
     per run, so keys are not compared)."""
     scenarios = [s for s in load_scenarios([ROOT / "audio_fixtures"])
                  if s.language == "zh-TW" and "voice" in s.tags]
@@ -68,7 +150,8 @@ def test_voice_fixtures_replay_identically() -> None:
 
     def run() -> list[tuple]:
         summary = run_scenarios(scenarios, RunOptions())
-        return [(r.scenario.name, r.status, tuple((t.transcript, t.intent) for t in r.turns))
+        return [(r.scenario.name, r.status,
+                 tuple((t.transcript, t.intent, t.no_input, t.latency_ms) for t in r.turns))
                 for r in summary.results]
 
     first, second = run(), run()
