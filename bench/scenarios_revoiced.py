@@ -338,7 +338,7 @@ def show(summary: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--voices", default="kokoro@0.85",
+    ap.add_argument("--voices", default=",".join(f"{a}@{b}" for a, b in VOICES),
                     help=f"comma-separated engine@speed (known: {', '.join(f'{a}@{b}' for a, b in VOICES)})")
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("-k", dest="pattern", default=None, help="only scenarios whose name contains this")

@@ -91,6 +91,28 @@ async def test_decoder_streams_while_the_caller_talks():
     dec.close()
 
 
+async def test_decoder_holds_the_clock_while_a_partial_decodes():
+    """A partial decoded off the loop (Whisper's own queue) is reported to the
+    clock, so a replay's call time stands still until it is done."""
+    eng = FakeEngine([("查餘額", 0.8)])
+    rec = eng.recognizer(sample_rate=8000)
+    clock = VirtualClock()
+    held: list[asyncio.Future] = []
+
+    def hold(work: asyncio.Future) -> None:
+        held.append(work)
+        clock.hold(work)
+
+    dec = TurnDecoder(inline, hold)
+    dec.use("fake", rec)
+    dec.begin(b"\0\0" * 800)
+    peek = dec.peek()
+    assert peek is not None
+    assert (await peek).text == "查餘額"
+    assert len(held) == 1 and held[0].done() and clock.held == 0  # released once decoded
+    dec.close()
+
+
 async def test_paced_sink_paces_clears_and_counts():
     clock = VirtualClock()
     sent: list[float] = []
