@@ -10,11 +10,14 @@ Prints and writes bench/results/e2e.json:
                        includes the endpointer's wait, but decoding and rendering take no call time, so
                        it is not a real-time figure (bench/calls.py measures that)
   CER per engine       edits / reference characters over the speech turns with a reference transcript
+  replayed twice       the same audio replayed again: scenarios whose transcripts, intents, latencies or
+                       verdicts differ (issue 11: none may)
 
 These fixtures were tuned until they passed: every figure here is biased high. Callers the fixtures never
 heard are measured by bench/understanding.py.
 
-    python bench/e2e.py                       # audio_fixtures/, default engines
+    python bench/e2e.py                       # audio_fixtures/, default engines, replayed twice and compared
+    python bench/e2e.py --once                # one replay
     python bench/e2e.py --engines whisper,vosk  # also re-run speech scenarios forcing each engine
 """
 from __future__ import annotations
@@ -110,6 +113,22 @@ def metrics(summary) -> dict:
 TASK_COMPLETION_GOAL = 0.95  # issue 11, for callers the project has never heard
 
 
+def replay_trace(summary) -> dict[str, tuple]:
+    """What must come out the same on every replay of the same audio: each
+    scenario's verdict and outcome, and each turn's transcript, intent, command,
+    no-input and latency on the virtual clock."""
+    return {r.scenario.name: (r.status, r.outcome, tuple((t.transcript, t.intent, t.command, t.no_input, t.latency_ms)
+                                                         for t in r.turns))
+            for r in summary.results}
+
+
+def compare_replays(first: dict[str, tuple], second: dict[str, tuple]) -> dict:
+    differing = sorted(n for n in first.keys() | second.keys() if first.get(n) != second.get(n))
+    turns = sum(len(v[2]) for v in first.values())
+    return {"runs": 2, "scenarios": len(first), "turns": turns, "scenarios_differing": len(differing),
+            "differing": differing, "identical": not differing}
+
+
 def verdict(value: float | None, goal: float) -> str:
     return "not measured" if value is None else ("met" if value >= goal else "missed")
 
@@ -123,6 +142,8 @@ def main() -> int:
     ap.add_argument("--engines", default="", help="comma list: re-run speech scenarios forcing each engine")
     ap.add_argument("--tts", default="espeak", help="prompt voice (see ivr test --tts)")
     ap.add_argument("-o", "--out", type=Path, default=ROOT / "bench" / "results" / "e2e.json")
+    ap.add_argument("--once", action="store_true",
+                    help="replay once (default: twice, and report whether both replays came out the same)")
     args = ap.parse_args()
     import logging
 
@@ -136,6 +157,9 @@ def main() -> int:
               "fixtures_note": "the fixtures were tuned until they passed: every figure is biased high",
               "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_start": load0,
                           "whisper_cpu_isa": os.environ.get("CT2_FORCE_CPU_ISA") or "default (not pinned)"}}
+    if not args.once:  # issue 11: the same audio gives the same transcripts on every run
+        again = run_scenarios(scenarios, RunOptions(tts=args.tts))
+        result["replayed_twice"] = compare_replays(replay_trace(summary), replay_trace(again))
     speech = [s for s in scenarios if any(t.audio for t in s.turns)]
     for eng in [e for e in args.engines.split(",") if e]:
         forced = run_scenarios(speech, RunOptions(tts=args.tts, engine=eng))
@@ -159,6 +183,10 @@ def main() -> int:
               f"(mean per turn {v['mean_cer_per_turn']})  goal: none set")
     for eng, em in result["engines"].items():
         print(f"[{eng}] intent accuracy {em['intent_accuracy']}  CER {em['cer_by_engine']}  counts {em['counts']}")
+    if "replayed_twice" in result:
+        rt = result["replayed_twice"]
+        print(f"replayed twice      {rt['scenarios_differing']} of {rt['scenarios']} scenarios differed "
+              f"(transcripts, intents, latencies, verdicts over {rt['turns']} turns) {rt['differing'] or ''}")
     print(f"wall {result['total_seconds']} s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")

@@ -225,6 +225,9 @@ def _e2e() -> Iterator[tuple[str, str]]:
     yield "e2e: CER", f"Whisper CER {pct(w['cer'])} = {w['errors']} / {w['chars']} characters over {w['turns']} turns"
     yield "e2e: biased high", "These fixtures were tuned until they passed: all of these are biased high"
     yield "e2e: latency", f"time): p50 {r(m['turn_latency']['speech']['p50_ms'], 0)} ms; not a real-time figure"
+    rt = d["replayed_twice"]
+    yield "e2e: replayed twice", (f"Replayed twice: {rt['scenarios_differing']} of {rt['scenarios']} scenarios "
+                                  f"differed over {rt['turns']} turns")
 
 
 def _audio() -> Iterator[tuple[str, str]]:
