@@ -9,6 +9,8 @@ voices and speeds, then heard through
     clean      16 kHz, as synthesized
     telephone  8 kHz band-limit + G.711 mu-law round trip
     noisy_20 / noisy_10 / noisy_5   telephone plus pink noise at that SNR (dB)
+    loss_5     telephone with 5 % of its 20 ms RTP packets lost at random, each filled with
+               silence as the SIP receive path does (--conceal repeat: bench/plc.py instead)
 
 and recognised by the Whisper engine with the step's hints, as a call would.
 The transcript is judged exactly like the reference text. Synthesized audio is
@@ -45,7 +47,7 @@ from ivr.nlu import Nlu
 from ivr.paths import cache_home
 
 GOALS = {"clean": 0.95, "telephone": 0.92, "noisy_10": 0.80}
-CONDITIONS = ("clean", "telephone", "noisy_20", "noisy_10", "noisy_5")
+CONDITIONS = ("clean", "telephone", "noisy_20", "noisy_10", "noisy_5", "loss_5")
 # (TTS engine, speaking rate): voices and speeds, used in turn
 VOICES = (("kokoro", 1.0), ("kokoro", 0.85), ("kokoro", 1.15), ("espeak", 1.0), ("kokoro", 0.95))
 # voices whose G2P drops Latin letters (Kokoro's misaki zh): a letter is given to them as its
@@ -106,7 +108,32 @@ def channel(x: np.ndarray, rate: int, condition: str, seed: int) -> tuple[np.nda
     tel = resample(x, rate, 8000)
     if condition.startswith("noisy_"):
         tel = add_noise(tel, float(condition.split("_")[1]), seed=seed)
-    return ulaw_decode(ulaw_encode(tel)), 8000
+    tel = ulaw_decode(ulaw_encode(tel))
+    if condition.startswith("loss_"):
+        tel = lose_packets(tel, float(condition.split("_")[1]) / 100, seed)
+    return tel, 8000
+
+
+# How a lost packet is filled: "silence" (what ivr's SIP receive path does) or "repeat"
+# (bench/plc.py's pitch repetition, measured worse for Whisper). Set by --conceal.
+CONCEAL = "silence"
+
+
+def lose_packets(tel: np.ndarray, rate: float, seed: int) -> np.ndarray:
+    """Each 20 ms RTP packet lost with probability ``rate`` (independently,
+    seeded per utterance), filled as the SIP receive path fills it."""
+    from plc import Concealer
+
+    rng = np.random.default_rng(seed)
+    frame = 160
+    conceal = Concealer(8000, frame)
+    out = []
+    for i in range(0, tel.size - tel.size % frame, frame):
+        if rng.random() < rate:
+            out.append(conceal.lost() if CONCEAL == "repeat" else np.zeros(frame, np.int16))
+        else:
+            out.append(conceal.good(tel[i:i + frame]))
+    return np.concatenate(out) if out else tel
 
 
 def hints(nlu: Nlu, item: Item) -> tuple[str, ...]:
@@ -317,18 +344,23 @@ def main(argv: list[str] | None = None) -> int:
                          "with this run (all kinds and conditions, --n 112 only; its baseline is kept)")
     ap.add_argument("--new-round", action="store_true",
                     help="with --update: the figures replaced become the new 'previous' (default: keep it)")
+    ap.add_argument("--conceal", choices=("silence", "repeat"), default="silence",
+                    help="how a lost packet is filled (loss_* conditions): silence, as ivr does, or by "
+                         "repeating the voice before it (bench/plc.py)")
     ap.add_argument("--show", action="store_true", help="print reference | transcript | value for every line")
     ap.add_argument("--rejudge", default="", metavar="JSON",
                     help="no audio: judge the transcripts stored in JSON (an --out file, or the results file "
                          "with an audio section) again with the current NLU")
     args = ap.parse_args(argv)
+    global CONCEAL
+    CONCEAL = args.conceal
     kinds = [k for k in args.kinds.split(",") if k]
     conditions = [c for c in args.conditions.split(",") if c]
     unknown = [c for c in conditions if c not in CONDITIONS]
     if unknown:
         ap.error(f"unknown condition {unknown[0]!r} (known: {', '.join(CONDITIONS)})")
     if args.update and (kinds or args.n != 112 or tuple(conditions) != CONDITIONS or args.no_real
-                        or args.split != "test"):
+                        or args.split != "test" or args.conceal != "silence"):
         ap.error("--update replaces the published audio figures: run all kinds and conditions with --n 112")
     if args.rejudge:
         stored = json.loads(Path(args.rejudge).read_text(encoding="utf-8"))
