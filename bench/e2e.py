@@ -113,28 +113,12 @@ def metrics(summary) -> dict:
 TASK_COMPLETION_GOAL = 0.95  # issue 11, for callers the project has never heard
 
 
-def replay_trace(summary) -> dict[str, tuple]:
-    """What must come out the same on every replay of the same audio: each
-    scenario's verdict and outcome, and each turn's transcript, intent, command,
-    no-input and latency on the virtual clock."""
-    return {r.scenario.name: (r.status, r.outcome, tuple((t.transcript, t.intent, t.command, t.no_input, t.latency_ms)
-                                                         for t in r.turns))
-            for r in summary.results}
-
-
-def compare_replays(first: dict[str, tuple], second: dict[str, tuple]) -> dict:
-    differing = sorted(n for n in first.keys() | second.keys() if first.get(n) != second.get(n))
-    turns = sum(len(v[2]) for v in first.values())
-    return {"runs": 2, "scenarios": len(first), "turns": turns, "scenarios_differing": len(differing),
-            "differing": differing, "identical": not differing}
-
-
 def verdict(value: float | None, goal: float) -> str:
     return "not measured" if value is None else ("met" if value >= goal else "missed")
 
 
 def main() -> int:
-    from ivr.qa import RunOptions, load_scenarios, run_scenarios
+    from ivr.qa import RunOptions, load_scenarios, replay_differences, run_scenarios
     from ivr.qa.results import summary_dict
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -159,7 +143,11 @@ def main() -> int:
                           "whisper_cpu_isa": os.environ.get("CT2_FORCE_CPU_ISA") or "default (not pinned)"}}
     if not args.once:  # issue 11: the same audio gives the same transcripts on every run
         again = run_scenarios(scenarios, RunOptions(tts=args.tts))
-        result["replayed_twice"] = compare_replays(replay_trace(summary), replay_trace(again))
+        differing = replay_differences(summary, again)
+        result["replayed_twice"] = {"runs": 2, "scenarios": len(summary.results),
+                                    "turns": sum(len(r.turns) for r in summary.results),
+                                    "scenarios_differing": len(differing), "differing": differing,
+                                    "identical": not differing}
     speech = [s for s in scenarios if any(t.audio for t in s.turns)]
     for eng in [e for e in args.engines.split(",") if e]:
         forced = run_scenarios(speech, RunOptions(tts=args.tts, engine=eng))

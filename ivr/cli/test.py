@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="keep each call's record and audio in this SQLite file (input for 'ivr record')")
     p.add_argument("--json", type=Path, default=None, metavar="FILE",
                    help="write every scenario's verdict, transcripts and intents as JSON here ('-' = stdout)")
+    p.add_argument("--twice", action="store_true",
+                   help="replay every scenario a second time and fail if any transcript, intent, latency or "
+                        "verdict differs (replay is deterministic: a difference is a bug to report)")
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
     p.add_argument("--allow-audio", action="append", type=Path, default=[], metavar="DIR",
                    help="a directory outside the fixtures tree that scenarios may read audio from (repeatable; "
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from ivr.qa import RunOptions, load_scenarios, run_scenarios, write_html, write_junit
+    from ivr.qa import RunOptions, load_scenarios, replay_differences, run_scenarios, write_html, write_junit
 
     if args.log_level == "warning":
         # One "no Taiwanese voice" warning per prompt is news to an operator,
@@ -88,6 +91,12 @@ def run(args: argparse.Namespace) -> int:
         opts = RunOptions(flows_dir=args.flows, engine=args.engine, tts=args.tts, on_start=started, on_result=finished,
                           records_db=args.keep_records)
         summary = run_scenarios(scenarios, opts)
+        differences: list[str] = []
+        if args.twice:
+            progress.reset(task, description="second replay")
+            again = run_scenarios(scenarios, RunOptions(flows_dir=args.flows, engine=args.engine, tts=args.tts,
+                                                        on_start=started, on_result=lambda r: progress.advance(task)))
+            differences = replay_differences(summary, again)
 
     table = Table(title="ivr test", show_lines=False)
     for col in ("scenario", "lang", "result", "turns", "outcome", "queue", "mean latency", "time"):
@@ -121,7 +130,15 @@ def run(args: argparse.Namespace) -> int:
         else:
             args.json.write_text(doc + "\n", encoding="utf-8")
             console.print(f"JSON: {args.json}")
+    if args.twice:
+        if differences:
+            console.print(f"[red]the second replay differed in {len(differences)} scenario(s):[/]")
+            for d in differences:
+                console.print(f"    {d}")
+        else:
+            console.print(f"replayed twice: the same transcripts, intents, latencies and verdicts in all "
+                          f"{len(summary.results)} scenarios")
     sys.stdout.flush()
     if any(r.input_error for r in summary.results):
         return 2
-    return 0 if summary.ok else 1
+    return 0 if summary.ok and not differences else 1

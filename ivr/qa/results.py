@@ -121,3 +121,37 @@ def summary_dict(summary: RunSummary) -> dict[str, Any]:
         })
     return {"wall_seconds": round(summary.wall_seconds, 3),
             "counts": {s: summary.count(s) for s in ("passed", "failed", "error", "skipped")}, "scenarios": out}
+
+
+# what must come out the same on every replay of the same audio (replay is deterministic)
+_REPLAYED = ("transcript", "dtmf", "intent", "command", "no_input", "latency_ms", "barged_in")
+
+
+def replay_differences(first: RunSummary, second: RunSummary) -> list[str]:
+    """One line per scenario whose second replay differs from the first: its
+    verdict, outcome, or a turn's transcript, keys, intent, command, no-input,
+    barge-in or latency on the virtual clock (personal numbers redacted, secret
+    turns are masked already). Empty when the replays agree."""
+    out: list[str] = []
+    again = {r.scenario.name: r for r in second.results}
+    for a in first.results:
+        b = again.get(a.scenario.name)
+        if b is None:
+            out.append(f"{a.scenario.name}: not replayed the second time")
+            continue
+        if (a.status, a.outcome, a.handoff_queue) != (b.status, b.outcome, b.handoff_queue):
+            out.append(f"{a.scenario.name}: {a.status}/{a.outcome or '-'}/{a.handoff_queue or '-'} then "
+                       f"{b.status}/{b.outcome or '-'}/{b.handoff_queue or '-'}")
+            continue
+        if len(a.turns) != len(b.turns):
+            out.append(f"{a.scenario.name}: {len(a.turns)} turns then {len(b.turns)}")
+            continue
+        for ta, tb in zip(a.turns, b.turns, strict=True):
+            field_ = next((f for f in _REPLAYED if getattr(ta, f) != getattr(tb, f)), None)
+            if field_ is not None:
+                va, vb = getattr(ta, field_), getattr(tb, field_)
+                if isinstance(va, str) and isinstance(vb, str):
+                    va, vb = redact(va), redact(vb)
+                out.append(f"{a.scenario.name} turn {ta.index + 1} (line {ta.line}): {field_} {va!r} then {vb!r}")
+                break
+    return out

@@ -160,3 +160,36 @@ def test_voice_fixtures_replay_identically() -> None:
     first, second = run(), run()
     assert [x for x in first if x[1] == "error"] == []
     assert first == second
+
+
+def test_ivr_test_twice_compares_the_two_replays(tmp_path: Path) -> None:
+    """`ivr test --twice`: a QA team checks that its own recordings replay the same."""
+    import subprocess
+    import sys
+
+    path = _scenario(tmp_path, "twice", "1", "")
+    done = subprocess.run([sys.executable, "-m", "ivr", "test", str(path), "--flows", str(DATA / "flows"), "--twice"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "replayed twice: the same transcripts, intents, latencies and verdicts in all 1 scenarios" in done.stdout
+
+
+def test_replay_differences_names_the_scenario_turn_and_what_changed(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from ivr.qa import RunSummary, replay_differences
+
+    path = _scenario(tmp_path, "diff", "1", "")
+    first = run_scenarios([path], RunOptions(flows_dir=DATA / "flows"))
+    second = run_scenarios([path], RunOptions(flows_dir=DATA / "flows"))
+    assert replay_differences(first, second) == []
+    r = second.results[0]
+    slower = replace(r, turns=[replace(r.turns[0], latency_ms=(r.turns[0].latency_ms or 0) + 100)])
+    lines = replay_differences(first, RunSummary([slower]))
+    assert len(lines) == 1 and lines[0].startswith("diff turn 1 (line ") and "latency_ms" in lines[0]
+    card = replace(r, turns=[replace(r.turns[0], transcript="我的卡號 4111111111111111")])
+    lines = replay_differences(first, RunSummary([card]))
+    assert "4111111111111111" not in lines[0] and "transcript" in lines[0]  # personal numbers redacted
+    failed = replace(r, status="failed")
+    assert replay_differences(first, RunSummary([failed])) == ["diff: passed/self_served/- then failed/self_served/-"]
+    assert replay_differences(first, RunSummary([])) == ["diff: not replayed the second time"]
