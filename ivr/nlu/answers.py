@@ -148,6 +148,8 @@ def judge(text: str, language: str, fold: Callable[[str], str]) -> Answer:
     half-width, numerals); it is applied per clause."""
     clauses = [fold(c).replace(" ", "") for c in split_clauses(text, corrections=False)]
     clauses = [c for c in (_strip(c) for c in clauses) if c and c not in LEAD_FILLERS]
+    if language == "zh-TW":
+        clauses = [c for c in (_ai_as_ei(c) for c in clauses) if c]
     # 嗯嗯 / 呃呃 alone are backchannels, not answers
     clauses = [c for c in clauses if not all(ch in "嗯呃欸喔啊" for ch in c)]
     if not clauses:
@@ -165,6 +167,17 @@ def judge(text: str, language: str, fold: Callable[[str], str]) -> Answer:
             return Answer(later.value, round(later.confidence * 0.85, 4), "later_clause")
     return answer
 
+
+
+def _ai_as_ei(clause: str) -> str:
+    """Whisper writes the particle 欸 as 愛 (暫時不要欸 → 不要愛, 欸，五千塊 → 愛無千塊): in a
+    Mandarin answer, 愛 alone or ending the clause is that particle, not Taiwanese 愛
+    ("want", which would make 不要愛 contradict itself). 無愛 (Taiwanese no) stays."""
+    if clause == "愛":
+        return ""
+    if len(clause) > 1 and clause.endswith("愛") and clause[-2] != "無":
+        return _strip(clause[:-1])
+    return clause
 
 
 def _judge_clauses(clauses: list[str], lexicon: list[tuple[str, bool | None]]) -> Answer:

@@ -109,3 +109,21 @@ def test_dev_half_understood_without_punctuation(nlu: Nlu) -> None:
         result, misses = evaluate(nlu, [replace(i, text=rewrite(i.text)) for i in dev])
         assert result["all"]["understood"] >= 0.98, misses[:5]
         assert result["all"]["right"] >= written["all"]["right"] - 2, misses[:5]
+
+
+@pytest.mark.parametrize("text, value", [
+    ("不要愛，不用把卡停掉了", False),  # 暫時不要欸 as Whisper writes it
+    ("好愛", True),
+    ("愛，是的", True),                  # 欸 alone, as 愛
+    ("不要愛", False),
+])
+def test_the_particle_ei_written_ai_in_a_mandarin_answer(nlu: Nlu, text: str, value: bool) -> None:
+    """Whisper writes 欸 as 愛: in a Mandarin yes/no it is that particle, not Taiwanese
+    愛 ("want", which made 不要愛 contradict itself and be asked again)."""
+    assert nlu.extract("yes_no", text, "zh-TW") is value
+
+
+def test_taiwanese_ai_and_bo_ai_keep_their_meaning(nlu: Nlu) -> None:
+    assert nlu.extract("yes_no", "愛", "nan-TW") is True
+    assert nlu.extract("yes_no", "無愛", "nan-TW") is False
+    assert nlu.extract("yes_no", "無愛", "zh-TW") is False
