@@ -33,7 +33,9 @@ MAX_DROP = 0.05  # absolute drop in the understood rate that would still be acce
 
 
 def main(argv: list[str] | None = None) -> int:
-    from understanding import judge
+    from understanding import judge, one_core
+
+    one_core()
     from understanding_audio import run_audio
     from understanding_set import build
 

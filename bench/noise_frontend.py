@@ -229,7 +229,9 @@ def _print(table: dict, configs: Sequence[str], conditions: Sequence[str], kinds
 
 
 def main(argv: list[str] | None = None) -> int:
-    from understanding import judge
+    from understanding import judge, one_core
+
+    one_core()
     from understanding_set import build
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -137,7 +137,9 @@ def heard_all(engine: WhisperEngine, encoded: object, n: int, seconds: float, co
 
 
 def run(split: str, n: int, conditions: Sequence[str], variants: Sequence[str]) -> dict[str, object]:
-    from understanding import judge
+    from understanding import judge, one_core
+
+    one_core()
     from understanding_set import build
 
     from ivr.asr import load_engine

@@ -328,7 +328,9 @@ def rejudge(nlu: Nlu, items: list[Item], stored: dict[str, Any],
 
 
 def main(argv: list[str] | None = None) -> int:
-    from understanding import judge
+    from understanding import judge, one_core
+
+    one_core()
     from understanding_set import build
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

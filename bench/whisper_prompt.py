@@ -161,7 +161,9 @@ def _print(table: dict, versus: dict, prompts: Sequence[str], conditions: Sequen
 
 
 def main(argv: list[str] | None = None) -> int:
-    from understanding import judge
+    from understanding import judge, one_core
+
+    one_core()
     from understanding_set import build
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
