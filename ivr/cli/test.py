@@ -71,6 +71,14 @@ def run(args: argparse.Namespace) -> int:
                       + (f" matching -k {args.pattern}" if args.pattern else "") + "[/yellow]")
         return 1 if args.pattern else 2
 
+    import os
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        # Whisper's int8 results depend on its thread count (README: For QA): say so before a
+        # run whose transcripts may differ from the team's reference run
+        console.print(f"[yellow]OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} is set: Whisper decodes with that many "
+                      "threads, and a few transcripts can differ from a run without it (unset it to replay as "
+                      "the fixtures were made)[/yellow]")
     styles = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:

@@ -94,9 +94,9 @@ def test_stored_call_becomes_a_scenario_that_replays(tmp_path: Path) -> None:
         record_to_scenario("nope", tmp_path / "missing.db", tmp_path / "x.yaml")
 
 
-def _ivr(*args: str) -> subprocess.CompletedProcess[str]:
+def _ivr(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "ivr", "test", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=env)
 
 
 def test_cli_exit_codes(tmp_path: Path) -> None:
@@ -118,3 +118,15 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     (tmp_path / "noaudio.yaml").write_text("name: na\nengine: text\nturns:\n  - audio: missing.wav\n")
     na = _ivr(str(tmp_path / "noaudio.yaml"), *flows)
     assert na.returncode == 2 and "missing.wav" in na.stdout
+
+
+def test_cli_warns_when_the_thread_count_is_overridden() -> None:
+    """Whisper's int8 results differ with one thread: a QA run under OMP_NUM_THREADS says so."""
+    import os
+
+    flows = ["--flows", str(DATA / "flows")]
+    base = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    plain = _ivr(str(DATA / "mini.yaml"), *flows, env=base)
+    assert plain.returncode == 0 and "OMP_NUM_THREADS" not in plain.stdout
+    one = _ivr(str(DATA / "mini.yaml"), *flows, env={**base, "OMP_NUM_THREADS": "1"})
+    assert one.returncode == 0 and "OMP_NUM_THREADS=1 is set" in one.stdout
