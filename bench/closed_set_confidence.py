@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import os
 
-if __name__ == "__main__":  # one core, as in a call worker; never on import (a test's environment)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from cores import one_core
+
+if __name__ == "__main__":  # as a script: one core before numpy loads
+    one_core()
 
 import argparse
 import hashlib

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 
-if __name__ == "__main__":  # as a script: one core before numpy loads (see one_core); never on import
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from cores import one_core
+
+if __name__ == "__main__":  # as a script: one core before numpy loads
+    one_core()
 
 import argparse
 import json
@@ -141,16 +142,6 @@ def edit_distances(items: list[Item]) -> dict[str, object]:
     dist = sorted(r["distance"] for r in rows)
     return {"n": n, "identical": exact, "within_1_edit": within1, "share_within_1_edit": round(within1 / n, 4),
             "median_distance": dist[n // 2], "lines": rows}
-
-
-def one_core() -> None:
-    """The benchmarks decode and classify on one core, as a call worker of ``ivr serve`` on two
-    cores does (two Whisper workers of one thread each). Called by each script's ``main``, never
-    at import: a test importing this module must not change its process's environment (the
-    fixture-suite subprocess inherited OMP_NUM_THREADS=1 from the test process, and Whisper's
-    int8 results with one thread differ from two: 手進行 for 手機銀行)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,9 +39,10 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
-if __name__ == "__main__":  # one core, as in a call worker; never on import (a test's environment)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from cores import one_core
+
+if __name__ == "__main__":  # as a script: one core before numpy loads
+    one_core()
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np

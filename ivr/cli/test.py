@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -71,8 +73,6 @@ def run(args: argparse.Namespace) -> int:
                       + (f" matching -k {args.pattern}" if args.pattern else "") + "[/yellow]")
         return 1 if args.pattern else 2
 
-    import os
-
     if os.environ.get("OMP_NUM_THREADS"):
         # Whisper's int8 results depend on its thread count (README: For QA): say so before a
         # run whose transcripts may differ from the team's reference run
@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
         differences: list[str] = []
         if args.twice:
             progress.reset(task, description="second replay")
-            again = run_scenarios(scenarios, RunOptions(flows_dir=args.flows, engine=args.engine, tts=args.tts,
-                                                        on_start=started, on_result=lambda r: progress.advance(task)))
+            # the same options, engines loaded afresh (a new Resources), no second set of records
+            again = run_scenarios(scenarios, replace(opts, on_result=lambda r: progress.advance(task), records_db=None))
             differences = replay_differences(summary, again)
 
     table = Table(title="ivr test", show_lines=False)

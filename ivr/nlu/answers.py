@@ -168,7 +168,6 @@ def judge(text: str, language: str, fold: Callable[[str], str]) -> Answer:
     return answer
 
 
-
 def _ai_as_ei(clause: str) -> str:
     """Whisper writes the particle 欸 as 愛 (暫時不要欸 → 不要愛, 欸，五千塊 → 愛無千塊): in a
     Mandarin answer, 愛 alone or ending the clause is that particle, not Taiwanese 愛
